@@ -1,0 +1,115 @@
+"""iop-placement: level-of-care decision support for substance use disorders.
+
+Recommends inpatient, intensive outpatient (IOP) or standard outpatient care for one
+assessment, with the rules that fired, the facts that triggered them and their sources::
+
+    from iop_placement import recommend
+    rec = recommend({...})            # a mapping of the assessment's fields, or an Assessment
+    rec.level, rec.flags, rec.reasons, rec.alternative
+    print(rec.render())
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from iop_placement._assessment import (
+    RISK_ORDERS,
+    Assessment,
+    CoOccurringMentalHealth,
+    DetoxStatus,
+    FunctionalImpairment,
+    HomeEnvironment,
+    Motivation,
+    Obligation,
+    RelapseHistory,
+    SubstanceUseSeverity,
+    SuicideRisk,
+    SupportSystem,
+)
+from iop_placement._engine import PlacementEngine
+from iop_placement._errors import (
+    FieldProblem,
+    InvalidAssessment,
+    IopPlacementError,
+    PlacementError,
+    RuleSetError,
+)
+from iop_placement._levels import Flag, FlagKind, LevelOfCare
+from iop_placement._recommendation import Alternative, Reason, Recommendation, RulesetInfo
+from iop_placement._resources import bundled_rules
+from iop_placement._validation import parse_assessment
+
+__all__ = [
+    "DEFAULT_RULES",
+    "RISK_ORDERS",
+    "Alternative",
+    "Assessment",
+    "CoOccurringMentalHealth",
+    "DetoxStatus",
+    "FieldProblem",
+    "Flag",
+    "FlagKind",
+    "FunctionalImpairment",
+    "HomeEnvironment",
+    "InvalidAssessment",
+    "IopPlacementError",
+    "LevelOfCare",
+    "Motivation",
+    "Obligation",
+    "PlacementEngine",
+    "PlacementError",
+    "Reason",
+    "Recommendation",
+    "RelapseHistory",
+    "RuleSetError",
+    "RulesetInfo",
+    "SubstanceUseSeverity",
+    "SuicideRisk",
+    "SupportSystem",
+    "__version__",
+    "default_engine",
+    "parse_assessment",
+    "recommend",
+]
+
+try:
+    __version__ = version("iop-placement")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree, uninstalled
+    __version__ = "0+unknown"
+
+DEFAULT_RULES = bundled_rules()
+"""The bundled rule set directory (an importlib.resources Traversable)."""
+
+_default: PlacementEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> PlacementEngine:
+    """The engine for the bundled rule set, built once on first use."""
+    global _default  # noqa: PLW0603 - one shared engine, built lazily and thread-safely
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = PlacementEngine.from_directory(DEFAULT_RULES)
+    return _default
+
+
+def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
+    """Recommend a level of care with the bundled rule set.
+
+    Raises:
+        InvalidAssessment: listing every bad field; no other input error escapes.
+
+    """
+    return default_engine().recommend(assessment)
+
+
+# Public objects say they come from the package, not from its private modules.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("iop_placement._"):
+        _obj.__module__ = __name__

@@ -1,0 +1,39 @@
+"""String enums whose members carry the human label and description shown to people."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self, TypeVar
+
+E = TypeVar("E", bound="LabelledEnum")
+
+
+def new_member(cls: type[E], value: str, label: str, description: str) -> E:
+    """Create one member; subclasses with more attributes call this from their ``__new__``.
+
+    (``super().__new__`` cannot be used there: Enum replaces it once the class exists.)
+    """
+    member = str.__new__(cls, value)
+    member._value_ = value
+    member.label = label
+    member.description = description
+    return member
+
+
+class LabelledEnum(StrEnum):
+    """A string enum; each member also has a ``label`` and a ``description``.
+
+    The value is the stable code other software stores; the label is what a form or a
+    clinician reads. Both are defined once, here, and flow to schema, docs and output.
+    """
+
+    label: str
+    description: str
+
+    def __new__(cls, value: str, label: str, description: str = "") -> Self:
+        return new_member(cls, value, label, description)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The codes of all members, in declaration order."""
+        return tuple(member.value for member in cls)
