@@ -23,6 +23,7 @@ __all__ = [
     "SubstanceUseSeverity",
     "SuicideRisk",
     "SupportSystem",
+    "single_step_worsenings",
 ]
 
 
@@ -233,6 +234,28 @@ RISK_ORDERS: Final[Mapping[str, Mapping[Any, tuple[Any, ...]]]] = {
     "recovery_plan_established": {True: (False,)},
     "opioid_use_with_lost_tolerance": {False: (True,)},
 }
+
+
+def single_step_worsenings(assessment: Assessment) -> list[tuple[str, Assessment]]:
+    """Every assessment one step worse than ``assessment`` along one risk order.
+
+    Returns (field name, worsened assessment) pairs; the contract says none of them may
+    get a less intensive level.
+    """
+    values = assessment.values()
+    worse = []
+    for name, steps in RISK_ORDERS.items():
+        for value in steps.get(values[name], ()):
+            worse.append((name, assessment.model_copy(update={name: _typed(name, value)})))
+    return worse
+
+
+def _typed(name: str, value: Any) -> Any:  # noqa: ANN401 - a field's code
+    """A code as the field's own type (model_copy does not validate)."""
+    annotation = Assessment.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, LabelledEnum):
+        return next(member for member in annotation if member.value == value)
+    return value
 
 
 def field_titles() -> Mapping[str, str]:

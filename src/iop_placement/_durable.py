@@ -14,7 +14,8 @@ Measured facts this module is built on (durable-rules 2.0.28, see docs/engine.md
   it: deleting a state on which no action ever started frees heap garbage (segfault or
   ``free(): invalid pointer``, 10 crashes in 10 runs of tests/test_durable_adapter.py's
   reproducer). A sentinel rule that matches every fact makes an action start on every
-  state, which sets the context and then clears it, so the delete is safe.
+  state, which sets the context and then clears it, so the delete is safe. After any
+  failure the state is not deleted: the whole C ruleset is replaced instead.
 """
 
 from __future__ import annotations
@@ -74,15 +75,28 @@ class CompiledRuleset:
         definition = {rule: {"all": [{"m": to_durable(node)}]} for rule, node in conditions.items()}
         definition[_SENTINEL_RULE] = {"all": [{"m": {SENTINEL_KEY: True}}]}
         self._name = name
+        self._definition = json.dumps(definition)
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
+        self._create()
+
+    def _create(self) -> None:
         try:
-            self._handle = _core.create_ruleset(name, json.dumps(definition))
+            self._handle = _core.create_ruleset(self._name, self._definition)
         except _core.error as error:
-            msg = f"durable-rules rejected rule set {name!r}: {error}"
+            msg = f"durable-rules rejected rule set {self._name!r}: {error}"
             raise PlacementError(msg) from None
         # Free the C ruleset when this object goes; no states are alive between calls.
         self._finalizer = weakref.finalize(self, _core.delete_ruleset, self._handle)
+
+    def _recreate(self) -> None:
+        """Start over with a fresh C ruleset after a failure.
+
+        A state left by a failed evaluation may hold an uninitialised context, and
+        ``delete_state`` would free it; deleting the whole ruleset leaves states alone.
+        """
+        self._finalizer()
+        self._create()
 
     def fired(self, fact: Mapping[str, Any]) -> list[str]:
         """Names of the rules that hold for ``fact`` (without the keys ``sid``, ``id``)."""
@@ -90,12 +104,16 @@ class CompiledRuleset:
             sid = str(next(self._sessions))
             message = json.dumps({**fact, SENTINEL_KEY: True, "sid": sid})
             try:
-                return self._fire(message)
+                names = self._fire(message)
+                _core.delete_state(self._handle, sid)
             except _core.error as error:
+                self._recreate()
                 msg = f"durable-rules failed evaluating rule set {self._name!r}: {error}"
                 raise PlacementError(msg) from None
-            finally:
-                _core.delete_state(self._handle, sid)
+            except BaseException:
+                self._recreate()
+                raise
+            return names
 
     def _fire(self, message: str) -> list[str]:
         code, state = _core.assert_fact(self._handle, message)

@@ -1,0 +1,134 @@
+"""The iop-placement command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BASELINE, assessment
+from iop_placement import LevelOfCare, default_engine
+from iop_placement.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SECRET = "Jane Doe, DOB 1980-01-01"
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
+    return code, out.getvalue(), err.getvalue()
+
+
+def examples() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.json"))
+
+
+def test_there_is_an_example_for_every_level() -> None:
+    levels = {default_engine().recommend(json.loads(p.read_text())).level for p in examples()}
+    assert levels == set(LevelOfCare)
+
+
+@pytest.mark.parametrize("path", examples(), ids=lambda p: p.stem)
+def test_assess_every_example(path: Path) -> None:
+    code, out, err = run("assess", str(path))
+    rec = default_engine().recommend(json.loads(path.read_text()))
+    assert (code, err) == (0, "")
+    assert f"Recommended level of care: {rec.level.label}" in out
+    for reason in rec.reasons:
+        assert f"[{reason.rule_id}]" in out
+    assert "Decision support for clinicians" in out
+
+
+def test_assess_json_output_round_trips() -> None:
+    code, out, _ = run("assess", "--json", str(EXAMPLES / "inpatient_not_accessible.json"))
+    data = json.loads(out)
+    assert code == 0
+    assert data["level"] == "inpatient"
+    assert data["alternative"]["level"] == "intensive_outpatient"
+    assert data["ruleset"]["name"] == "iop-placement-default"
+
+
+def test_assess_reads_standard_input() -> None:
+    code, out, _ = run(
+        "assess", "-", stdin=json.dumps(assessment(substance_use_severity="moderate"))
+    )
+    assert code == 0
+    assert "Intensive outpatient (IOP)" in out
+
+
+def test_invalid_assessment_exits_1_naming_fields_without_echo() -> None:
+    bad = assessment(substance_use_severity=SECRET, available_hours_per_week=500)
+    code, out, err = run("assess", "-", stdin=json.dumps(bad))
+    assert (code, out) == (1, "")
+    assert "substance_use_severity" in err
+    assert "available_hours_per_week" in err
+    assert SECRET not in err
+
+
+def test_invalid_json_exits_1_with_position_only() -> None:
+    code, _, err = run("assess", "-", stdin='{"name": "' + SECRET + '",')
+    assert code == 1
+    assert "not valid JSON" in err
+    assert "line 1" in err
+    assert SECRET not in err
+
+
+def test_missing_file_exits_1(tmp_path: Path) -> None:
+    code, _, err = run("assess", str(tmp_path / "missing.json"))
+    assert code == 1
+    assert "cannot read" in err
+
+
+def test_custom_rules_directory_and_bad_rules(tmp_path: Path) -> None:
+    code, _, err = run("assess", "--rules", str(tmp_path), str(EXAMPLES / "crisis.json"))
+    assert code == 1
+    assert "ruleset.json" in err
+
+
+def test_rules_lists_every_rule_with_its_source() -> None:
+    code, out, _ = run("rules")
+    assert code == 0
+    for rule in default_engine().rule_set.rules:
+        assert f"{rule.id}: {rule.title}" in out
+    assert "001_8721388d5a1adc78.txt" in out
+    assert "When: detox status is Needed or In progress" in out
+
+
+def test_rules_json() -> None:
+    code, out, _ = run("rules", "--json")
+    data = json.loads(out)
+    assert code == 0
+    ids = [rule["id"] for family in data["families"] for rule in family["rules"]]
+    assert ids == [rule.id for rule in default_engine().rule_set.rules]
+
+
+def test_schema_lists_every_field() -> None:
+    code, out, _ = run("schema")
+    schema = json.loads(out)
+    assert code == 0
+    assert set(schema["properties"]) == set(BASELINE)
+    assert set(schema["required"]) == set(BASELINE)
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as caught:
+        run("frobnicate")
+    assert caught.value.code == 2
+
+
+@pytest.mark.skipif(shutil.which("iop-placement") is None, reason="entry point not installed")
+def test_installed_entry_point() -> None:
+    done = subprocess.run(
+        ["iop-placement", "assess", str(EXAMPLES / "standard_outpatient.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Standard outpatient" in done.stdout

@@ -1,0 +1,196 @@
+"""The invariants of the contract, checked by Hypothesis on generated assessments."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import BASELINE
+from helpers import expected_fired
+from iop_placement import (
+    Assessment,
+    Flag,
+    LevelOfCare,
+    PlacementEngine,
+    Recommendation,
+    recommend,
+)
+from iop_placement._assessment import RISK_ORDERS, single_step_worsenings
+from iop_placement._fields import field_specs
+from iop_placement.testing import assessment_values, assessments, worsened
+
+SAFETY_FLAGS = {Flag.CRISIS, Flag.WITHDRAWAL_MANAGEMENT, Flag.MEDICAL_INSTABILITY}
+# The lowest-risk answer of each risk field: one that is no other answer's worsening.
+LOWEST = {
+    name: next(v for v in steps if all(v not in worse for worse in steps.values()))
+    for name, steps in RISK_ORDERS.items()
+}
+
+
+def low_risk_biased() -> st.SearchStrategy[Assessment]:
+    """Assessments whose answers are mostly the lowest risk: where one worsening matters.
+
+    Uniform answers almost always trip some inpatient rule, which hides a rule that
+    lowers the level when an answer gets worse.
+    """
+    return assessments(
+        **{
+            name: st.one_of(
+                st.just(lowest), st.just(lowest), st.sampled_from(field_specs()[name].values)
+            )
+            for name, lowest in LOWEST.items()
+        }
+    )
+
+
+def biased_sample(count: int, seed: int) -> list[Assessment]:
+    """Seeded assessments where each risk answer is the lowest with probability 2/3."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = dict(BASELINE)
+        for name, lowest in LOWEST.items():
+            values = field_specs()[name].values
+            data[name] = lowest if rng.random() < 2 / 3 else rng.choice(values)
+        data["available_hours_per_week"] = rng.choice([0, 8, 9, 20, 168])
+        data["obligations"] = rng.choice([[], ["work"], ["childcare", "school"]])
+        data["inpatient_accessible"] = rng.random() < 0.5
+        out.append(Assessment.model_validate(data))
+    return out
+
+
+@given(assessment_values())
+def test_total_and_deterministic(values: dict[str, Any]) -> None:
+    first = recommend(values)
+    assert first.level in LevelOfCare
+    assert recommend(values) == first
+    assert recommend(Assessment.model_validate(values)) == first
+
+
+def _check_worsenings(engine: PlacementEngine, assessment: Assessment) -> None:
+    rank = engine.recommend(assessment).level.rank
+    for field, worse in single_step_worsenings(assessment):
+        assert engine.recommend(worse).level.rank >= rank, (field, assessment.values())
+
+
+@given(assessments())
+def test_no_single_worsening_lowers_the_level(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    _check_worsenings(engine, assessment)
+
+
+@given(low_risk_biased())
+def test_no_single_worsening_lowers_the_level_near_low_risk(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    _check_worsenings(engine, assessment)
+
+
+def test_no_single_worsening_lowers_the_level_seeded_sweep(engine: PlacementEngine) -> None:
+    for assessment in biased_sample(3000, seed=1):
+        _check_worsenings(engine, assessment)
+
+
+@given(st.data())
+def test_worsened_strategy_never_lowers_the_level(data: st.DataObject) -> None:
+    assessment = data.draw(assessments(substance_use_severity="mild"))
+    worse = data.draw(worsened(assessment))
+    assert recommend(worse).level.rank >= recommend(assessment).level.rank
+
+
+@given(assessments())
+def test_reasons_are_sound_and_complete(engine: PlacementEngine, assessment: Assessment) -> None:
+    rec = engine.recommend(assessment)
+    fired, level = expected_fired(engine, assessment)
+    ids = [reason.rule_id for reason in rec.reasons]
+    assert len(ids) == len(set(ids)), "a rule fired twice"
+    assert set(ids) == fired
+    assert rec.level == level
+    supported = [r.level for r in rec.reasons if r.level is not None]
+    assert rec.level == max(
+        supported, key=lambda lvl: lvl.rank, default=LevelOfCare.STANDARD_OUTPATIENT
+    )
+    values = {**assessment.values(), "level": rec.level.value}
+    for reason in rec.reasons:
+        assert reason.facts, reason.rule_id
+        for name, value in reason.facts.items():
+            assert values[name] == value
+    ranks = [r.level.rank if r.level else -1 for r in rec.reasons]
+    assert ranks == sorted(ranks, reverse=True), "reasons must be most intensive first"
+
+
+@given(assessments())
+def test_flags_come_from_reasons(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    from_reasons = {flag for reason in rec.reasons for flag in reason.flags}
+    assert set(rec.flags) == from_reasons
+    assert list(rec.flags) == [flag for flag in Flag if flag in from_reasons]
+
+
+@given(assessments())
+def test_safety_means_inpatient(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    if SAFETY_FLAGS & set(rec.flags) or assessment.medically_unstable:
+        assert rec.level is LevelOfCare.INPATIENT
+    assert (Flag.CRISIS in rec.flags) == (assessment.suicide_risk == "imminent")
+    detox = assessment.detox_status in {"needed", "in_progress"}
+    assert (Flag.WITHDRAWAL_MANAGEMENT in rec.flags) == detox
+    assert (Flag.OVERDOSE_RISK in rec.flags) == assessment.opioid_use_with_lost_tolerance
+
+
+@given(
+    assessments(),
+    st.integers(0, 168),
+    st.lists(st.sampled_from(["work", "school", "childcare", "caregiving"]), unique=True),
+    st.booleans(),
+)
+def test_feasibility_never_changes_the_level(
+    assessment: Assessment, hours: int, obligations: list[str], accessible: bool
+) -> None:
+    changed = {
+        **assessment.values(),
+        "available_hours_per_week": hours,
+        "obligations": obligations,
+        "inpatient_accessible": accessible,
+    }
+    before, after = recommend(assessment), recommend(changed)
+    assert after.level == before.level
+    clinical = [r.rule_id for r in before.reasons if r.level is not None]
+    assert [r.rule_id for r in after.reasons if r.level is not None] == clinical
+
+
+@given(assessments())
+def test_alternative_is_less_intensive_and_never_with_safety_flags(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    if rec.alternative is None:
+        return
+    assert rec.alternative.level.rank < rec.level.rank
+    assert not SAFETY_FLAGS & set(rec.flags)
+    assert not assessment.medically_unstable
+    assert rec.alternative.conditions
+    offered = {r.rule_id for r in rec.reasons}
+    assert set(rec.alternative.rule_ids) <= offered
+
+
+@given(assessments())
+def test_json_round_trip(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    dumped = rec.model_dump(mode="json")
+    again = Recommendation.model_validate(dumped)
+    assert again == rec
+    assert again.model_dump(mode="json") == dumped
+    assert Recommendation.model_validate_json(rec.model_dump_json()) == rec
+
+
+@given(assessments())
+def test_recommendation_records_the_rule_set(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    rec = engine.recommend(assessment)
+    assert rec.ruleset == engine.ruleset_info
+    assert len(rec.ruleset.sha256) == 64
+    assert rec.intensity == rec.level.intensity
