@@ -19,6 +19,7 @@ from iop_placement import (
     default_engine,
 )
 from iop_placement._catalogue import render_catalogue
+from iop_placement._cli_verify import add_verify_command
 
 __all__ = ["main"]
 
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the assessment's JSON Schema")
     schema.set_defaults(run=_schema)
+
+    add_verify_command(commands)
     return parser
 
 

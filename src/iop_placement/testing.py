@@ -22,7 +22,14 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from iop_placement._assessment import RISK_ORDERS, Assessment, single_step_worsenings
 from iop_placement._fields import FieldSpec, field_specs
 
-__all__ = ["RISK_ORDERS", "assessment_values", "assessments", "worsened"]
+__all__ = [
+    "RISK_ORDERS",
+    "assessment_values",
+    "assessments",
+    "invalid_payloads",
+    "register_strategies",
+    "worsened",
+]
 
 
 def _values(spec: FieldSpec) -> st.SearchStrategy[Any]:
@@ -75,3 +82,93 @@ def worsened(assessment: Assessment) -> st.SearchStrategy[Assessment]:
     if not worse:
         return st.nothing()
     return st.sampled_from(worse)
+
+
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+)
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _wrong_value(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    """A value the field does not accept (right shape or not)."""
+    if spec.kind == "integer":
+        return (
+            st.integers(max_value=(spec.minimum or 0) - 1)
+            | st.integers(min_value=(spec.maximum or 0) + 1)
+            | st.floats()
+            | st.booleans()
+            | st.text(max_size=5)
+            | st.none()
+        )
+    if spec.kind == "boolean":
+        return st.sampled_from(["true", "false", 0, 1, None, "yes"]) | st.lists(
+            st.booleans(), max_size=2
+        )
+    if spec.kind == "choice":
+        return (
+            st.text(max_size=20).filter(lambda t: t not in spec.values)
+            | st.integers()
+            | st.none()
+            | st.lists(st.sampled_from(spec.values), max_size=2)
+        )
+    return (
+        st.sampled_from(spec.values)
+        | st.none()
+        | st.integers()
+        | st.lists(
+            st.text(max_size=8).filter(lambda t: t not in spec.values), min_size=1, max_size=3
+        )
+    )
+
+
+@st.composite
+def _broken_assessment(draw: st.DrawFn) -> dict[str, Any]:
+    data = dict(draw(assessment_values()))
+    specs = field_specs()
+    how = draw(st.sampled_from(["wrong", "missing", "unknown"]))
+    name = draw(st.sampled_from(list(specs)))
+    if how == "wrong":
+        data[name] = draw(_wrong_value(specs[name]))
+    elif how == "missing":
+        del data[name]
+    else:
+        data[draw(st.text(min_size=1, max_size=30).filter(lambda k: k not in specs))] = draw(_JSON)
+    return data
+
+
+def invalid_payloads() -> st.SearchStrategy[Any]:
+    """Input that is not a valid assessment, of every shape a form or client can send.
+
+    Valid assessments with one field wrong, missing or unknown; documents that are not
+    objects at all; arbitrary JSON. ``recommend()`` must raise ``InvalidAssessment`` on
+    every one of them, and nothing else.
+    """
+    not_a_mapping = _JSON.filter(lambda value: not isinstance(value, dict))
+    return (
+        _broken_assessment()
+        | not_a_mapping
+        | st.dictionaries(st.text(max_size=12), _JSON, max_size=5)
+    )
+
+
+def register_strategies() -> None:
+    """Make ``st.from_type(Assessment)`` draw valid assessments.
+
+    Runs on import of this module, and from Hypothesis' plugin entry point, so it is
+    enough to have iop-placement and Hypothesis installed.
+    """
+    st.register_type_strategy(Assessment, assessments())
+
+
+register_strategies()

@@ -1,0 +1,426 @@
+"""Exhaustive verification of a rule set over every assessment that can make a difference.
+
+Every choice and true/false field is taken at every value (about 3.7 million
+combinations); the number and list fields only at representatives derived from the rule
+conditions themselves (each threshold, one either side, the ends of the range; one list
+per distinct pattern of answers the conditions can see). The rules are evaluated once
+over that grid with NumPy, straight from the rule files, and every invariant of the
+contract is checked on every point:
+
+* total: every point gets exactly one level;
+* monotone: no single-step worsening along a risk order lowers the level;
+* safety: crisis, withdrawal management or medical instability means inpatient;
+* feasibility never changes the level;
+* an alternative is less intensive than the level and never offered with crisis,
+  withdrawal management or medical instability.
+
+It also lints the rule set: rules that never fire, and rules that never decide the level,
+add a flag or supply the alternative (fully shadowed by others). A violation comes with a
+minimal, readable counterexample and the rules involved.
+
+Needs NumPy: ``pip install 'iop-placement[verify]'``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from typing import Any, Final
+
+try:
+    import numpy as np
+    import numpy.typing as npt
+except ImportError as error:  # pragma: no cover - depends on the environment
+    msg = "iop_placement.verification needs NumPy: pip install 'iop-placement[verify]'"
+    raise ImportError(msg) from error
+
+from iop_placement._assessment import RISK_ORDERS
+from iop_placement._errors import RuleSetError
+from iop_placement._fields import FieldSpec, field_specs
+from iop_placement._levels import Flag, LevelOfCare
+from iop_placement._ruleset import load_rule_set
+from iop_placement.reference import ReferenceEvaluator, reads_level
+
+__all__ = ["Finding", "VerificationReport", "verify_rules"]
+
+Bools = npt.NDArray[np.bool_]
+Ranks = npt.NDArray[np.int8]
+Progress = Callable[[str, int, int], None]
+
+_INPATIENT: Final = LevelOfCare.INPATIENT.rank
+_RANK: Final = {level.value: level.rank for level in LevelOfCare}
+# The contract's safety invariant: these flags, or a medically unstable person, mean inpatient.
+_SAFETY_FLAGS: Final = (Flag.CRISIS.value, Flag.WITHDRAWAL_MANAGEMENT.value)
+_SAFETY_FIELD: Final = "medically_unstable"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One violation or lint finding, with a counterexample where there is one."""
+
+    kind: str
+    message: str
+    rule_ids: tuple[str, ...] = ()
+    example: Mapping[str, Any] | None = None
+    worsened: Mapping[str, Any] | None = None
+
+    def __str__(self) -> str:
+        lines = [f"[{self.kind}] {self.message}"]
+        if self.rule_ids:
+            lines.append(f"  rules: {', '.join(self.rule_ids)}")
+        if self.example is not None:
+            lines.append(f"  assessment: {dict(self.example)}")
+        if self.worsened is not None:
+            lines.append(f"  worsened:   {dict(self.worsened)}")
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class VerificationReport:
+    """What the verifier checked and what it found."""
+
+    rule_set: str
+    points: int
+    combinations: int
+    seconds: float
+    violations: list[Finding] = field(default_factory=list)
+    lint: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no violation and no lint finding."""
+        return not self.violations and not self.lint
+
+    def summary(self) -> str:
+        """One paragraph for people."""
+        return (
+            f"{self.rule_set}: {self.points:,} points checked"
+            f" ({self.combinations:,} choice/true-false combinations x number and list"
+            f" representatives) in {self.seconds:.1f} s; {len(self.violations)} violations,"
+            f" {len(self.lint)} lint findings"
+        )
+
+
+# --- the grid -------------------------------------------------------------------------
+
+
+def _leaves(condition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for key in ("all", "any"):
+        if key in condition:
+            for part in condition[key]:
+                yield from _leaves(part)
+            return
+    if "not" in condition:
+        yield from _leaves(condition["not"])
+        return
+    yield condition
+
+
+def _representatives(spec: FieldSpec, leaves: list[Mapping[str, Any]]) -> list[Any]:
+    """The values of one field that the rules can tell apart, smallest first."""
+    if spec.kind in {"choice", "boolean"}:
+        return list(spec.values)
+    if spec.kind == "integer":
+        low, high = spec.minimum or 0, spec.maximum or 0
+        points = {low, high}
+        for leaf in leaves:
+            for op in ("lt", "le", "gt", "ge"):
+                if op in leaf:
+                    points |= {leaf[op] - 1, leaf[op], leaf[op] + 1}
+        return sorted(p for p in points if low <= p <= high)
+    tests = [tuple(leaf["includes_any"]) for leaf in leaves if "includes_any" in leaf]
+    items = sorted({item for test in tests for item in test}, key=list(spec.values).index)
+    seen: dict[tuple[bool, ...], tuple[str, ...]] = {}
+    for size in range(len(items) + 1):
+        for subset in itertools.combinations(items, size):
+            signature = tuple(any(item in subset for item in test) for test in tests)
+            seen.setdefault(signature, subset)
+    return list(seen.values())
+
+
+class _Grid:
+    """Every field on its own axis; arrays broadcast, so one test costs one field's size."""
+
+    def __init__(self, specs: Mapping[str, FieldSpec], rules: Sequence[Mapping[str, Any]]) -> None:
+        leaves = [leaf for rule in rules for leaf in _leaves(rule["when"])]
+        self.names = list(specs)
+        self.specs = specs
+        self.values = {
+            name: _representatives(spec, [leaf for leaf in leaves if leaf["field"] == name])
+            for name, spec in specs.items()
+        }
+        self.shape = tuple(len(self.values[name]) for name in self.names)
+        self.level: Ranks | None = None
+
+    def axis(self, name: str) -> int:
+        return self.names.index(name)
+
+    def along(self, name: str, data: Sequence[Any]) -> npt.NDArray[Any]:
+        """``data`` laid along the axis of ``name``."""
+        shape = [1] * len(self.names)
+        shape[self.axis(name)] = len(self.values[name])
+        return np.asarray(data).reshape(shape)
+
+    def holds(self, condition: Mapping[str, Any]) -> Bools:
+        """Where a rule-file condition holds, as a (broadcastable) boolean array."""
+        if "all" in condition or "any" in condition:
+            parts = [self.holds(part) for part in condition.get("all", condition.get("any"))]
+            combine = np.logical_and if "all" in condition else np.logical_or
+            result: Bools = parts[0]
+            for part in parts[1:]:
+                result = combine(result, part)
+            return result
+        if "not" in condition:
+            return np.logical_not(self.holds(condition["not"]))
+        name = condition["field"]
+        if name == "level":
+            if self.level is None:
+                msg = "the level is read before it is decided"
+                raise RuntimeError(msg)
+            wanted = condition.get("in", [condition.get("is")])
+            return np.isin(self.level, [_RANK[value] for value in wanted])
+        values = self.values[name]
+        if "is" in condition or "in" in condition:
+            wanted = condition["in"] if "in" in condition else [condition["is"]]
+            return self.along(name, [_member(v, wanted) for v in values])
+        if "includes_any" in condition:
+            items = condition["includes_any"]
+            return self.along(name, [any(i in v for i in items) for v in values])
+        (op,) = (key for key in ("lt", "le", "gt", "ge") if key in condition)
+        compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
+        return compare[op](self.along(name, values), condition[op])  # type: ignore[no-any-return]
+
+    def point(self, index: Sequence[int]) -> dict[str, Any]:
+        """The assessment at one grid index, as a form would send it."""
+        return {
+            name: list(self.values[name][i])
+            if isinstance(self.values[name][i], tuple)
+            else self.values[name][i]
+            for name, i in zip(self.names, index, strict=True)
+        }
+
+
+def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
+    return any(type(value) is type(w) and value == w for w in wanted)
+
+
+# --- the checks -----------------------------------------------------------------------
+
+
+def _depth(grid: _Grid) -> list[npt.NDArray[np.int16]]:
+    """How far each value is from the lowest risk, per axis (for minimal counterexamples)."""
+    arrays = []
+    for name in grid.names:
+        steps = RISK_ORDERS.get(name, {})
+        depth: dict[Any, int] = {}
+        frontier = [v for v in grid.values[name] if all(v not in w for w in steps.values())]
+        distance = 0
+        while frontier:
+            for value in frontier:
+                depth.setdefault(value, distance)
+            frontier = [w for v in frontier for w in steps.get(v, ())]
+            distance += 1
+        data = [depth.get(v, i) if steps else i for i, v in enumerate(grid.values[name])]
+        arrays.append(grid.along(name, data).astype(np.int16))
+    return arrays
+
+
+def _smallest(mask: Bools, depth: list[npt.NDArray[np.int16]]) -> list[int]:
+    """The index of the violating point closest to the lowest risk.
+
+    An axis of length 1 in ``mask`` is one the caller fixes itself.
+    """
+    score = np.zeros(mask.shape, dtype=np.int32)
+    for axis, array in enumerate(depth):
+        if mask.shape[axis] > 1:
+            score = score + array
+    score = np.where(mask, score, np.iinfo(np.int32).max)
+    return [int(i) for i in np.unravel_index(int(np.argmin(score)), score.shape)]
+
+
+class _Run:
+    """One verification: the rules evaluated over the grid once, then each check."""
+
+    def __init__(self, reference: ReferenceEvaluator, report: VerificationReport) -> None:
+        self.reference = reference
+        self.rules = reference.rules
+        self.report = report
+        self.specs = field_specs()
+        self.grid = _Grid(self.specs, self.rules)
+        self.depth = _depth(self.grid)
+        self.holds: dict[str, Bools] = {}
+        self.level: Ranks = np.zeros(self.grid.shape, dtype=np.int8)
+        self.flags: dict[str, Bools] = {}
+        self.alternative: Ranks = np.full(self.grid.shape, -1, dtype=np.int8)
+
+    def evaluate(self, tick: Callable[[], None]) -> None:
+        """Level rules first, then the rules that read the decided level."""
+        for rule in self.rules:
+            if not reads_level(rule["when"]):
+                where = self.holds[rule["id"]] = self.grid.holds(rule["when"])
+                if rule["then"].get("level"):
+                    rank = np.int8(_RANK[rule["then"]["level"]])
+                    np.maximum(self.level, np.where(where, rank, np.int8(0)), out=self.level)
+            tick()
+        self.grid.level = self.level
+        for rule in self.rules:
+            if reads_level(rule["when"]):
+                self.holds[rule["id"]] = self.grid.holds(rule["when"])
+            tick()
+        for flag in Flag:
+            found: Bools = np.zeros(self.grid.shape, dtype=bool)
+            for rule in self.rules:
+                if flag.value in rule["then"].get("flags", ()):
+                    found = found | self.holds[rule["id"]]
+            self.flags[flag.value] = found
+        blocked: Bools = np.zeros(self.grid.shape, dtype=bool)
+        for flag in self.reference.manifest.get("alternative_blocked_by_flags", ()):
+            blocked = blocked | self.flags[flag]
+        for rule in self.rules:
+            if offer := rule["then"].get("alternative"):
+                rank = np.int8(_RANK[offer["level"]])
+                offered = self.holds[rule["id"]] & (rank < self.level) & ~blocked
+                np.maximum(
+                    self.alternative, np.where(offered, rank, np.int8(-1)), out=self.alternative
+                )
+
+    def deciding(self, point: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The level at one point and the rules that set it."""
+        result = self.reference.evaluate(point)
+        ids = tuple(
+            rule["id"]
+            for rule in self.rules
+            if rule["id"] in result.rule_ids and rule["then"].get("level") == result.level
+        )
+        return result.level, ids
+
+    def violation(self, kind: str, message: str, mask: Bools) -> None:
+        point = self.grid.point(_smallest(mask, self.depth))
+        fired = tuple(sorted(self.reference.evaluate(point).rule_ids))
+        self.report.violations.append(Finding(kind, message, fired, point))
+
+    def check_monotone(self, name: str, low: Any, high: Any) -> None:  # noqa: ANN401 - codes
+        """No point gets a lower level when ``name`` worsens from ``low`` to ``high``."""
+        axis, values = self.grid.axis(name), self.grid.values[name]
+        before = np.take(self.level, [values.index(low)], axis=axis)
+        mask = before > np.take(self.level, [values.index(high)], axis=axis)
+        if not mask.any():
+            return
+        index = _smallest(mask, self.depth)
+        index[axis] = values.index(low)
+        point = self.grid.point(index)
+        worse = {**point, name: high}
+        (was, why_was), (now, why_now) = self.deciding(point), self.deciding(worse)
+        message = (
+            f"worsening {name} from {low!r} to {high!r} lowers the level from {was}"
+            f" ({', '.join(why_was) or 'no rule'}) to {now} ({', '.join(why_now) or 'no rule'});"
+            f" {int(mask.sum()):,} points"
+        )
+        rule_ids = tuple(dict.fromkeys((*why_was, *why_now)))
+        self.report.violations.append(Finding("monotone", message, rule_ids, point, worse))
+
+    def check_total_safety_feasibility(self) -> None:
+        """Every point has a level; safety means inpatient; feasibility never moves it."""
+        if self.level.min() < 0 or self.level.max() > _INPATIENT:
+            self.report.violations.append(Finding("total", "some points have no valid level"))
+        values = self.grid.values[_SAFETY_FIELD]
+        unsafe = self.grid.along(_SAFETY_FIELD, [v is True for v in values])
+        for flag in _SAFETY_FLAGS:
+            unsafe = unsafe | self.flags[flag]
+        if (mask := unsafe & (self.level != _INPATIENT)).any():
+            message = "crisis, withdrawal management or medical instability below inpatient"
+            self.violation("safety", message, mask)
+        for name, spec in self.specs.items():
+            if spec.feasibility:
+                axis = self.grid.axis(name)
+                low = self.level.min(axis=axis, keepdims=True)
+                moved = self.level.max(axis=axis, keepdims=True) != low
+                if moved.any():
+                    mask = np.broadcast_to(moved, self.grid.shape)
+                    self.violation("feasibility", f"{name} changes the level", mask)
+        if (mask := (self.alternative >= 0) & unsafe).any():
+            self.violation("alternative", "an alternative is offered with a safety concern", mask)
+        if (mask := self.alternative >= self.level).any():
+            message = "an alternative is not less intensive than the level"
+            self.violation("alternative", message, mask)
+
+    def lint(self) -> None:
+        """Rules that never fire, and rules that never make a difference."""
+        counts = {flag: np.zeros(self.grid.shape, dtype=np.int8) for flag in self.flags}
+        for rule in self.rules:
+            for flag in rule["then"].get("flags", ()):
+                counts[flag] = counts[flag] + self.holds[rule["id"]]
+        for rule in self.rules:
+            where, then = self.holds[rule["id"]], rule["then"]
+            if not where.any():
+                self.report.lint.append(
+                    Finding("never-fires", "the rule never fires", (rule["id"],))
+                )
+                continue
+            useful: Bools = np.zeros(self.grid.shape, dtype=bool)
+            if then.get("level"):
+                useful = useful | (where & (self.level == _RANK[then["level"]]))
+            for flag in then.get("flags", ()):
+                useful = useful | (where & (counts[flag] == 1))
+            if offer := then.get("alternative"):
+                useful = useful | (where & (self.alternative == _RANK[offer["level"]]))
+            if not useful.any():
+                point = self.grid.point(
+                    _smallest(np.broadcast_to(where, self.grid.shape), self.depth)
+                )
+                others = [
+                    r for r in sorted(self.reference.evaluate(point).rule_ids) if r != rule["id"]
+                ]
+                message = (
+                    "the rule never decides the level, adds a flag or supplies the alternative"
+                )
+                self.report.lint.append(Finding("shadowed", message, (rule["id"], *others), point))
+
+
+def verify_rules(
+    directory: Traversable | str, *, progress: Progress | None = None
+) -> VerificationReport:
+    """Check every invariant of the contract over the whole space; lint the rule set."""
+    started = time.perf_counter()
+    try:
+        rule_set = load_rule_set(directory)
+    except RuleSetError as error:
+        report = VerificationReport(str(directory), 0, 0, time.perf_counter() - started)
+        rule_ids = (error.rule_id,) if error.rule_id else ()
+        report.violations.append(Finding("rule-file", str(error), rule_ids))
+        return report
+    specs = field_specs()
+    finite = [len(spec.values) for spec in specs.values() if spec.kind in {"choice", "boolean"}]
+    report = VerificationReport(
+        rule_set=f"{rule_set.name} {rule_set.version}",
+        points=0,
+        combinations=int(np.prod(finite)),
+        seconds=0.0,
+    )
+    run = _Run(ReferenceEvaluator.from_directory(directory), report)
+    report.points = int(np.prod(run.grid.shape))
+    edges = [
+        (name, low, high)
+        for name, steps in RISK_ORDERS.items()
+        for low, highs in steps.items()
+        for high in highs
+    ]
+    total = len(run.rules) * 2 + len(edges) + 2
+    done = itertools.count(1)
+
+    def tick(step: str) -> Callable[[], None]:
+        return lambda: progress(step, next(done), total) if progress else None
+
+    run.evaluate(tick("evaluating rules"))
+    for name, low, high in edges:
+        run.check_monotone(name, low, high)
+        tick("checking risk orders")()
+    run.check_total_safety_feasibility()
+    tick("checking safety and feasibility")()
+    run.lint()
+    tick("linting")()
+    report.seconds = time.perf_counter() - started
+    return report
