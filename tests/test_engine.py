@@ -176,3 +176,23 @@ def test_states_with_no_matching_rule_are_deleted_safely() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "call", ["start_action_for_state", "complete_and_start_action", "delete_state"]
+)
+def test_failure_inside_an_evaluation_leaves_the_engine_usable(
+    monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES)
+    expected = fresh.recommend(BASELINE)
+
+    def broken(*_: object) -> Any:
+        raise core.error(f"simulated failure in {call}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core, call, broken)
+        with pytest.raises(PlacementError, match="durable-rules failed"):
+            fresh.recommend(assessment(substance_use_severity="severe"))
+    for _ in range(3):
+        assert fresh.recommend(BASELINE) == expected
