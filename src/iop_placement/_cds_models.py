@@ -1,0 +1,114 @@
+"""The few CDS Hooks 2.0 objects this library speaks, as small Pydantic models.
+
+No maintained Python library models CDS Hooks, so these follow the specification's
+tables for the parts used here: discovery (service definitions), the hook request, and
+the response with its cards. Field names are the specification's JSON names (aliases);
+dump with ``by_alias=True, exclude_none=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "SUMMARY_MAX",
+    "Card",
+    "CdsResponse",
+    "Coding",
+    "Discovery",
+    "HookRequest",
+    "Indicator",
+    "Link",
+    "ServiceDefinition",
+    "Source",
+]
+
+SUMMARY_MAX = 139  # "one-sentence, <140-character summary message"
+Indicator = Literal["info", "warning", "critical"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class Coding(_Model):
+    """A code with its system and display (override reasons, source topic)."""
+
+    code: str = Field(min_length=1)
+    system: str | None = None
+    display: str | None = None
+
+
+class Source(_Model):
+    """Who the card comes from."""
+
+    label: str = Field(min_length=1)
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Link(_Model):
+    """A link shown on a card."""
+
+    label: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    type: Literal["absolute", "smart"]
+    app_context: str | None = Field(default=None, alias="appContext")
+
+
+class Card(_Model):
+    """One card: a summary, Markdown detail, an indicator and its source."""
+
+    uuid: str | None = None
+    summary: str = Field(min_length=1, max_length=SUMMARY_MAX)
+    detail: str | None = None
+    indicator: Indicator
+    source: Source
+    links: tuple[Link, ...] | None = None
+    override_reasons: tuple[Coding, ...] | None = Field(default=None, alias="overrideReasons")
+
+    @model_validator(mode="after")
+    def _override_reasons_are_displayed(self) -> Card:
+        if any(not reason.display for reason in self.override_reasons or ()):
+            msg = "every override reason needs a display"
+            raise ValueError(msg)
+        return self
+
+
+class CdsResponse(_Model):
+    """A service's answer to a hook call."""
+
+    cards: tuple[Card, ...]
+
+
+class ServiceDefinition(_Model):
+    """One service, as the discovery endpoint lists it."""
+
+    hook: str = Field(min_length=1)
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._~-]+$")
+    title: str | None = None
+    description: str = Field(min_length=1)
+    prefetch: dict[str, str] | None = None
+    usage_requirements: str | None = Field(default=None, alias="usageRequirements")
+
+
+class Discovery(_Model):
+    """The discovery endpoint's answer."""
+
+    services: tuple[ServiceDefinition, ...]
+
+
+class HookRequest(BaseModel):
+    """A hook call; unknown members (extensions) are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    hook: str = Field(min_length=1)
+    hook_instance: str = Field(min_length=1, alias="hookInstance")
+    context: dict[str, Any]
+    fhir_server: str | None = Field(default=None, alias="fhirServer")
+    fhir_authorization: dict[str, Any] | None = Field(default=None, alias="fhirAuthorization")
+    prefetch: dict[str, Any] | None = None

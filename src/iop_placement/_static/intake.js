@@ -1,0 +1,235 @@
+// The intake page: builds its form from the assessment's JSON Schema (api/schema), posts
+// the answers (api/recommendation) and shows the labelled recommendation. No question,
+// value or label is written here: everything comes from the schema and the server.
+// Text is only ever set with textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  const form = document.getElementById("intake");
+  const questions = document.getElementById("questions");
+  const submit = document.getElementById("submit");
+  const result = document.getElementById("result");
+  let schema = null;
+
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "text") node.textContent = String(value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function choicesOf(property) {
+    if (Array.isArray(property.oneOf)) return property.oneOf;
+    if (property.items && Array.isArray(property.items.oneOf)) return property.items.oneOf;
+    return null;
+  }
+
+  function option(name, type, choice, required) {
+    const id = `${name}--${String(choice.const)}`;
+    const input = el("input", {
+      type,
+      id,
+      name,
+      value: JSON.stringify(choice.const),
+      required: required && type === "radio",
+    });
+    const text = el("span", {}, el("span", { class: "option-title", text: choice.title ?? String(choice.const) }));
+    if (choice.description) text.append(el("span", { class: "option-help", text: choice.description }));
+    return el("label", { class: "option", for: id }, input, text);
+  }
+
+  function question(name, property, required) {
+    const fieldset = el("fieldset", { class: "question", id: `q-${name}`, "data-field": name });
+    fieldset.append(el("legend", { text: property.title ?? name }));
+    if (property.description) fieldset.append(el("p", { class: "help", text: property.description }));
+    const choices = choicesOf(property);
+    if (choices) {
+      const type = property.type === "array" ? "checkbox" : "radio";
+      const options = el("div", { class: "options" });
+      for (const choice of choices) options.append(option(name, type, choice, required));
+      fieldset.append(options);
+    } else if (property.type === "integer" || property.type === "number") {
+      fieldset.append(
+        el("input", {
+          type: "number",
+          id: name,
+          name,
+          min: property.minimum,
+          max: property.maximum,
+          step: property.type === "integer" ? 1 : "any",
+          required,
+          "aria-label": property.title ?? name,
+        }),
+      );
+    } else {
+      fieldset.append(el("input", { type: "text", id: name, name, required, "aria-label": property.title ?? name }));
+    }
+    return fieldset;
+  }
+
+  function answers() {
+    const collected = {};
+    for (const [name, property] of Object.entries(schema.properties)) {
+      const selector = `[name="${CSS.escape(name)}"]`;
+      if (choicesOf(property)) {
+        const checked = [...form.querySelectorAll(`${selector}:checked`)].map((input) => JSON.parse(input.value));
+        if (property.type === "array") collected[name] = checked;
+        else if (checked.length) collected[name] = checked[0];
+      } else {
+        const input = form.querySelector(selector);
+        if (input && input.value !== "") {
+          collected[name] = property.type === "string" ? input.value : Number(input.value);
+        }
+      }
+    }
+    return collected;
+  }
+
+  function section(title, ...children) {
+    const box = el("section", {}, el("h3", { text: title }));
+    for (const child of children) box.append(child);
+    return box;
+  }
+
+  function reasonList(id, reasons) {
+    const list = el("ol", { id, class: "reasons" });
+    for (const reason of reasons) {
+      list.append(
+        el(
+          "li",
+          { "data-rule": reason.rule_id },
+          el("strong", { text: reason.title }),
+          " ",
+          el("span", { class: "rule-id", text: `${reason.rule_id} → ${reason.level ?? "flags only"}` }),
+          el("p", { text: reason.text }),
+          el("p", { class: "facts", text: `Facts: ${reason.facts}` }),
+          el("p", { class: "source", text: `Source: ${reason.source}` }),
+        ),
+      );
+    }
+    return list;
+  }
+
+  function show(view) {
+    result.replaceChildren();
+    if (view.alert) {
+      result.append(
+        el(
+          "div",
+          { id: "alert", class: `flag flag-${view.alert.code} alert`, role: "alert" },
+          el("strong", { text: `${view.alert.label}: ` }),
+          view.alert.ask,
+        ),
+      );
+    }
+    result.append(el("h2", { text: "Suggested level of care" }));
+    result.append(el("p", { id: "level", class: "level", "data-level": view.level.code, text: view.level.label }));
+    result.append(el("p", { class: "intensity", text: view.level.intensity }));
+    if (view.flags.length) {
+      const flags = el("ul", { id: "flags", class: "flags" });
+      for (const flag of view.flags) {
+        flags.append(
+          el(
+            "li",
+            { class: `flag flag-${flag.code} flag-kind-${flag.kind}`, "data-flag": flag.code },
+            el("strong", { text: `${flag.label}: ` }),
+            flag.description,
+          ),
+        );
+      }
+      result.append(section("Flags", flags));
+    }
+    if (view.deciding.length) result.append(section("Why (deciding reasons)", reasonList("deciding", view.deciding)));
+    else result.append(section("Why", el("p", { text: "No rule calls for more than standard outpatient care." })));
+    if (view.supporting.length) result.append(section("Also considered", reasonList("supporting", view.supporting)));
+    if (view.alternative) {
+      const conditions = el("ul");
+      for (const condition of view.alternative.conditions) conditions.append(el("li", { text: condition }));
+      result.append(
+        el(
+          "section",
+          { id: "alternative", class: "alternative", "data-level": view.alternative.code },
+          el("h3", { text: `Alternative the clinician may weigh: ${view.alternative.label}` }),
+          el("p", { text: "Only if:" }),
+          conditions,
+        ),
+      );
+    }
+    if (view.asam) {
+      const levels = el("ul");
+      for (const level of view.asam.levels) {
+        levels.append(el("li", { text: `${level.edition} edition ${level.code}: ${level.label}` }));
+      }
+      result.append(
+        el(
+          "section",
+          { id: "asam", class: "asam" },
+          el("h3", { text: "Approximate ASAM Criteria levels" }),
+          levels,
+          el("p", { class: "help", text: view.asam.note }),
+        ),
+      );
+    }
+    const ruleset = view.ruleset;
+    result.append(
+      el("footer", { class: "ruleset" },
+        el("p", { text: view.notice }),
+        el("p", { text: `Rule set ${ruleset.name} ${ruleset.version}, sha256 ${ruleset.sha256}` }),
+      ),
+    );
+    result.hidden = false;
+    result.scrollIntoView();
+  }
+
+  function showErrors(message, problems) {
+    result.replaceChildren();
+    const list = el("ul");
+    for (const problem of problems ?? []) {
+      const title = schema.properties[problem.field]?.title ?? problem.field;
+      list.append(el("li", { text: `${title}: ${problem.problem}` }));
+    }
+    result.append(el("div", { id: "errors", class: "errors", role: "alert" }, el("p", { text: message }), list));
+    result.hidden = false;
+  }
+
+  async function recommend(event) {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const response = await fetch("api/recommendation", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(answers()),
+      });
+      const body = await response.json();
+      if (response.ok) show(body.view);
+      else showErrors(body.error, body.problems);
+    } catch (error) {
+      showErrors("The service could not be reached.", []);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  async function start() {
+    const response = await fetch("api/schema");
+    schema = await response.json();
+    const required = new Set(schema.required ?? []);
+    questions.replaceChildren();
+    for (const [name, property] of Object.entries(schema.properties)) {
+      questions.append(question(name, property, required.has(name)));
+    }
+    questions.removeAttribute("aria-busy");
+    form.addEventListener("submit", recommend);
+    submit.disabled = false;
+    document.body.dataset.ready = "true";
+  }
+
+  start().catch(() => {
+    questions.replaceChildren(el("p", { class: "errors", text: "The questions could not be loaded." }));
+  });
+})();

@@ -1,0 +1,236 @@
+"""CDS Hooks 2.0: the card for a recommendation, discovery, and answering a hook call."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from iop_placement import (
+    Assessment,
+    Flag,
+    OverrideReason,
+    Recommendation,
+    cds_hooks,
+    fhir,
+    recommend,
+)
+from iop_placement.cds_hooks import Card, CdsResponse, Discovery, HookCallError
+from iop_placement.testing import assessments
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
+
+
+def _example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _call(prefetch: object = None, **changes: Any) -> dict[str, Any]:
+    call: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"userId": "Practitioner/example", "patientId": "example"},
+    }
+    if prefetch is not None:
+        call["prefetch"] = {"intake": prefetch}
+    call.update(changes)
+    return call
+
+
+def _call_error(body: object) -> HookCallError:
+    with pytest.raises(HookCallError) as caught:
+        cds_hooks.answer_hook_call(body)
+    return caught.value
+
+
+def _check_card(card: dict[str, Any], rec: Recommendation) -> None:
+    Card.model_validate(card)
+    assert len(card["summary"]) < 140
+    uuid.UUID(card["uuid"])
+    expected = "critical" if Flag.CRISIS in rec.flags else "warning" if rec.flags else "info"
+    assert card["indicator"] == expected
+    assert rec.ruleset.version in card["source"]["label"]
+    assert rec.ruleset.sha256[:12] in card["source"]["label"]
+    for reason in rec.reasons:
+        assert f"`{reason.rule_id}`" in card["detail"]
+    for flag in rec.flags:
+        assert flag.label in card["detail"]
+    assert rec.ruleset.sha256 in card["detail"]
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_every_example_gives_a_valid_card(path: Path) -> None:
+    rec = recommend(json.loads(path.read_text(encoding="utf-8")))
+    _check_card(cds_hooks.to_cds_card(rec), rec)
+
+
+@given(assessments())
+def test_every_recommendation_gives_a_valid_card(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    _check_card(cds_hooks.to_cds_card(rec), rec)
+
+
+def test_crisis_asks_for_a_clinicians_evaluation() -> None:
+    rec = recommend(_example("crisis"))
+    card = cds_hooks.to_cds_card(rec)
+    assert card["indicator"] == "critical"
+    summary = card["summary"].lower()
+    assert "crisis evaluation by a clinician" in summary
+    assert "please arrange" in summary
+    for directive in ("admit", "must", "send", "transfer", rec.level.label.lower()):
+        assert directive not in summary
+    assert card["detail"].startswith(f"**{Flag.CRISIS.label}:**")
+
+
+def test_other_flags_warn_and_plain_cases_inform() -> None:
+    withdrawal = cds_hooks.to_cds_card(recommend(_example("inpatient_withdrawal")))
+    assert withdrawal["indicator"] == "warning"
+    assert Flag.WITHDRAWAL_MANAGEMENT.label in withdrawal["summary"]
+    plain = cds_hooks.to_cds_card(recommend(_example("intensive_outpatient")))
+    assert plain["indicator"] == "info"
+    assert plain["summary"] == "Suggested level of care: Intensive outpatient (IOP)"
+
+
+def test_detail_shows_alternative_and_approximate_asam_levels() -> None:
+    rec = recommend(_example("inpatient_not_accessible"))
+    detail = cds_hooks.to_cds_card(rec)["detail"]
+    assert rec.alternative is not None
+    assert f"Alternative the clinician may weigh: {rec.alternative.level.label}" in detail
+    for condition in rec.alternative.conditions:
+        assert condition in detail
+    assert "**Approximate ASAM Criteria levels:** 3rd edition 3.5" in detail
+    assert "Approximate correspondence only" in detail
+
+
+def test_override_reasons_are_the_override_codes() -> None:
+    card = cds_hooks.to_cds_card(recommend(_example("standard_outpatient")))
+    assert card["overrideReasons"] == [
+        {"code": r.value, "system": cds_hooks.OVERRIDE_REASON_SYSTEM, "display": r.label}
+        for r in OverrideReason
+    ]
+
+
+def test_the_uuid_can_be_given_and_is_new_otherwise() -> None:
+    rec = recommend(_example("standard_outpatient"))
+    assert cds_hooks.to_cds_card(rec, card_uuid="fixed")["uuid"] == "fixed"
+    assert cds_hooks.to_cds_card(rec)["uuid"] != cds_hooks.to_cds_card(rec)["uuid"]
+
+
+def test_a_long_flag_list_is_shortened() -> None:
+    rec = recommend(_example("inpatient_withdrawal"))
+    many = rec.model_copy(update={"flags": tuple(f for f in Flag if f is not Flag.CRISIS)})
+    summary = cds_hooks.card_summary(many)
+    assert summary.endswith("6 flags, see details")
+    assert len(summary) < 140
+
+
+def test_markdown_in_rule_text_is_escaped() -> None:
+    rec = recommend(_example("standard_outpatient"))
+    reason = rec.reasons[0].model_copy(update={"text": "a *b* _c_ <script>"})
+    card = cds_hooks.to_cds_card(rec.model_copy(update={"reasons": (reason,)}))
+    assert r"a \*b\* \_c\_ \<script\>" in card["detail"]
+
+
+def test_discovery_lists_the_service() -> None:
+    document = cds_hooks.discovery()
+    Discovery.model_validate(document)
+    (service,) = document["services"]
+    assert service["id"] == cds_hooks.SERVICE_ID == "iop-placement"
+    assert service["hook"] == "patient-view"
+    assert service["description"]
+    assert "{{context.patientId}}" in service["prefetch"]["intake"]
+    assert fhir.QUESTIONNAIRE_URL in service["prefetch"]["intake"]
+
+
+class TestHookCall:
+    def test_a_prefetched_response_gives_the_card(self) -> None:
+        example = _example("crisis")
+        answer = cds_hooks.answer_hook_call(
+            _call(fhir.to_questionnaire_response(example)), card_uuid="card-1"
+        )
+        CdsResponse.model_validate(answer)
+        assert answer == {"cards": [cds_hooks.to_cds_card(recommend(example), card_uuid="card-1")]}
+
+    def test_a_search_bundle_gives_the_same_card(self) -> None:
+        example = _example("intensive_outpatient")
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [
+                {"resource": {"resourceType": "OperationOutcome"}},
+                {"resource": fhir.to_questionnaire_response(example)},
+            ],
+        }
+        answer = cds_hooks.answer_hook_call(_call(bundle), card_uuid="card-2")
+        assert answer["cards"] == [cds_hooks.to_cds_card(recommend(example), card_uuid="card-2")]
+
+    @pytest.mark.parametrize(
+        "body",
+        [None, [], "call", _call(context=None), {"hook": "patient-view", "context": {}}],
+    )
+    def test_a_malformed_call_is_a_400(self, body: object) -> None:
+        error = _call_error(body)
+        assert error.status == 400
+        assert error.payload()["error"] == "the request is not a CDS Hooks call"
+
+    def test_a_missing_member_is_named(self) -> None:
+        body = _call(fhir.to_questionnaire_response(_example("crisis")))
+        del body["hookInstance"]
+        assert [p.field for p in _call_error(body).problems] == ["hookInstance"]
+
+    def test_another_hook_is_a_400(self) -> None:
+        body = _call(fhir.to_questionnaire_response(_example("crisis")), hook="order-sign")
+        error = _call_error(body)
+        assert (error.status, error.message) == (
+            400,
+            "this service answers the 'patient-view' hook only",
+        )
+
+    @pytest.mark.parametrize(
+        "prefetch",
+        [
+            None,
+            {},
+            {"intake": None},
+            {"intake": {"resourceType": "OperationOutcome"}},
+            {"intake": {"resourceType": "Bundle", "type": "searchset", "entry": []}},
+            {"intake": {"resourceType": "Bundle", "type": "searchset"}},
+        ],
+    )
+    def test_no_prefetched_intake_is_a_412(self, prefetch: object) -> None:
+        body = _call()
+        if prefetch is not None:
+            body["prefetch"] = prefetch
+        error = _call_error(body)
+        assert error.status == 412
+        assert "prefetch 'intake'" in error.message
+
+    @pytest.mark.parametrize(
+        "intake",
+        [
+            "QuestionnaireResponse",
+            [],
+            {"resourceType": "Patient"},
+            {"resourceType": "Bundle", "entry": {}},
+        ],
+    )
+    def test_a_prefetch_of_the_wrong_kind_is_a_400(self, intake: object) -> None:
+        body = _call()
+        body["prefetch"] = {"intake": intake}
+        assert _call_error(body).status == 400
+
+    def test_invalid_answers_are_a_400_naming_each_link_id(self) -> None:
+        response = fhir.to_questionnaire_response(_example("crisis"))
+        secret = "patient-secret-7"
+        response["item"] = [i for i in response["item"] if i["linkId"] != "motivation"]
+        response["item"][0]["answer"] = [{"valueString": secret}]
+        error = _call_error(_call(response))
+        assert error.status == 400
+        assert [p.field for p in error.problems] == ["substance_use_severity", "motivation"]
+        assert secret not in json.dumps(error.payload())
