@@ -1,0 +1,258 @@
+"""Explanations: deciding and supporting reasons, why not more intensive, what would change it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import assessment
+from iop_placement import (
+    Assessment,
+    Counterfactual,
+    Explanation,
+    InvalidAssessment,
+    LevelOfCare,
+    PlacementEngine,
+    explain,
+    recommend,
+)
+from iop_placement._assessment import MODIFIABLE_TO
+from iop_placement._modifiable import goal_options, modifiable_goals
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SECRET = "Jane Doe, DOB 1980-01-01"
+# The contract of modifiability: treatment or circumstances can change these answers, never
+# severity, history, functioning or the practical (feasibility) answers.
+MODIFIABLE = {
+    "detox_status": ("completed",),
+    "co_occurring_mental_health": ("stable",),
+    "home_environment": ("supportive", "stable"),
+    "support_system": ("strong", "limited"),
+    "suicide_risk": ("none", "ideation"),
+    "motivation": ("high", "ambivalent"),
+    "medically_unstable": (False,),
+    "recovery_plan_established": (True,),
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return data
+
+
+def test_modifiable_fields_are_declared_once_in_the_model() -> None:
+    assert dict(modifiable_goals()) == MODIFIABLE
+    schema = Assessment.model_json_schema()["properties"]
+    declared = {name: tuple(p[MODIFIABLE_TO]) for name, p in schema.items() if MODIFIABLE_TO in p}
+    assert declared == MODIFIABLE
+    for never in ("substance_use_severity", "relapse_history", "completed_residential"):
+        assert never not in declared
+
+
+def test_goal_options_offer_only_lower_risk_goals_nearest_first() -> None:
+    values = Assessment.model_validate(
+        assessment(
+            detox_status="not_needed",
+            home_environment="homeless",
+            support_system="limited",
+            suicide_risk="imminent",
+        )
+    ).values()
+    options = goal_options(values)
+    assert "detox_status" not in options  # completed and not needed are not ordered
+    assert options["home_environment"] == ("stable", "supportive")  # nearest first
+    assert options["support_system"] == ("strong",)
+    assert options["suicide_risk"] == ("ideation", "none")
+    assert "motivation" not in options  # already high
+
+
+def test_explanation_carries_the_recommendation() -> None:
+    data = load("intensive_outpatient")
+    ex = explain(data)
+    assert isinstance(ex, Explanation)
+    assert ex.recommendation == recommend(data)
+    assert ex.deciding
+    assert all(r.level == ex.recommendation.level for r in ex.deciding)
+    assert all(r.level != ex.recommendation.level for r in ex.supporting)
+    assert {r.rule_id for r in ex.deciding + ex.supporting} == {
+        r.rule_id for r in ex.recommendation.reasons
+    }
+
+
+def test_explanation_round_trips_through_json() -> None:
+    ex = explain(load("crisis"))
+    again = Explanation.model_validate_json(ex.model_dump_json())
+    assert again == ex
+    assert again.to_text() == ex.to_text()
+
+
+def test_why_not_lists_every_inpatient_rule_for_an_iop_case(engine: PlacementEngine) -> None:
+    ex = engine.explain(load("intensive_outpatient"))
+    assert ex.why_not_level is LevelOfCare.INPATIENT
+    inpatient_rules = {r.id for r in engine.rule_set.rules if r.then.level is LevelOfCare.INPATIENT}
+    assert {m.rule_id for m in ex.why_not} == inpatient_rules
+    severe = next(m for m in ex.why_not if m.rule_id == "severity.severe_before_residential")
+    assert severe.unmet == {"substance_use_severity": ("severe",)}
+    assert severe.current == {"substance_use_severity": "moderate"}
+    assert severe.met == {"completed_residential": False}
+    assert "substance use severity is Moderate, not Severe" in ex.to_text()
+    distances = [len(m.unmet) for m in ex.why_not]
+    assert distances == sorted(distances), "nearest misses first"
+
+
+def test_why_not_shows_equally_near_ways() -> None:
+    # At standard outpatient, 'no support or low motivation' misses by one answer either way.
+    ex = explain(assessment())
+    assert ex.why_not_level is LevelOfCare.INTENSIVE_OUTPATIENT
+    miss = next(m for m in ex.why_not if m.rule_id == "support.no_support_or_low_motivation")
+    ways = [miss.unmet, *miss.other_ways]
+    assert {"support_system": ("none",)} in ways
+    assert {"motivation": ("low",)} in ways
+
+
+def test_nothing_is_more_intensive_than_inpatient() -> None:
+    ex = explain(load("crisis"))
+    assert ex.why_not_level is None
+    assert ex.why_not == ()
+    assert "Inpatient / residential is the most intensive level." in ex.to_text()
+
+
+def test_completed_detox_is_the_goal_that_lowers_a_withdrawal_case() -> None:
+    ex = explain(assessment(detox_status="needed", recovery_plan_established=False))
+    assert ex.recommendation.level is LevelOfCare.INPATIENT
+    assert ex.what_would_change[0] == Counterfactual(
+        changes={"detox_status": "completed"},
+        level=LevelOfCare.INTENSIVE_OUTPATIENT,
+        previous={"detox_status": "needed"},
+    )
+    text = ex.to_text()
+    assert "Intensive outpatient (IOP) would fit once:" in text
+    assert "detox status: Completed (now Needed)" in text
+    assert "treatment-planning goals" in text
+    assert "not answers to record" in text
+
+
+def test_two_goals_together_when_neither_is_enough_alone() -> None:
+    ex = explain(load("crisis"))
+    assert [dict(c.changes) for c in ex.what_would_change] == [
+        {"co_occurring_mental_health": "stable", "suicide_risk": "ideation"}
+    ]
+    for single in ({"co_occurring_mental_health": "stable"}, {"suicide_risk": "ideation"}):
+        assert recommend({**load("crisis"), **single}).level is LevelOfCare.INPATIENT
+
+
+def test_no_goal_for_answers_treatment_does_not_change() -> None:
+    ex = explain(assessment(substance_use_severity="severe"))
+    assert ex.recommendation.level is LevelOfCare.INPATIENT
+    assert ex.what_would_change == ()
+    assert "The level rests on: substance use severity, completed residential treatment." in (
+        ex.to_text()
+    )
+
+
+def test_standard_outpatient_has_nothing_lower() -> None:
+    ex = explain(assessment())
+    assert ex.recommendation.level is LevelOfCare.STANDARD_OUTPATIENT
+    assert ex.what_would_change == ()
+    assert "Standard outpatient is the least intensive level." in ex.to_text()
+
+
+def test_at_most_a_handful_smallest_first() -> None:
+    worst = assessment(
+        detox_status="needed",
+        home_environment="homeless",
+        support_system="none",
+        motivation="low",
+        recovery_plan_established=False,
+    )
+    ex = explain(worst)
+    sizes = [len(c.changes) for c in ex.what_would_change]
+    assert 0 < len(sizes) <= 5
+    assert sizes == sorted(sizes)
+    assert len(explain_with_limit(worst, 2).what_would_change) <= 2
+
+
+def explain_with_limit(data: dict[str, Any], limit: int) -> Explanation:
+    from iop_placement import default_engine
+
+    return default_engine().explain(data, max_counterfactuals=limit)
+
+
+def test_custom_rule_set_explains_with_its_own_rules(tmp_path: Path) -> None:
+    """The counterfactuals come from the engine that is asked, not from the bundled rules."""
+    from iop_placement import DEFAULT_RULES
+
+    target = tmp_path / "rules"
+    target.mkdir()
+    for entry in DEFAULT_RULES.iterdir():
+        if entry.name.endswith(".json"):
+            (target / entry.name).write_bytes(entry.read_bytes())
+    path = target / "withdrawal.json"
+    data = json.loads(path.read_text())
+    # This rule set keeps withdrawal management inpatient even when detox is completed.
+    data["rules"][0]["when"] = {
+        "field": "detox_status",
+        "in": ["needed", "in_progress", "completed"],
+    }
+    path.write_text(json.dumps(data))
+    custom = PlacementEngine.from_directory(str(target))
+    case = assessment(detox_status="needed", recovery_plan_established=False)
+    assert explain(case).what_would_change
+    assert custom.explain(case).what_would_change == ()
+
+
+def test_invalid_input_raises_invalid_assessment_without_echo() -> None:
+    with pytest.raises(InvalidAssessment) as caught:
+        explain(assessment(motivation=SECRET))
+    assert SECRET not in str(caught.value)
+
+
+def test_near_miss_takes_the_nearest_way(tmp_path: Path) -> None:
+    """Of two ways a rule can hold, the one needing fewer changes is the near miss."""
+    from iop_placement import DEFAULT_RULES
+
+    target = tmp_path / "rules"
+    target.mkdir()
+    for entry in DEFAULT_RULES.iterdir():
+        if entry.name.endswith(".json"):
+            (target / entry.name).write_bytes(entry.read_bytes())
+    path = target / "support.json"
+    data = json.loads(path.read_text())
+    rule = dict(data["rules"][1])
+    rule["id"] = "support.two_ways"
+    rule["when"] = {
+        "any": [
+            {
+                "all": [
+                    {"field": "substance_use_severity", "is": "severe"},
+                    {"field": "home_environment", "is": "toxic"},
+                ]
+            },
+            {"not": {"field": "motivation", "in": ["high", "ambivalent"]}},
+        ]
+    }
+    data["rules"].append(rule)
+    path.write_text(json.dumps(data))
+    ex = PlacementEngine.from_directory(str(target)).explain(assessment())
+    miss = next(m for m in ex.why_not if m.rule_id == "support.two_ways")
+    assert miss.unmet == {"motivation": ("low",)}
+    assert miss.other_ways == ()
+    assert miss.current == {"motivation": "high"}
+
+
+def test_ways_of_a_number_condition_are_ranges() -> None:
+    from iop_placement._conditions import Comparison
+    from iop_placement._document import _answers
+    from iop_placement._fields import field_specs
+    from iop_placement._near_miss import ways_to_hold
+    from iop_placement._normal_form import normal_form
+
+    specs = field_specs()
+    test = Comparison.model_validate({"field": "available_hours_per_week", "ge": 9})
+    (way,) = ways_to_hold(normal_form(test, specs, negate=True), specs)
+    assert way == {"available_hours_per_week": frozenset(range(9))}
+    spec = specs["available_hours_per_week"]
+    assert _answers(spec, (0, 1, 2, 3, 20, 21, 168)) == "0 to 3, 20 to 21 or 168"

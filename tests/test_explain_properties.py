@@ -1,0 +1,133 @@
+"""Properties of explanations on generated assessments.
+
+Counterfactuals are checked by feeding them back through ``recommend()``: each really gives
+a less intensive level, and is minimal (no proper subset of its fields works with any of
+their goals). Near misses are checked with the rules' own Python evaluation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
+from iop_placement._assessment import RISK_ORDERS
+from iop_placement._fields import field_specs
+from iop_placement._modifiable import goal_options, modifiable_goals
+from iop_placement.testing import assessments
+
+# Answers that are no other answer's worsening: the lowest risk of each order.
+LOWEST = {
+    name: next(v for v in steps if all(v not in worse for worse in steps.values()))
+    for name, steps in RISK_ORDERS.items()
+}
+
+
+def near_goals() -> st.SearchStrategy[Assessment]:
+    """Assessments that are mostly low risk: where a goal or two can lower the level."""
+    return assessments(
+        **{
+            name: st.one_of(
+                st.just(lowest), st.just(lowest), st.sampled_from(field_specs()[name].values)
+            )
+            for name, lowest in LOWEST.items()
+        }
+    )
+
+
+def _with(values: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return {**values, **changes}
+
+
+def _check_counterfactuals(engine: PlacementEngine, assessment: Assessment) -> None:
+    ex = engine.explain(assessment)
+    values = assessment.values()
+    level = ex.recommendation.level
+    options = goal_options(values)
+    goals = modifiable_goals()
+    sets = [frozenset(c.changes) for c in ex.what_would_change]
+    assert len(sets) <= 5
+    assert [len(s) for s in sets] == sorted(len(s) for s in sets), "smallest first"
+    for counterfactual in ex.what_would_change:
+        changes = dict(counterfactual.changes)
+        assert changes
+        assert counterfactual.previous == {name: values[name] for name in changes}
+        for name, goal in changes.items():
+            assert name in goals, f"{name} is not modifiable"
+            assert goal in options[name], "a goal must be lower risk than the answer now"
+        # It really gives the lower level, through the public function.
+        after = recommend(_with(values, changes)).level
+        assert after == counterfactual.level
+        assert after.rank < level.rank
+        # Minimal: no proper subset of its fields works, whatever goals they take.
+        names = list(changes)
+        for size in range(len(names)):
+            for subset in itertools.combinations(names, size):
+                for picks in itertools.product(*(options[n] for n in subset)):
+                    partial = dict(zip(subset, picks, strict=True))
+                    assert recommend(_with(values, partial)).level.rank >= level.rank, (
+                        "not minimal",
+                        changes,
+                        partial,
+                    )
+    for left, right in itertools.permutations(sets, 2):
+        assert not left < right, "a reported set contains another"
+    # Complete for single goals: every one goal that lowers the level is reported (up to 5).
+    singles = [
+        name
+        for name, choices in options.items()
+        if any(recommend(_with(values, {name: g})).level.rank < level.rank for g in choices)
+    ]
+    reported = [next(iter(s)) for s in sets if len(s) == 1]
+    assert reported == singles[:5]
+    # Complete overall: when nothing is reported, even every goal at once does not help.
+    if not sets and level.rank > 0:
+        best = {name: choices[-1] for name, choices in options.items()}
+        assert recommend(_with(values, best)).level.rank >= level.rank
+
+
+@given(assessments())
+def test_counterfactuals_lower_the_level_and_are_minimal(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    _check_counterfactuals(engine, assessment)
+
+
+@given(near_goals())
+def test_counterfactuals_near_low_risk(engine: PlacementEngine, assessment: Assessment) -> None:
+    _check_counterfactuals(engine, assessment)
+
+
+@given(near_goals())
+def test_near_misses_name_exactly_what_was_missing(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    ex = engine.explain(assessment)
+    values = assessment.values()
+    rules = {rule.id: rule for rule in engine.rule_set.rules}
+    above = ex.why_not_level
+    if above is None:
+        assert ex.recommendation.level is LevelOfCare.INPATIENT
+        return
+    assert above.rank == ex.recommendation.level.rank + 1
+    expected = {
+        r.id for r in engine.rule_set.rules if r.then.level == above and not r.reads_decided_level
+    }
+    assert {m.rule_id for m in ex.why_not} == expected
+    for miss in ex.why_not:
+        rule = rules[miss.rule_id]
+        assert not rule.when.holds(values)
+        assert miss.unmet
+        for name, allowed in miss.unmet.items():
+            assert values[name] not in allowed
+            assert miss.current[name] == values[name]
+        # Giving every unmet field an answer that meets it makes the rule hold ...
+        fixed = {name: allowed[0] for name, allowed in miss.unmet.items()}
+        assert rule.when.holds(_with(values, fixed)), miss.rule_id
+        # ... and leaving any one of them as it is does not: the miss is the nearest way.
+        for name in fixed:
+            rest = {k: v for k, v in fixed.items() if k != name}
+            assert not rule.when.holds(_with(values, rest)), (miss.rule_id, name)
