@@ -1,0 +1,30 @@
+"""Seeded random assessments for the benchmarks (the same stream on every run)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from iop_placement._fields import field_specs
+
+
+def random_assessments(count: int, seed: int) -> list[dict[str, Any]]:
+    """Valid assessments as a form sends them; every value of every field occurs."""
+    return list(iter_random_assessments(count, seed))
+
+
+def iter_random_assessments(count: int, seed: int) -> Iterator[dict[str, Any]]:
+    """The same stream as :func:`random_assessments`, one at a time."""
+    rng = random.Random(seed)
+    specs = list(field_specs().items())
+    for _ in range(count):
+        data: dict[str, Any] = {}
+        for name, spec in specs:
+            if spec.kind in {"choice", "boolean"}:
+                data[name] = rng.choice(spec.values)
+            elif spec.kind == "integer":
+                data[name] = rng.randint(0, 40)
+            else:
+                data[name] = [v for v in spec.values if rng.random() < 0.3]
+        yield data

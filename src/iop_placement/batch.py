@@ -1,0 +1,169 @@
+"""Batch scoring: many assessments in order, optionally on several processes.
+
+* :func:`recommend_many` - Python objects in, ``Recommendation`` or ``InvalidAssessment``
+  out, one per input, in order.
+* :func:`score_lines` / :func:`score_partition` - JSON lines in, JSON lines out: one output
+  line per input line, ``{"line": n, "ok": true, "recommendation": {...}}`` or
+  ``{"line": n, "ok": false, "error": {...}}``; a bad line never stops the run. This is
+  what ``iop-placement assess --jsonl`` and the Dask recipe (docs/scale.md) run.
+
+With ``workers > 1`` the work goes to a pool of processes (the rule engine holds the GIL,
+so threads do not add throughput); at most a few chunks per worker are in flight, so
+memory stays flat however long the input is.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from importlib.resources.abc import Traversable
+from typing import Any, Final, TypeVar
+
+from iop_placement._assessment import Assessment
+from iop_placement._engine import Backend, PlacementEngine
+from iop_placement._errors import FieldProblem, InvalidAssessment
+from iop_placement._recommendation import Recommendation
+from iop_placement._resources import bundled_rules
+
+__all__ = ["recommend_many", "score_lines", "score_partition"]
+
+Result = Recommendation | InvalidAssessment
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHUNK: Final = 500
+_IN_FLIGHT_PER_WORKER: Final = 3
+_engines: dict[tuple[str | None, Backend | None], PlacementEngine] = {}
+
+
+def _engine(rules: str | None, backend: Backend | None) -> PlacementEngine:
+    """One engine per process and rule set, built on first use."""
+    key = (rules, backend)
+    if key not in _engines:
+        _engines[key] = PlacementEngine.from_directory(rules or bundled_rules(), backend=backend)
+    return _engines[key]
+
+
+def _recommend_chunk(
+    items: list[Assessment | Mapping[str, Any]], rules: str | None, backend: Backend | None
+) -> list[Result]:
+    engine = _engine(rules, backend)
+    results: list[Result] = []
+    for item in items:
+        try:
+            results.append(engine.recommend(item))
+        except InvalidAssessment as error:
+            results.append(error)
+    return results
+
+
+def _error_line(line: int, message: str, problems: Iterable[FieldProblem] = ()) -> str:
+    listed = [dataclasses.asdict(problem) for problem in problems]
+    error = {"message": message, "problems": listed}
+    return json.dumps({"line": line, "ok": False, "error": error}, ensure_ascii=False)
+
+
+def _score_chunk(
+    numbered: list[tuple[int, str]], rules: str | None, backend: Backend | None
+) -> list[str]:
+    engine = _engine(rules, backend)
+    out = []
+    for line, text in numbered:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            # The position only: the line may hold patient data.
+            out.append(_error_line(line, f"not valid JSON ({error.msg} at column {error.colno})"))
+            continue
+        try:
+            rec = engine.recommend(data)
+        except InvalidAssessment as error:
+            out.append(_error_line(line, "invalid assessment", error.problems))
+            continue
+        body = {"line": line, "ok": True, "recommendation": rec.model_dump(mode="json")}
+        out.append(json.dumps(body, ensure_ascii=False))
+    return out
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _run(
+    work: Callable[[list[T], str | None, Backend | None], list[R]],
+    items: Iterable[T],
+    *,
+    workers: int,
+    rules: Traversable | str | None,
+    backend: Backend | None,
+    chunk_size: int,
+) -> Iterator[R]:
+    if workers < 1:
+        msg = f"workers must be at least 1, not {workers}"
+        raise ValueError(msg)
+    if rules is not None and not isinstance(rules, str):
+        rules = str(rules)  # a Traversable on disk; processes receive its path
+    if workers == 1:
+        for chunk in _chunks(items, chunk_size):
+            yield from work(chunk, rules, backend)
+        return
+    # spawn, not fork: the parent may hold threads and durable-rules state.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: collections.deque[Future[list[R]]] = collections.deque()
+        for chunk in _chunks(items, chunk_size):
+            pending.append(pool.submit(work, chunk, rules, backend))
+            if len(pending) >= workers * _IN_FLIGHT_PER_WORKER:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def recommend_many(
+    assessments: Iterable[Assessment | Mapping[str, Any]],
+    *,
+    workers: int = 1,
+    rules: Traversable | str | None = None,
+    backend: Backend | None = None,
+    chunk_size: int = CHUNK,
+) -> Iterator[Result]:
+    """Recommend for each assessment, in order; an invalid one yields its InvalidAssessment.
+
+    ``rules`` is a rule set directory (default: the bundled rules); ``workers`` > 1 uses
+    that many processes.
+    """
+    return _run(
+        _recommend_chunk,
+        assessments,
+        workers=workers,
+        rules=rules,
+        backend=backend,
+        chunk_size=chunk_size,
+    )
+
+
+def score_lines(
+    lines: Iterable[str],
+    *,
+    workers: int = 1,
+    rules: Traversable | str | None = None,
+    backend: Backend | None = None,
+    chunk_size: int = CHUNK,
+) -> Iterator[str]:
+    """Score JSON lines: one output line (without newline) per input line, in order."""
+    numbered = ((number, text) for number, text in enumerate(lines, 1))
+    return _run(
+        _score_chunk, numbered, workers=workers, rules=rules, backend=backend, chunk_size=chunk_size
+    )
+
+
+def score_partition(lines: Iterable[str], rules: str | None = None) -> list[str]:
+    """Score one partition of JSON lines (for Dask or Spark); line numbers count from 1."""
+    return _score_chunk(list(enumerate(lines, 1)), rules, None)

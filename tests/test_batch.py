@@ -1,0 +1,119 @@
+"""Batch scoring: in order, one output per input, bad input in place, processes, Dask."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import BASELINE, assessment
+from iop_placement import InvalidAssessment, Recommendation, recommend
+from iop_placement.batch import recommend_many, score_lines, score_partition
+from iop_placement.cli import main
+from test_engine import random_assessments
+
+BAD_LINES = ["{not json", "", "[]", json.dumps({**BASELINE, "motivation": "none at all"})]
+
+
+def mixed_lines(count: int) -> list[str]:
+    """Valid assessments with a bad line every fifth line."""
+    good = [json.dumps(d) for d in random_assessments(count, seed=8)]
+    return [BAD_LINES[i % len(BAD_LINES)] if i % 5 == 4 else line for i, line in enumerate(good)]
+
+
+def test_recommend_many_keeps_order_and_returns_errors_in_place() -> None:
+    data: list[Any] = random_assessments(300, seed=4)
+    data[7] = {}
+    data[150] = {**BASELINE, "obligations": "work"}
+    results = list(recommend_many(data, chunk_size=32))
+    assert len(results) == 300
+    assert isinstance(results[7], InvalidAssessment)
+    assert isinstance(results[150], InvalidAssessment)
+    for item, result in zip(data, results, strict=True):
+        if isinstance(result, Recommendation):
+            assert result == recommend(item)
+
+
+def test_processes_give_the_same_results_in_the_same_order() -> None:
+    data: list[Any] = [*random_assessments(400, seed=5), {"x": 1}]
+    one = list(recommend_many(data, chunk_size=50))
+    two = list(recommend_many(data, workers=2, chunk_size=50))
+    assert [type(r) for r in two] == [type(r) for r in one]
+    assert [r for r in two if isinstance(r, Recommendation)] == [
+        r for r in one if isinstance(r, Recommendation)
+    ]
+    assert str(two[-1]) == str(one[-1])
+
+
+def test_workers_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        list(recommend_many([BASELINE], workers=0))
+
+
+def test_score_lines_one_output_per_input_line() -> None:
+    lines = mixed_lines(500)
+    out = [json.loads(line) for line in score_lines(lines, chunk_size=64)]
+    assert [o["line"] for o in out] == list(range(1, 501))
+    for text, result in zip(lines, out, strict=True):
+        if text in BAD_LINES:
+            assert result["ok"] is False
+            assert result["error"]["message"]
+        else:
+            assert result["ok"] is True
+            assert result["recommendation"] == recommend(json.loads(text)).model_dump(mode="json")
+
+
+def test_error_lines_name_the_field_and_never_echo_the_line() -> None:
+    secret = "Jane Doe 1980"
+    out = [
+        json.loads(o)
+        for o in score_lines(['{"name": "' + secret, json.dumps(assessment(motivation=secret))])
+    ]
+    assert "not valid JSON" in out[0]["error"]["message"]
+    assert [p["field"] for p in out[1]["error"]["problems"]] == ["motivation"]
+    assert secret not in json.dumps(out)
+
+
+def test_score_lines_on_two_processes_matches_one() -> None:
+    lines = mixed_lines(600)
+    assert list(score_lines(lines, workers=2, chunk_size=100)) == list(score_lines(lines))
+
+
+def test_cli_jsonl_to_file_and_stdout(tmp_path: Path) -> None:
+    lines = mixed_lines(120)
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert main(["assess", "--jsonl", str(source), "-o", str(target), "--workers", "2"]) == 0
+    written = target.read_text(encoding="utf-8").splitlines()
+    out = io.StringIO()
+    assert main(["assess", "--jsonl", "-"], stdout=out, stdin=io.StringIO(source.read_text())) == 0
+    assert written == out.getvalue().splitlines()
+    assert len(written) == 120
+    assert sum(not json.loads(line)["ok"] for line in written) == 24
+
+
+def test_dask_recipe_in_local_mode(tmp_path: Path) -> None:
+    dask = pytest.importorskip("dask")
+    import dask.bag as db
+
+    lines = mixed_lines(90)
+    (tmp_path / "in").mkdir()
+    for part in range(3):
+        (tmp_path / "in" / f"part-{part}.jsonl").write_text(
+            "\n".join(lines[part * 30 : part * 30 + 30]) + "\n"
+        )
+    # The recipe of docs/scale.md: one partition per file, so line numbers are per file.
+    bag = (
+        db.read_text(str(tmp_path / "in" / "*.jsonl"), blocksize=None)  # type: ignore[no-untyped-call]
+        .map(str.rstrip)
+        .map_partitions(score_partition)
+    )
+    with dask.config.set(scheduler="processes", num_workers=2):
+        bag.to_textfiles(str(tmp_path / "out" / "*.jsonl"))
+    for part in range(3):
+        got = (tmp_path / "out" / f"{part}.jsonl").read_text().splitlines()
+        assert got == score_partition(lines[part * 30 : part * 30 + 30])
