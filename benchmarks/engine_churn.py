@@ -10,13 +10,13 @@ Not part of the test suite's pass/fail.
 from __future__ import annotations
 
 import gc
-import random
 import sys
 import threading
 from pathlib import Path
 
+from _data import random_assessments
+
 from iop_placement import DEFAULT_RULES, PlacementEngine
-from iop_placement._fields import field_specs
 
 
 def rss_kib() -> int:
@@ -26,26 +26,10 @@ def rss_kib() -> int:
     raise RuntimeError("no VmRSS")
 
 
-def assessments(count: int, seed: int) -> list[dict[str, object]]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        data: dict[str, object] = {}
-        for name, spec in field_specs().items():
-            if spec.kind in {"choice", "boolean"}:
-                data[name] = rng.choice(spec.values)
-            elif spec.kind == "integer":
-                data[name] = rng.randint(0, 40)
-            else:
-                data[name] = [v for v in spec.values if rng.random() < 0.3]
-        out.append(data)
-    return out
-
-
 def main() -> None:
     engines = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     evaluations = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
-    sample = assessments(1000, seed=1)
+    sample = random_assessments(1000, seed=1)
     threads_before = threading.active_count()
 
     PlacementEngine.from_directory(DEFAULT_RULES).recommend(sample[0])  # warm up imports

@@ -137,7 +137,7 @@ def test_compiled_conditions_use_only_supported_operators(engine: PlacementEngin
 
 
 def test_engine_failure_surfaces_as_placement_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh = PlacementEngine.from_directory(DEFAULT_RULES)
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
 
     def broken(*_: object) -> Any:
         raise core.error("simulated failure, error code: 202")
@@ -150,7 +150,7 @@ def test_engine_failure_surfaces_as_placement_error(monkeypatch: pytest.MonkeyPa
 
 
 def test_unexpected_result_code_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh = PlacementEngine.from_directory(DEFAULT_RULES)
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
     real = core.assert_fact
     monkeypatch.setattr(core, "assert_fact", lambda h, m: (2, real(h, m)[1]))
     with pytest.raises(PlacementError, match="code 2"):
@@ -179,12 +179,12 @@ def test_states_with_no_matching_rule_are_deleted_safely() -> None:
 
 
 @pytest.mark.parametrize(
-    "call", ["start_action_for_state", "complete_and_start_action", "delete_state"]
+    "call", ["start_action_for_state", "complete_and_start_action", "retract_fact"]
 )
 def test_failure_inside_an_evaluation_leaves_the_engine_usable(
     monkeypatch: pytest.MonkeyPatch, call: str
 ) -> None:
-    fresh = PlacementEngine.from_directory(DEFAULT_RULES)
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
     expected = fresh.recommend(BASELINE)
 
     def broken(*_: object) -> Any:
@@ -196,3 +196,54 @@ def test_failure_inside_an_evaluation_leaves_the_engine_usable(
             fresh.recommend(assessment(substance_use_severity="severe"))
     for _ in range(3):
         assert fresh.recommend(BASELINE) == expected
+
+
+def test_backends_agree() -> None:
+    durable = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    compiled = PlacementEngine.from_directory(DEFAULT_RULES, backend="compiled")
+    assert (durable.backend, compiled.backend) == ("durable", "compiled")
+    for data in random_assessments(3000, seed=99):
+        assert compiled.recommend(data) == durable.recommend(data)
+
+
+def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOP_PLACEMENT_BACKEND", "compiled")
+    assert PlacementEngine.from_directory(DEFAULT_RULES).backend == "compiled"
+    monkeypatch.setenv("IOP_PLACEMENT_BACKEND", "durable")
+    assert PlacementEngine.from_directory(DEFAULT_RULES).backend == "durable"
+    monkeypatch.setenv("IOP_PLACEMENT_BACKEND", "fast")
+    with pytest.raises(ValueError, match="'durable' or 'compiled'"):
+        PlacementEngine.from_directory(DEFAULT_RULES)
+
+
+def test_without_durable_rules_the_compiled_backend_is_used_saying_so_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from iop_placement import _engine
+
+    monkeypatch.delenv("IOP_PLACEMENT_BACKEND", raising=False)
+    monkeypatch.setattr(_engine, "durable_available", lambda: False)
+    monkeypatch.setattr(_engine, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="compiled backend"):
+        first = PlacementEngine.from_directory(DEFAULT_RULES)
+    second = PlacementEngine.from_directory(
+        DEFAULT_RULES
+    )  # no second warning (filterwarnings=error)
+    assert (first.backend, second.backend) == ("compiled", "compiled")
+    assert first.recommend(BASELINE).level is LevelOfCare.STANDARD_OUTPATIENT
+    with pytest.raises(PlacementError, match="not installed"):
+        PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+
+
+def test_compiled_backend_source_is_only_comparisons() -> None:
+    from iop_placement._compiled import GeneratedMatcher
+    from iop_placement._normal_form import normal_form
+
+    specs = field_specs(with_decided_level=True)
+    rules = PlacementEngine.from_directory(DEFAULT_RULES).rule_set.rules
+    matcher = GeneratedMatcher(
+        "t", {f"r{i}": normal_form(r.when, specs) for i, r in enumerate(rules)}
+    )
+    body = matcher.source.splitlines()
+    assert body[0] == "def fired(f):"
+    assert all(line.strip().startswith(("out", "if ", "return")) for line in body[1:])

@@ -25,6 +25,7 @@ from test_engine import random_assessments
 from test_properties import low_risk_biased
 
 REFERENCE = ReferenceEvaluator.from_directory(DEFAULT_RULES)
+COMPILED = PlacementEngine.from_directory(DEFAULT_RULES, backend="compiled")
 
 
 def same(rec: Recommendation, ref: ReferenceResult) -> bool:
@@ -53,8 +54,15 @@ def test_engine_agrees_with_reference_near_low_risk(
     assert same(engine.recommend(assessment), REFERENCE.evaluate(assessment))
 
 
+@given(assessments())
+def test_compiled_backend_agrees_with_reference(assessment: Assessment) -> None:
+    assert same(COMPILED.recommend(assessment), REFERENCE.evaluate(assessment))
+
+
 @pytest.mark.slow
-def test_engine_agrees_with_reference_on_50000_seeded_assessments(engine: PlacementEngine) -> None:
+@pytest.mark.parametrize("backend", ["durable", "compiled"])
+def test_engine_agrees_with_reference_on_50000_seeded_assessments(backend: str) -> None:
+    engine = PlacementEngine.from_directory(DEFAULT_RULES, backend=backend)  # type: ignore[arg-type]
     disagreements = [
         d
         for d in random_assessments(50_000, seed=50_000)

@@ -193,3 +193,19 @@ def test_manifest_problem_is_named(rules_dir: Path) -> None:
 
 def test_rule_set_error_is_a_value_error() -> None:
     assert issubclass(RuleSetError, ValueError)
+
+
+@pytest.mark.parametrize("operand", ["9", True, 9.5])
+def test_numeric_operands_are_strict(rules_dir: Path, operand: object) -> None:
+    def change(data: dict[str, Any]) -> None:
+        rule = next(r for r in data["rules"] if r["id"] == "feasibility.too_few_hours_for_iop")
+        rule["when"]["all"][1] = {"field": "available_hours_per_week", "lt": operand}
+
+    edit(rules_dir, "feasibility.json", change)
+    error = load_error(rules_dir)
+    assert (error.file, error.rule_id) == ("feasibility.json", "feasibility.too_few_hours_for_iop")
+
+
+def test_family_listed_twice(rules_dir: Path) -> None:
+    edit(rules_dir, "ruleset.json", lambda d: d.update(families=[*d["families"], "safety"]))
+    assert "listed more than once: safety" in str(load_error(rules_dir))

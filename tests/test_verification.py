@@ -102,9 +102,12 @@ def test_safety_alternative_and_lint_findings(tmp_path: Path) -> None:
     def unblock(data: dict[str, Any]) -> None:
         data["alternative_blocked_by_flags"] = []
 
-    report = verify_rules(
-        str(copy_rules(tmp_path / "r", ("safety.json", break_safety), ("ruleset.json", unblock)))
-    )
+    def unmap(data: dict[str, Any]) -> None:
+        # The ASAM crosswalk maps only rules that set a level.
+        data["rules"].pop("safety.imminent_suicide_risk", None)
+
+    changes = (("safety.json", break_safety), ("ruleset.json", unblock), ("asam.json", unmap))
+    report = verify_rules(str(copy_rules(tmp_path / "r", *changes)))
     kinds = {(f.kind, f.message.split(";")[0]) for f in report.violations}
     assert (
         "safety",
@@ -146,3 +149,24 @@ def test_verify_command(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "[monotone] worsening home_environment from 'unstable' to 'toxic'" in text
     assert "FAILED" in text
+
+
+def test_a_rule_set_that_stops_raising_crisis_is_caught(tmp_path: Path) -> None:
+    # The imminent-risk rule now needs low motivation too: imminent risk alone gets no
+    # crisis flag and no inpatient level. Checking only "crisis flag => inpatient" misses it.
+    def narrow(data: dict[str, Any]) -> None:
+        rule(data, "safety.imminent_suicide_risk")["when"] = {
+            "all": [
+                {"field": "suicide_risk", "is": "imminent"},
+                {"field": "motivation", "is": "low"},
+            ]
+        }
+
+    report = verify_rules(str(copy_rules(tmp_path / "r", ("safety.json", narrow))))
+    messages = {f.kind: f.message for f in report.violations}
+    assert messages["flag-definition"] == "crisis is not raised when suicide_risk is 'imminent'"
+    assert "safety" in messages
+    example = next(f.example for f in report.violations if f.kind == "flag-definition")
+    assert example is not None
+    assert example["suicide_risk"] == "imminent"
+    assert example["motivation"] != "low"

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from iop_placement import cds_hooks, fhir
+from iop_placement._asam import AsamCorrespondence, AsamLevel
 from iop_placement._assessment import (
     RISK_ORDERS,
     Assessment,
@@ -38,30 +40,42 @@ from iop_placement._errors import (
     PlacementError,
     RuleSetError,
 )
+from iop_placement._explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._levels import Flag, FlagKind, LevelOfCare
+from iop_placement._override import InvalidOverride, OverrideReason, PlacementRecord
 from iop_placement._recommendation import Alternative, Reason, Recommendation, RulesetInfo
 from iop_placement._resources import bundled_rules
+from iop_placement._schema import json_schema, ui_schema
 from iop_placement._validation import parse_assessment
+from iop_placement.batch import recommend_many
 
 __all__ = [
     "DEFAULT_RULES",
     "RISK_ORDERS",
     "Alternative",
+    "AsamCorrespondence",
+    "AsamLevel",
     "Assessment",
     "CoOccurringMentalHealth",
+    "Counterfactual",
     "DetoxStatus",
+    "Explanation",
     "FieldProblem",
     "Flag",
     "FlagKind",
     "FunctionalImpairment",
     "HomeEnvironment",
     "InvalidAssessment",
+    "InvalidOverride",
     "IopPlacementError",
     "LevelOfCare",
     "Motivation",
+    "NearMiss",
     "Obligation",
+    "OverrideReason",
     "PlacementEngine",
     "PlacementError",
+    "PlacementRecord",
     "Reason",
     "Recommendation",
     "RelapseHistory",
@@ -71,9 +85,15 @@ __all__ = [
     "SuicideRisk",
     "SupportSystem",
     "__version__",
+    "cds_hooks",
     "default_engine",
+    "explain",
+    "fhir",
+    "json_schema",
     "parse_assessment",
     "recommend",
+    "recommend_many",
+    "ui_schema",
 ]
 
 try:
@@ -106,6 +126,18 @@ def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
 
     """
     return default_engine().recommend(assessment)
+
+
+def explain(assessment: Assessment | Mapping[str, Any]) -> Explanation:
+    """Recommend with the bundled rule set and explain it: why, why not, what would change it.
+
+    Use ``PlacementEngine.explain`` for a customised rule set.
+
+    Raises:
+        InvalidAssessment: listing every bad field; no other input error escapes.
+
+    """
+    return default_engine().explain(assessment)
 
 
 # Public objects say they come from the package, not from its private modules.

@@ -11,6 +11,7 @@ from iop_placement._labels import LabelledEnum
 
 __all__ = [
     "FEASIBILITY",
+    "MODIFIABLE_TO",
     "RISK_ORDERS",
     "Assessment",
     "CoOccurringMentalHealth",
@@ -131,6 +132,15 @@ def _field(title: str, description: str, **extra: Any) -> Any:  # noqa: ANN401 -
     return Field(title=title, description=description, **extra)
 
 
+# Field metadata key: the answers treatment or a change of circumstances can bring a field
+# to (treatment-planning goals). Fields without it (severity, history) are never modifiable.
+MODIFIABLE_TO: Final = "modifiable_to"
+
+
+def _modifiable(*goals: str | bool) -> dict[str, Any]:
+    return {MODIFIABLE_TO: list(goals)}
+
+
 class Assessment(BaseModel):
     """One person's assessment, as an intake form collects it. Every field is required."""
 
@@ -146,18 +156,32 @@ class Assessment(BaseModel):
         "Substance use severity", "How severe the substance use disorder is now."
     )
     detox_status: DetoxStatus = _field(
-        "Detox status", "Whether medically supervised withdrawal (detox) is needed."
+        "Detox status",
+        "Whether medically supervised withdrawal (detox) is needed.",
+        json_schema_extra=_modifiable(DetoxStatus.COMPLETED.value),
     )
     co_occurring_mental_health: CoOccurringMentalHealth = _field(
-        "Co-occurring mental health", "Any mental health condition alongside the substance use."
+        "Co-occurring mental health",
+        "Any mental health condition alongside the substance use.",
+        json_schema_extra=_modifiable(CoOccurringMentalHealth.STABLE.value),
     )
     home_environment: HomeEnvironment = _field(
-        "Home environment", "Where the person lives and how it affects recovery."
+        "Home environment",
+        "Where the person lives and how it affects recovery.",
+        json_schema_extra=_modifiable(
+            HomeEnvironment.SUPPORTIVE.value, HomeEnvironment.STABLE.value
+        ),
     )
     support_system: SupportSystem = _field(
-        "Support system", "Family or friends who actively support recovery."
+        "Support system",
+        "Family or friends who actively support recovery.",
+        json_schema_extra=_modifiable(SupportSystem.STRONG.value, SupportSystem.LIMITED.value),
     )
-    suicide_risk: SuicideRisk = _field("Suicide risk", "Current risk of suicide.")
+    suicide_risk: SuicideRisk = _field(
+        "Suicide risk",
+        "Current risk of suicide.",
+        json_schema_extra=_modifiable(SuicideRisk.NONE.value, SuicideRisk.IDEATION.value),
+    )
     functional_impairment: FunctionalImpairment = _field(
         "Functional impairment", "How far daily life (work, school, home, health) is impaired."
     )
@@ -168,9 +192,15 @@ class Assessment(BaseModel):
         "Prior outpatient treatment failed",
         "Has tried outpatient treatment before and could not stay abstinent.",
     )
-    motivation: Motivation = _field("Motivation", "The person's own motivation to recover.")
+    motivation: Motivation = _field(
+        "Motivation",
+        "The person's own motivation to recover.",
+        json_schema_extra=_modifiable(Motivation.HIGH.value, Motivation.AMBIVALENT.value),
+    )
     medically_unstable: StrictBool = _field(
-        "Medically unstable", "Has a medical condition that needs monitoring or urgent care."
+        "Medically unstable",
+        "Has a medical condition that needs monitoring or urgent care.",
+        json_schema_extra=_modifiable(False),
     )
     completed_residential: StrictBool = _field(
         "Completed residential treatment",
@@ -179,6 +209,7 @@ class Assessment(BaseModel):
     recovery_plan_established: StrictBool = _field(
         "Recovery plan established",
         "Has a solid, written recovery and relapse prevention plan.",
+        json_schema_extra=_modifiable(True),
     )
     opioid_use_with_lost_tolerance: StrictBool = _field(
         "Opioid use after lost tolerance",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
 
 from iop_placement._fields import FieldSpec
 
@@ -36,10 +36,11 @@ class Comparison(_Node):
     field: str = Field(min_length=1)
     is_: Scalar | None = Field(default=None, alias="is")
     in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
-    lt: int | None = None
-    le: int | None = None
-    gt: int | None = None
-    ge: int | None = None
+    # Strict: "9" or true must not load as a number.
+    lt: StrictInt | None = None
+    le: StrictInt | None = None
+    gt: StrictInt | None = None
+    ge: StrictInt | None = None
     includes_any: tuple[str, ...] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""PlacementEngine: runs a rule set on durable-rules and assembles the recommendation.
+"""PlacementEngine: runs a rule set on a backend and assembles the recommendation.
 
 The engine knows nothing clinical. Its policy, the same for any rule set:
 
@@ -12,15 +12,21 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
-from typing import Any, Final
+from typing import Any, Final, Literal, Protocol
 
+from iop_placement._asam import correspondence
 from iop_placement._assessment import Assessment
-from iop_placement._durable import SENTINEL_KEY, CompiledRuleset, fact_key, rule_names
+from iop_placement._compiled import GeneratedMatcher
 from iop_placement._errors import PlacementError
+from iop_placement._explanation import Explanation
+from iop_placement._facts import check_fact_keys, encode
 from iop_placement._fields import DECIDED_LEVEL, field_specs
 from iop_placement._levels import Flag, LevelOfCare
 from iop_placement._normal_form import normal_form
@@ -34,10 +40,43 @@ from iop_placement._recommendation import (
 from iop_placement._ruleset import Rule, RuleSet, load_rule_set
 from iop_placement._validation import parse_assessment
 
-__all__ = ["PlacementEngine"]
+__all__ = ["Backend", "PlacementEngine", "durable_available"]
 
+Backend = Literal["durable", "compiled"]
+BACKEND_VARIABLE: Final = "IOP_PLACEMENT_BACKEND"
 _ENGINES: Final = itertools.count(1)
-_RESERVED: Final = frozenset({"sid", "id", SENTINEL_KEY})  # keys durable-rules or the adapter own
+_warned = False
+
+
+def durable_available() -> bool:
+    """Whether durable-rules' C core is installed (it does not build on Python 3.13+)."""
+    return importlib.util.find_spec("durable_rules_engine") is not None
+
+
+def _resolve(backend: Backend | None) -> Backend:
+    global _warned  # noqa: PLW0603 - say it once per process
+    chosen = backend or os.environ.get(BACKEND_VARIABLE) or "durable"
+    if chosen not in {"durable", "compiled"}:
+        msg = f"backend must be 'durable' or 'compiled', not {chosen!r}"
+        raise ValueError(msg)
+    if chosen == "durable" and not durable_available():
+        if backend == "durable":
+            msg = "the durable backend needs durable-rules, which is not installed"
+            raise PlacementError(msg)
+        if not _warned:
+            _warned = True
+            warnings.warn(
+                "durable-rules is not installed (it does not build on Python 3.13+);"
+                " iop-placement uses its compiled backend, which gives the same results",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return "compiled"
+    return "durable" if chosen == "durable" else "compiled"
+
+
+class _Matcher(Protocol):
+    def fired(self, fact: Mapping[str, Any]) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,43 +104,24 @@ class _Prepared:
 
 
 class _Phase:
-    """The rules of one phase compiled into one durable-rules ruleset."""
+    """The rules of one phase, compiled for one backend."""
 
-    def __init__(self, name: str, prepared: list[_Prepared]) -> None:
+    def __init__(self, name: str, prepared: list[_Prepared], backend: Backend) -> None:
         specs = field_specs(with_decided_level=True)
-        names = rule_names(len(prepared))
-        self.by_name = dict(zip(names, prepared, strict=True))
+        self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
-        self.ruleset = CompiledRuleset(name, conditions) if prepared else None
+        self.matcher: _Matcher | None = None
+        if prepared and backend == "durable":
+            from iop_placement._durable import CompiledRuleset  # noqa: PLC0415 - optional
+
+            self.matcher = CompiledRuleset(name, conditions)
+        elif prepared:
+            self.matcher = GeneratedMatcher(name, conditions)
 
     def fired(self, fact: Mapping[str, Any]) -> list[_Prepared]:
-        if self.ruleset is None:
+        if self.matcher is None:
             return []
-        return [self.by_name[name] for name in self.ruleset.fired(fact)]
-
-
-def _encode(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The assessment as a flat durable-rules fact: list fields become one key per item."""
-    fact: dict[str, Any] = {}
-    for name, spec in field_specs().items():
-        if spec.kind == "choices":
-            chosen = values[name]
-            fact.update({fact_key(name, item): item in chosen for item in spec.values})
-        else:
-            fact[name] = values[name]
-    return fact
-
-
-def _check_fact_keys() -> None:
-    specs = field_specs(with_decided_level=True)
-    keys = [
-        fact_key(name, item) if spec.kind == "choices" else name
-        for name, spec in specs.items()
-        for item in (spec.values if spec.kind == "choices" else (None,))
-    ]
-    if clash := (set(keys) & _RESERVED) or (len(keys) != len(set(keys))):
-        msg = f"assessment field names clash in the durable-rules fact: {clash}"
-        raise PlacementError(msg)
+        return [self.by_name[name] for name in self.matcher.fired(fact)]
 
 
 class PlacementEngine:
@@ -110,8 +130,9 @@ class PlacementEngine:
     Engines built from different rule directories are fully isolated from each other.
     """
 
-    def __init__(self, rule_set: RuleSet) -> None:
-        _check_fact_keys()
+    def __init__(self, rule_set: RuleSet, *, backend: Backend | None = None) -> None:
+        check_fact_keys()
+        self.backend: Backend = _resolve(backend)
         self._rule_set = rule_set
         self._info = RulesetInfo(
             name=rule_set.name, version=rule_set.version, sha256=rule_set.sha256
@@ -121,22 +142,26 @@ class PlacementEngine:
             _Prepared(rule, order, str(rule.source)) for order, rule in enumerate(rule_set.rules)
         ]
         tag = f"{rule_set.name}@{rule_set.version}#{next(_ENGINES)}"
-        self._levels = _Phase(
-            f"{tag}/levels", [p for p in prepared if not p.rule.reads_decided_level]
-        )
-        self._context = _Phase(
-            f"{tag}/context", [p for p in prepared if p.rule.reads_decided_level]
-        )
+        levels = [p for p in prepared if not p.rule.reads_decided_level]
+        context = [p for p in prepared if p.rule.reads_decided_level]
+        self._levels = _Phase(f"{tag}/levels", levels, self.backend)
+        self._context = _Phase(f"{tag}/context", context, self.backend)
 
     @classmethod
-    def from_directory(cls, directory: Traversable | str) -> PlacementEngine:
+    def from_directory(
+        cls, directory: Traversable | str, *, backend: Backend | None = None
+    ) -> PlacementEngine:
         """An engine for the rule set in ``directory`` (see ``rules/`` for the format).
+
+        ``backend`` is "durable" (durable-rules, the default) or "compiled" (the same
+        rules as one generated Python function); the environment variable
+        ``IOP_PLACEMENT_BACKEND`` sets the default. Both give identical results.
 
         Raises:
             RuleSetError: when a rule file is malformed.
 
         """
-        return cls(load_rule_set(directory))
+        return cls(load_rule_set(directory), backend=backend)
 
     @property
     def rule_set(self) -> RuleSet:
@@ -157,14 +182,14 @@ class PlacementEngine:
 
         """
         values = parse_assessment(assessment).values()
-        fact = _encode(values)
+        fact = encode(values)
         fired = self._levels.fired(fact)
         level = max(
             (p.rule.then.level for p in fired if p.rule.then.level is not None),
             key=lambda lvl: lvl.rank,
             default=LevelOfCare.least_intensive(),
         )
-        if self._context.ruleset is not None:
+        if self._context.matcher is not None:
             fact[DECIDED_LEVEL] = level.value
             fired += self._context.fired(fact)
             values = {**values, DECIDED_LEVEL: level.value}
@@ -177,7 +202,26 @@ class PlacementEngine:
             alternative=self._alternative(level, fired, raised),
             intensity=level.intensity,
             ruleset=self._info,
+            asam=correspondence(
+                self._rule_set.asam, level, [p.rule.id for p in fired if p.rule.then.level == level]
+            ),
         )
+
+    def explain(
+        self, assessment: Assessment | Mapping[str, Any], *, max_counterfactuals: int = 5
+    ) -> Explanation:
+        """The recommendation with why, why not more intensive, and what would change it.
+
+        Re-runs this engine for the counterfactuals (at most ``max_counterfactuals``).
+
+        Raises:
+            InvalidAssessment: when ``assessment`` is not a valid assessment.
+            PlacementError: when the rule engine itself fails.
+
+        """
+        from iop_placement._explain import explain_with  # noqa: PLC0415 - import cycle
+
+        return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 
     def _alternative(
         self, level: LevelOfCare, fired: list[_Prepared], raised: set[Flag]

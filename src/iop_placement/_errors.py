@@ -14,6 +14,7 @@ what is allowed, so errors are safe to log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "FieldProblem",
@@ -51,6 +52,10 @@ class InvalidAssessment(IopPlacementError, ValueError):  # noqa: N818 - name fix
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid assessment, {count} {noun}:\n{lines}")
 
+    def __reduce__(self) -> tuple[type[InvalidAssessment], tuple[tuple[FieldProblem, ...]]]:
+        # Pickle by problems, so the error crosses process boundaries (batch workers) whole.
+        return (type(self), (self.problems,))
+
     @property
     def fields(self) -> tuple[str, ...]:
         """The names of the bad fields, in order."""
@@ -70,6 +75,13 @@ class RuleSetError(IopPlacementError, ValueError):
             part for part in (file and f"in {file}", rule_id and f"rule {rule_id!r}") if part
         )
         super().__init__(f"{where}: {problem}" if where else problem)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rule_set_error, (self.problem, self.file, self.rule_id))
+
+
+def _rule_set_error(problem: str, file: str | None, rule_id: str | None) -> RuleSetError:
+    return RuleSetError(problem, file=file, rule_id=rule_id)
 
 
 class PlacementError(IopPlacementError, RuntimeError):

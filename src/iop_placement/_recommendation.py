@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from iop_placement._asam import AsamCorrespondence
 from iop_placement._levels import Flag, LevelOfCare
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from iop_placement._override import OverrideReason, PlacementRecord
 
 __all__ = ["Alternative", "FactValue", "Reason", "Recommendation", "RulesetInfo"]
 
@@ -59,6 +67,11 @@ class Recommendation(_Frozen):
     )
     intensity: str = Field(description="The typical intensity of the recommended level.")
     ruleset: RulesetInfo
+    asam: AsamCorrespondence | None = Field(
+        default=None,
+        description="The ASAM Criteria levels this roughly corresponds to (approximate), or null"
+        " for a rule set without an ASAM crosswalk.",
+    )
 
     @property
     def deciding(self) -> tuple[Reason, ...]:
@@ -75,3 +88,25 @@ class Recommendation(_Frozen):
         from iop_placement._render import render_text  # noqa: PLC0415 - avoids an import cycle
 
         return render_text(self)
+
+    def override(
+        self,
+        level: LevelOfCare | str,
+        reason_code: OverrideReason | str,
+        note: str | None = None,
+        *,
+        at: datetime,
+    ) -> PlacementRecord:
+        """An auditable record of choosing ``level`` instead of the recommended level.
+
+        ``at`` is the time of the decision, with its time zone, supplied by the caller. The
+        note is kept out of every rendering, dump and log unless asked for.
+
+        Raises:
+            InvalidOverride: when an argument is not valid, ``level`` is the recommended
+                level, or the reason code 'other' comes without a note.
+
+        """
+        from iop_placement._override import record_override  # noqa: PLC0415 - import cycle
+
+        return record_override(self, level, reason_code, note, at=at)

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from iop_placement._asam import ASAM_FILE, AsamCrosswalk
 from iop_placement._conditions import Condition
 from iop_placement._errors import RuleSetError
 from iop_placement._fields import DECIDED_LEVEL, field_specs
@@ -138,6 +139,8 @@ class RuleSet:
     manifest: Manifest
     files: tuple[RuleFile, ...]
     sha256: str
+    asam: AsamCrosswalk | None = None
+    """The approximate ASAM correspondence (``asam.json``), when the directory has one."""
 
     @property
     def name(self) -> str:
@@ -235,11 +238,15 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
     except ValidationError as error:
         raise _validation_problem(error, data, MANIFEST) from None
 
+    if repeated := sorted({f for f in manifest.families if manifest.families.count(f) > 1}):
+        raise RuleSetError(f"families listed more than once: {', '.join(repeated)}", file=MANIFEST)
     listed = {f"{family}.json" for family in manifest.families}
     present = {
         entry.name
         for entry in root.iterdir()
-        if entry.is_file() and entry.name.endswith(".json") and entry.name != MANIFEST
+        if entry.is_file()
+        and entry.name.endswith(".json")
+        and entry.name not in {MANIFEST, ASAM_FILE}
     }
     if unlisted := sorted(present - listed):
         raise RuleSetError(
@@ -275,4 +282,21 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
             seen[rule.id] = label
             _check_rule(rule, label)
         files.append(rule_file)
-    return RuleSet(manifest=manifest, files=tuple(files), sha256=digest.hexdigest())
+    asam = _load_asam(root, digest)
+    return RuleSet(manifest=manifest, files=tuple(files), sha256=digest.hexdigest(), asam=asam)
+
+
+def _load_asam(root: Traversable, digest: Any) -> AsamCrosswalk | None:  # noqa: ANN401 - a hashlib object
+    """The optional ASAM crosswalk, checked and hashed with the rules."""
+    entry = root / ASAM_FILE
+    if not entry.is_file():
+        return None
+    raw, data = _read(entry, ASAM_FILE)
+    digest.update(ASAM_FILE.encode() + b"\0" + raw + b"\0")
+    try:
+        crosswalk = AsamCrosswalk.model_validate(data)
+    except ValidationError as error:
+        raise _validation_problem(error, data, ASAM_FILE) from None
+    if problems := crosswalk.problems():
+        raise RuleSetError("; ".join(problems), file=ASAM_FILE)
+    return crosswalk

@@ -13,7 +13,7 @@ from iop_placement._assessment import Assessment
 from iop_placement._errors import FieldProblem, InvalidAssessment
 from iop_placement._fields import field_specs
 
-__all__ = ["parse_assessment"]
+__all__ = ["describe_kind", "parse_assessment"]
 
 # An unknown key is named in the error only when it looks like a field name: a key could be
 # free text (even a patient's name), and errors must be safe to log.
@@ -21,7 +21,7 @@ _NAME_LIKE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _WHOLE: Final = "(assessment)"
 
 
-def _kind_of(value: object) -> str:
+def describe_kind(value: object) -> str:
     """Describe a given value by its kind only, never by its content."""
     if value is None:
         return "null"
@@ -69,7 +69,7 @@ def _problems(error: ValidationError) -> tuple[FieldProblem, ...]:
         name = _field_name(loc, specs)
         spec = specs.get(str(loc[0])) if loc else None
         missing = item["type"] == "missing"
-        kind = "nothing" if missing else _kind_of(item.get("input"))
+        kind = "nothing" if missing else describe_kind(item.get("input"))
         allowed = spec.describe_allowed() if spec else "only the fields of the assessment"
         problems.append(FieldProblem(name, _problem_text(item["type"]), kind, allowed))
     return tuple(problems)
@@ -90,7 +90,7 @@ def parse_assessment(data: object) -> Assessment:
                 FieldProblem(
                     _WHOLE,
                     "must be an object (a mapping of field names to answers)",
-                    _kind_of(data),
+                    describe_kind(data),
                     "an object with the fields of the assessment",
                 ),
             )
@@ -105,7 +105,7 @@ def parse_assessment(data: object) -> Assessment:
                 FieldProblem(
                     _WHOLE,
                     "could not be read",
-                    _kind_of(data),
+                    describe_kind(data),
                     "an object with the fields of the assessment",
                 ),
             )

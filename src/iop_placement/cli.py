@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from iop_placement import (
-    Assessment,
     InvalidAssessment,
     PlacementEngine,
     PlacementError,
@@ -19,7 +18,16 @@ from iop_placement import (
     default_engine,
 )
 from iop_placement._catalogue import render_catalogue
+from iop_placement._cli_batch import add_batch_options, run_jsonl
+from iop_placement._cli_explain import (
+    add_explain_options,
+    add_markdown_option,
+    write_explanation,
+    write_rules_markdown,
+)
+from iop_placement._cli_serve import add_serve_command
 from iop_placement._cli_verify import add_verify_command
+from iop_placement._schema import json_schema
 
 __all__ = ["main"]
 
@@ -55,13 +63,19 @@ def _read_json(source: str, stdin: TextIO) -> Any:  # noqa: ANN401 - any JSON do
 
 
 def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    if args.jsonl is not None:
+        return run_jsonl(args, out, stdin)
+    if args.file is None:
+        msg = "assess needs FILE (or - for standard input), or --jsonl IN"
+        raise _InputError(msg)
     data = _read_json(args.file, stdin)
-    recommendation = _engine(args.rules).recommend(data)
+    engine = _engine(args.rules)
     if args.json:
+        recommendation = engine.recommend(data)
         json.dump(recommendation.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(recommendation.render() + "\n")
+        write_explanation(engine, data, args, out)
     return EXIT_OK
 
 
@@ -78,13 +92,15 @@ def _rules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         }
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
+    elif args.markdown:
+        write_rules_markdown(rule_set, out)
     else:
         out.write(render_catalogue(rule_set))
     return EXIT_OK
 
 
 def _schema(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
-    json.dump(Assessment.model_json_schema(), out, indent=2, ensure_ascii=False)
+    json.dump(json_schema(), out, indent=2, ensure_ascii=False)
     out.write("\n")
     return EXIT_OK
 
@@ -99,20 +115,26 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     assess = commands.add_parser("assess", help="recommend a level of care for one assessment")
-    assess.add_argument("file", metavar="FILE", help="a JSON assessment, or - for standard input")
+    assess.add_argument(
+        "file", nargs="?", metavar="FILE", help="a JSON assessment, or - for standard input"
+    )
     assess.add_argument("--json", action="store_true", help="print the recommendation as JSON")
     assess.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
+    add_batch_options(assess)
+    add_explain_options(assess)
     assess.set_defaults(run=_assess)
 
     rules = commands.add_parser("rules", help="list the rules with their sources")
     rules.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
     rules.add_argument("--json", action="store_true", help="print the rule files as JSON")
+    add_markdown_option(rules)
     rules.set_defaults(run=_rules)
 
     schema = commands.add_parser("schema", help="print the assessment's JSON Schema")
     schema.set_defaults(run=_schema)
 
     add_verify_command(commands)
+    add_serve_command(commands)
     return parser
 
 

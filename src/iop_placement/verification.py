@@ -9,7 +9,9 @@ contract is checked on every point:
 
 * total: every point gets exactly one level;
 * monotone: no single-step worsening along a risk order lowers the level;
-* safety: crisis, withdrawal management or medical instability means inpatient;
+* flags: crisis, withdrawal management and overdose risk are raised exactly when the
+  answers that define them hold;
+* safety: those answers, those flags, or medical instability mean inpatient;
 * feasibility never changes the level;
 * an alternative is less intensive than the level and never offered with crisis,
   withdrawal management or medical instability.
@@ -52,9 +54,20 @@ Progress = Callable[[str, int, int], None]
 
 _INPATIENT: Final = LevelOfCare.INPATIENT.rank
 _RANK: Final = {level.value: level.rank for level in LevelOfCare}
-# The contract's safety invariant: these flags, or a medically unstable person, mean inpatient.
+# The contract defines these flags by the answers (shared DESIGN, "Flags"): each must be
+# raised exactly when its answers hold. Those answers, the flags, and a medically unstable
+# person all mean inpatient, whatever the rule set says.
+_CONTRACT_FLAGS: Final[Mapping[str, Mapping[str, Any]]] = {
+    Flag.CRISIS.value: {"field": "suicide_risk", "is": "imminent"},
+    Flag.WITHDRAWAL_MANAGEMENT.value: {"field": "detox_status", "in": ["needed", "in_progress"]},
+    Flag.OVERDOSE_RISK.value: {"field": "opioid_use_with_lost_tolerance", "is": True},
+}
 _SAFETY_FLAGS: Final = (Flag.CRISIS.value, Flag.WITHDRAWAL_MANAGEMENT.value)
-_SAFETY_FIELD: Final = "medically_unstable"
+_SAFETY_ANSWERS: Final[tuple[Mapping[str, Any], ...]] = (
+    _CONTRACT_FLAGS[Flag.CRISIS.value],
+    _CONTRACT_FLAGS[Flag.WITHDRAWAL_MANAGEMENT.value],
+    {"field": "medically_unstable", "is": True},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +216,11 @@ class _Grid:
         }
 
 
+def _words(condition: Mapping[str, Any]) -> str:
+    wanted = condition["in"] if "in" in condition else [condition["is"]]
+    return f"{condition['field']} is {' or '.join(map(repr, wanted))}"
+
+
 def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
     return any(type(value) is type(w) and value == w for w in wanted)
 
@@ -326,8 +344,17 @@ class _Run:
         """Every point has a level; safety means inpatient; feasibility never moves it."""
         if self.level.min() < 0 or self.level.max() > _INPATIENT:
             self.report.violations.append(Finding("total", "some points have no valid level"))
-        values = self.grid.values[_SAFETY_FIELD]
-        unsafe = self.grid.along(_SAFETY_FIELD, [v is True for v in values])
+        for flag, condition in _CONTRACT_FLAGS.items():
+            should = self.grid.holds(condition)
+            if (mask := should & ~self.flags[flag]).any():
+                message = f"{flag} is not raised when {_words(condition)}"
+                self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
+            if (mask := self.flags[flag] & ~should).any():
+                message = f"{flag} is raised although not {_words(condition)}"
+                self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
+        unsafe: Bools = np.zeros(self.grid.shape, dtype=bool)
+        for condition in _SAFETY_ANSWERS:
+            unsafe = unsafe | self.grid.holds(condition)
         for flag in _SAFETY_FLAGS:
             unsafe = unsafe | self.flags[flag]
         if (mask := unsafe & (self.level != _INPATIENT)).any():
@@ -360,6 +387,9 @@ class _Run:
                     Finding("never-fires", "the rule never fires", (rule["id"],))
                 )
                 continue
+            if where.all():
+                message = "the rule fires on every assessment"
+                self.report.lint.append(Finding("always-fires", message, (rule["id"],)))
             useful: Bools = np.zeros(self.grid.shape, dtype=bool)
             if then.get("level"):
                 useful = useful | (where & (self.level == _RANK[then["level"]]))
