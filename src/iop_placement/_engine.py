@@ -86,13 +86,20 @@ class _Prepared:
     rule: Rule
     order: int
     source: str
+    # The triggering fields when they do not depend on the answers (no "any" inside).
+    static_facts: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, rule: Rule, order: int) -> _Prepared:
+        dynamic = '"any"' in rule.when.model_dump_json(by_alias=True)
+        return cls(rule, order, str(rule.source), None if dynamic else rule.when.fields())
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
-        facts: dict[str, FactValue] = {
-            name: values[name] for name in self.rule.when.triggering(values)
-        }
+        names = self.static_facts or self.rule.when.triggering(values)
+        facts: dict[str, FactValue] = {name: values[name] for name in names}
         then = self.rule.then
-        return Reason.model_construct(
+        # Validating is faster than model_construct in Pydantic 2.14 (measured), and safer.
+        return Reason(
             rule_id=self.rule.id,
             title=self.rule.title,
             level=then.level,
@@ -138,9 +145,7 @@ class PlacementEngine:
             name=rule_set.name, version=rule_set.version, sha256=rule_set.sha256
         )
         self._blocking = frozenset(rule_set.manifest.alternative_blocked_by_flags)
-        prepared = [
-            _Prepared(rule, order, str(rule.source)) for order, rule in enumerate(rule_set.rules)
-        ]
+        prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
         tag = f"{rule_set.name}@{rule_set.version}#{next(_ENGINES)}"
         levels = [p for p in prepared if not p.rule.reads_decided_level]
         context = [p for p in prepared if p.rule.reads_decided_level]
@@ -195,7 +200,7 @@ class PlacementEngine:
             values = {**values, DECIDED_LEVEL: level.value}
         fired.sort(key=lambda p: (-(p.rule.then.level.rank if p.rule.then.level else -1), p.order))
         raised = {flag for p in fired for flag in p.rule.then.flags}
-        return Recommendation.model_construct(
+        return Recommendation(
             level=level,
             flags=tuple(flag for flag in Flag if flag in raised),
             reasons=tuple(p.reason(values) for p in fired),
