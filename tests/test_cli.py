@@ -132,3 +132,35 @@ def test_installed_entry_point() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Standard outpatient" in done.stdout
+
+
+@pytest.mark.parametrize("path", examples(), ids=lambda p: p.stem)
+def test_render_shows_level_flags_reasons_alternative_and_rule_set(path: Path) -> None:
+    rec = default_engine().recommend(json.loads(path.read_text()))
+    text = rec.render()
+    assert text.startswith(f"Recommended level of care: {rec.level.label}")
+    for flag in rec.flags:
+        assert flag.label in text
+    for reason in rec.reasons:
+        assert f"[{reason.rule_id}]" in text
+    if rec.alternative is not None:
+        assert rec.alternative.level.label in text
+        flowing = " ".join(text.split())
+        for condition in rec.alternative.conditions:
+            assert condition in flowing
+    assert f"sha256 {rec.ruleset.sha256[:12]}" in text
+    assert "Why not" not in text  # the explanation sections belong to explain()
+
+
+def test_render_removes_control_characters_from_rule_texts() -> None:
+    rec = default_engine().recommend(BASELINE)
+    hostile = rec.model_copy(
+        update={
+            "reasons": tuple(
+                r.model_copy(update={"text": "ok\x1b[31mred\u202eevil"}) for r in rec.reasons
+            )
+        }
+    )
+    text = hostile.render()
+    assert "\x1b" not in text
+    assert "\u202e" not in text

@@ -20,6 +20,7 @@ from iop_placement._cds_card import to_cds_card
 from iop_placement._cds_models import CdsResponse, Discovery, HookRequest, ServiceDefinition
 from iop_placement._errors import FieldProblem, InvalidAssessment, IopPlacementError
 from iop_placement._fhir_response import from_questionnaire_response
+from iop_placement._validation import describe_kind
 
 if TYPE_CHECKING:
     from iop_placement._engine import PlacementEngine
@@ -86,19 +87,11 @@ def discovery() -> dict[str, Any]:
     )
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return "a value that is not an object"
-
-
 def _hook_request(body: object) -> HookRequest:
     if not isinstance(body, Mapping):
-        problem = FieldProblem(_REQUEST, "must be a JSON object", _kind(body), "a CDS Hooks call")
+        problem = FieldProblem(
+            _REQUEST, "must be a JSON object", describe_kind(body), "a CDS Hooks call"
+        )
         raise HookCallError(400, "the request is not a CDS Hooks call", (problem,))
     try:
         return HookRequest.model_validate(body)

@@ -15,10 +15,18 @@ from typing import Final
 from iop_placement._explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._fields import FieldSpec, field_specs
 from iop_placement._levels import LevelOfCare
-from iop_placement._recommendation import FactValue, Reason
+from iop_placement._recommendation import FactValue, Reason, Recommendation
 from iop_placement._render import NOTICE, describe_facts
 
-__all__ = ["Detail", "Document", "Item", "Section", "build_document", "clean"]
+__all__ = [
+    "Detail",
+    "Document",
+    "Item",
+    "Section",
+    "build_document",
+    "clean",
+    "recommendation_document",
+]
 
 GOALS_NOTICE: Final = (
     "These are goals for treatment planning, found by re-running the rules: changes that"
@@ -155,8 +163,7 @@ def _goal_item(goal: Counterfactual) -> Item:
     return Item(f"{goal.level.label} would fit once:", details=tuple(details))
 
 
-def _why(explanation: Explanation) -> list[Section]:
-    rec = explanation.recommendation
+def _why(rec: Recommendation) -> list[Section]:
     sections = []
     if rec.flags:
         flags = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in rec.flags)
@@ -253,17 +260,25 @@ def _cleaned(document: Document) -> Document:
     )
 
 
-def build_document(explanation: Explanation) -> Document:
-    """The explanation in words: summary, why, why not, what would change it, rule set."""
-    rec = explanation.recommendation
-    summary = (
+def _summary(rec: Recommendation) -> tuple[Detail, ...]:
+    return (
         Detail(rec.level.label, "Recommended level of care"),
         Detail(rec.intensity, "Typical intensity"),
     )
-    sections = [*_why(explanation), _why_not(explanation), _what_would_change(explanation)]
+
+
+def _footer(rec: Recommendation) -> tuple[str, ...]:
     ruleset = rec.ruleset
-    footer = (
-        f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})",
-        NOTICE,
-    )
-    return _cleaned(Document(summary, tuple(sections), footer))
+    return (f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})", NOTICE)
+
+
+def recommendation_document(rec: Recommendation) -> Document:
+    """The recommendation alone in words: summary, flags, why, alternative, rule set."""
+    return _cleaned(Document(_summary(rec), tuple(_why(rec)), _footer(rec)))
+
+
+def build_document(explanation: Explanation) -> Document:
+    """The explanation in words: summary, why, why not, what would change it, rule set."""
+    rec = explanation.recommendation
+    sections = [*_why(rec), _why_not(explanation), _what_would_change(explanation)]
+    return _cleaned(Document(_summary(rec), tuple(sections), _footer(rec)))

@@ -85,9 +85,11 @@ class Recommendation(_Frozen):
 
     def render(self) -> str:
         """The plain-text explanation a clinician reads."""
-        from iop_placement._render import render_text  # noqa: PLC0415 - avoids an import cycle
+        # Imported here: the document module builds on this one.
+        from iop_placement._document import recommendation_document  # noqa: PLC0415
+        from iop_placement._render_plain import render_plain  # noqa: PLC0415
 
-        return render_text(self)
+        return render_plain(recommendation_document(self))
 
     def override(
         self,
