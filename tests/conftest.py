@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from helpers import copy_rules
 from iop_placement import Assessment, PlacementEngine, default_engine
 
 settings.register_profile("dev", max_examples=150, deadline=None)
@@ -50,6 +52,12 @@ def assessment(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def engine() -> PlacementEngine:
     return default_engine()
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    """A writable copy of the bundled rule set."""
+    return copy_rules(tmp_path / "rules")
 
 
 @pytest.fixture

@@ -26,16 +26,6 @@ from iop_placement.testing import assessments
 Edit = Callable[[dict[str, Any]], None]
 
 
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    target.mkdir()
-    for entry in DEFAULT_RULES.iterdir():
-        if entry.name.endswith(".json"):
-            (target / entry.name).write_bytes(entry.read_bytes())
-    return target
-
-
 def _edit_asam(directory: Path, change: Edit) -> None:
     path = directory / "asam.json"
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -10,16 +9,10 @@ import pytest
 
 from conftest import assessment
 from iop_placement import explain
-from iop_placement.cli import main
+from test_cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"
-
-
-def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)

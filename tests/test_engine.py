@@ -15,7 +15,7 @@ import durable_rules_engine as core
 import pytest
 
 from conftest import BASELINE, assessment
-from helpers import expected_fired
+from helpers import copy_rules, expected_fired
 from iop_placement import (
     DEFAULT_RULES,
     Assessment,
@@ -49,20 +49,17 @@ def random_assessments(count: int, seed: int) -> list[dict[str, Any]]:
 @pytest.fixture
 def custom_dir(tmp_path: Path) -> Path:
     """A customised rule set: moderate use goes to inpatient, with its own name and version."""
-    target = tmp_path / "custom"
-    target.mkdir()
-    for entry in DEFAULT_RULES.iterdir():
-        if entry.name.endswith(".json"):
-            (target / entry.name).write_bytes(entry.read_bytes())
-    manifest = json.loads((target / "ruleset.json").read_text(encoding="utf-8"))
-    manifest.update(name="clinic-custom", version="9.9.9")
-    (target / "ruleset.json").write_text(json.dumps(manifest), encoding="utf-8")
-    severity = json.loads((target / "severity.json").read_text(encoding="utf-8"))
-    for rule in severity["rules"]:
-        if rule["id"] == "severity.moderate_or_severe":
-            rule["then"]["level"] = "inpatient"
-    (target / "severity.json").write_text(json.dumps(severity), encoding="utf-8")
-    return target
+
+    def rename(manifest: dict[str, Any]) -> None:
+        manifest.update(name="clinic-custom", version="9.9.9")
+
+    def moderate_to_inpatient(severity: dict[str, Any]) -> None:
+        for rule in severity["rules"]:
+            if rule["id"] == "severity.moderate_or_severe":
+                rule["then"]["level"] = "inpatient"
+
+    changes = (("ruleset.json", rename), ("severity.json", moderate_to_inpatient))
+    return copy_rules(tmp_path / "custom", *changes)
 
 
 def test_engines_from_different_rule_sets_are_isolated(

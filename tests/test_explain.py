@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import assessment
+from helpers import copy_rules
 from iop_placement import (
     Assessment,
     Counterfactual,
@@ -183,13 +184,7 @@ def explain_with_limit(data: dict[str, Any], limit: int) -> Explanation:
 
 def test_custom_rule_set_explains_with_its_own_rules(tmp_path: Path) -> None:
     """The counterfactuals come from the engine that is asked, not from the bundled rules."""
-    from iop_placement import DEFAULT_RULES
-
-    target = tmp_path / "rules"
-    target.mkdir()
-    for entry in DEFAULT_RULES.iterdir():
-        if entry.name.endswith(".json"):
-            (target / entry.name).write_bytes(entry.read_bytes())
+    target = copy_rules(tmp_path / "rules")
     path = target / "withdrawal.json"
     data = json.loads(path.read_text())
     # This rule set keeps withdrawal management inpatient even when detox is completed.

@@ -15,17 +15,6 @@ from iop_placement._ruleset import load_rule_set
 Edit = Callable[[dict[str, Any]], None]
 
 
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    """A writable copy of the bundled rule set."""
-    target = tmp_path / "rules"
-    target.mkdir()
-    for entry in DEFAULT_RULES.iterdir():
-        if entry.name.endswith(".json"):
-            (target / entry.name).write_bytes(entry.read_bytes())
-    return target
-
-
 def edit(directory: Path, name: str, change: Edit) -> None:
     path = directory / name
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers import copy_rules
 from iop_placement import DEFAULT_RULES
 from iop_placement.cli import main
 from iop_placement.verification import VerificationReport, verify_rules
-
-
-def copy_rules(target: Path, *changes: tuple[str, Callable[[dict[str, Any]], None]]) -> Path:
-    target.mkdir()
-    for entry in DEFAULT_RULES.iterdir():
-        if entry.name.endswith(".json"):
-            (target / entry.name).write_bytes(entry.read_bytes())
-    for name, change in changes:
-        data = json.loads((target / name).read_text(encoding="utf-8"))
-        change(data)
-        (target / name).write_text(json.dumps(data), encoding="utf-8")
-    return target
 
 
 def rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
