@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from helpers import copy_rules
+from helpers import BASELINE, copy_rules
 from iop_placement import Assessment, PlacementEngine, default_engine
+from iop_placement._engine import durable_available
 
 settings.register_profile("dev", max_examples=150, deadline=None)
 settings.register_profile(
@@ -22,31 +22,11 @@ settings.register_profile(
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-# A low-risk assessment: no rule but the standard-outpatient one fires on it.
-BASELINE: dict[str, Any] = {
-    "substance_use_severity": "mild",
-    "detox_status": "not_needed",
-    "co_occurring_mental_health": "none",
-    "home_environment": "supportive",
-    "support_system": "strong",
-    "suicide_risk": "none",
-    "functional_impairment": "none",
-    "relapse_history": "none",
-    "prior_outpatient_failed": False,
-    "motivation": "high",
-    "medically_unstable": False,
-    "completed_residential": False,
-    "recovery_plan_established": True,
-    "opioid_use_with_lost_tolerance": False,
-    "available_hours_per_week": 12,
-    "obligations": [],
-    "inpatient_accessible": True,
-}
-
-
-def assessment(**changes: Any) -> dict[str, Any]:
-    """The baseline with some answers changed."""
-    return {**BASELINE, **changes}
+if not durable_available():
+    # Without durable-rules (Python 3.13+) engines fall back to the compiled backend with a
+    # RuntimeWarning, which the suite's filterwarnings turns into an error: choose it
+    # explicitly. tests/test_engine.py checks the fallback and its warning on their own.
+    os.environ.setdefault("IOP_PLACEMENT_BACKEND", "compiled")
 
 
 @pytest.fixture(scope="session")

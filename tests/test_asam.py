@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from conftest import assessment
+from helpers import assessment
 from iop_placement import (
     DEFAULT_RULES,
     Assessment,

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from conftest import BASELINE, assessment
+from helpers import BASELINE, assessment, random_assessments
 from iop_placement import InvalidAssessment, Recommendation, recommend
 from iop_placement.batch import recommend_many, score_lines, score_partition
 from iop_placement.cli import main
-from test_engine import random_assessments
 
 BAD_LINES = ["{not json", "", "[]", json.dumps({**BASELINE, "motivation": "none at all"})]
 

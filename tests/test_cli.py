@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -10,18 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASELINE, assessment
+from helpers import BASELINE, assessment, run
 from iop_placement import LevelOfCare, default_engine
-from iop_placement.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"
-
-
-def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
-    return code, out.getvalue(), err.getvalue()
 
 
 def examples() -> list[Path]:

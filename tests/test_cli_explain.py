@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assessment
+from helpers import assessment, run
 from iop_placement import explain
-from test_cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import assessment
-from helpers import copy_rules
+from helpers import assessment, copy_rules
 from iop_placement import (
     Assessment,
     Counterfactual,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import assessment
+from helpers import assessment
 from iop_placement import (
     DEFAULT_RULES,
     Explanation,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import BASELINE, assessment
+from helpers import BASELINE, assessment
 from iop_placement import Assessment, InvalidAssessment, Recommendation, parse_assessment, recommend
 
 SECRET = "Jane Doe, DOB 1980-01-01, HIV+"  # free text that must never reach an error

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import assessment
+from helpers import assessment
 from iop_placement import (
     InvalidOverride,
     LevelOfCare,

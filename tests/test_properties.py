@@ -8,8 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import BASELINE
-from helpers import expected_fired
+from helpers import BASELINE, LOWEST, expected_fired, low_risk_biased
 from iop_placement import (
     Assessment,
     Flag,
@@ -18,32 +17,11 @@ from iop_placement import (
     Recommendation,
     recommend,
 )
-from iop_placement._assessment import RISK_ORDERS, single_step_worsenings
+from iop_placement._assessment import single_step_worsenings
 from iop_placement._fields import field_specs
 from iop_placement.testing import assessment_values, assessments, worsened
 
 SAFETY_FLAGS = {Flag.CRISIS, Flag.WITHDRAWAL_MANAGEMENT, Flag.MEDICAL_INSTABILITY}
-# The lowest-risk answer of each risk field: one that is no other answer's worsening.
-LOWEST = {
-    name: next(v for v in steps if all(v not in worse for worse in steps.values()))
-    for name, steps in RISK_ORDERS.items()
-}
-
-
-def low_risk_biased() -> st.SearchStrategy[Assessment]:
-    """Assessments whose answers are mostly the lowest risk: where one worsening matters.
-
-    Uniform answers almost always trip some inpatient rule, which hides a rule that
-    lowers the level when an answer gets worse.
-    """
-    return assessments(
-        **{
-            name: st.one_of(
-                st.just(lowest), st.just(lowest), st.sampled_from(field_specs()[name].values)
-            )
-            for name, lowest in LOWEST.items()
-        }
-    )
 
 
 def biased_sample(count: int, seed: int) -> list[Assessment]:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import low_risk_biased, needs_durable, random_assessments
 from iop_placement import (
     DEFAULT_RULES,
     Assessment,
@@ -21,8 +22,6 @@ from iop_placement import (
 )
 from iop_placement.reference import ReferenceEvaluator, ReferenceResult
 from iop_placement.testing import assessments, invalid_payloads
-from test_engine import random_assessments
-from test_properties import low_risk_biased
 
 REFERENCE = ReferenceEvaluator.from_directory(DEFAULT_RULES)
 COMPILED = PlacementEngine.from_directory(DEFAULT_RULES, backend="compiled")
@@ -60,7 +59,7 @@ def test_compiled_backend_agrees_with_reference(assessment: Assessment) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["durable", "compiled"])
+@pytest.mark.parametrize("backend", [pytest.param("durable", marks=needs_durable), "compiled"])
 def test_engine_agrees_with_reference_on_50000_seeded_assessments(backend: str) -> None:
     engine = PlacementEngine.from_directory(DEFAULT_RULES, backend=backend)  # type: ignore[arg-type]
     disagreements = [

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BASELINE, assessment
+from helpers import BASELINE, assessment
 from iop_placement import PlacementEngine
 
 SEVERE = {"substance_use_severity": "severe"}

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import iop_placement
-from conftest import BASELINE
+from helpers import BASELINE
 from iop_placement import Flag, LevelOfCare
 
 STANDARD = LevelOfCare.STANDARD_OUTPATIENT

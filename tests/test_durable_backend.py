@@ -1,0 +1,104 @@
+"""The durable-rules backend: its adapter's sharp edges, and agreement with the compiled one.
+
+Skipped where durable-rules is not installed (it does not build on Python 3.13+).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from helpers import BASELINE, assessment, random_assessments
+from iop_placement import DEFAULT_RULES, LevelOfCare, PlacementEngine, PlacementError
+from iop_placement._fields import field_specs
+
+core = pytest.importorskip(
+    "durable_rules_engine", reason="needs durable-rules, which is not installed (Python 3.13+)"
+)
+
+from iop_placement._durable import to_durable  # noqa: E402 - needs durable-rules
+
+
+def test_compiled_conditions_use_only_supported_operators(engine: PlacementEngine) -> None:
+    from iop_placement._normal_form import normal_form
+
+    specs = field_specs(with_decided_level=True)
+    text = json.dumps([to_durable(normal_form(r.when, specs)) for r in engine.rule_set.rules])
+    assert "$in" not in text
+    assert "$not" not in text
+    assert '"$lt": {"available_hours_per_week": 9}' in text
+
+
+def test_engine_failure_surfaces_as_placement_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+
+    def broken(*_: object) -> Any:
+        raise core.error("simulated failure, error code: 202")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "assert_fact", broken)
+        with pytest.raises(PlacementError, match="durable-rules failed"):
+            fresh.recommend(BASELINE)
+    assert fresh.recommend(BASELINE).level is LevelOfCare.STANDARD_OUTPATIENT  # still usable
+
+
+def test_unexpected_result_code_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    real = core.assert_fact
+    monkeypatch.setattr(core, "assert_fact", lambda h, m: (2, real(h, m)[1]))
+    with pytest.raises(PlacementError, match="code 2"):
+        fresh.recommend(BASELINE)
+
+
+def test_states_with_no_matching_rule_are_deleted_safely() -> None:
+    # durable-rules 2.0.28 frees an uninitialised pointer when a state on which no action
+    # ran is deleted; without the adapter's sentinel rule this script crashes every time.
+    script = textwrap.dedent(
+        """
+        from iop_placement._durable import CompiledRuleset
+        from iop_placement._normal_form import Equals
+        junk = [bytes([0xAB]) * 4096 for _ in range(2000)]
+        del junk
+        for n in range(200):
+            ruleset = CompiledRuleset(f"t{n}", {"r0": Equals("x", "never")})
+            assert ruleset.fired({"x": "other"}) == []
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "call", ["start_action_for_state", "complete_and_start_action", "retract_fact"]
+)
+def test_failure_inside_an_evaluation_leaves_the_engine_usable(
+    monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    fresh = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    expected = fresh.recommend(BASELINE)
+
+    def broken(*_: object) -> Any:
+        raise core.error(f"simulated failure in {call}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core, call, broken)
+        with pytest.raises(PlacementError, match="durable-rules failed"):
+            fresh.recommend(assessment(substance_use_severity="severe"))
+    for _ in range(3):
+        assert fresh.recommend(BASELINE) == expected
+
+
+def test_backends_agree() -> None:
+    durable = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    compiled = PlacementEngine.from_directory(DEFAULT_RULES, backend="compiled")
+    assert (durable.backend, compiled.backend) == ("durable", "compiled")
+    for data in random_assessments(3000, seed=99):
+        assert compiled.recommend(data) == durable.recommend(data)
