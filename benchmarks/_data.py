@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from iop_placement._fields import field_specs
+from iop_placement._model.fields import field_specs
 
 
 def random_assessments(count: int, seed: int) -> list[dict[str, Any]]:

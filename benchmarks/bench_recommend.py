@@ -26,7 +26,7 @@ from typing import Any
 from _data import random_assessments
 
 from iop_placement import DEFAULT_RULES, Assessment, PlacementEngine, parse_assessment
-from iop_placement._facts import encode
+from iop_placement._backends.facts import encode
 from iop_placement.reference import ReferenceEvaluator
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from iop_placement import (
     RuleSetError,
     recommend,
 )
-from iop_placement._ruleset import load_rule_set
+from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.testing import assessments
 
 Edit = Callable[[dict[str, Any]], None]

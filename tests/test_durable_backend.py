@@ -15,17 +15,17 @@ import pytest
 
 from helpers import BASELINE, assessment, random_assessments
 from iop_placement import DEFAULT_RULES, LevelOfCare, PlacementEngine, PlacementError
-from iop_placement._fields import field_specs
+from iop_placement._model.fields import field_specs
 
 core = pytest.importorskip(
     "durable_rules_engine", reason="needs durable-rules, which is not installed (Python 3.13+)"
 )
 
-from iop_placement._durable import to_durable  # noqa: E402 - needs durable-rules
+from iop_placement._backends.durable import to_durable  # noqa: E402 - needs durable-rules
 
 
 def test_compiled_conditions_use_only_supported_operators(engine: PlacementEngine) -> None:
-    from iop_placement._normal_form import normal_form
+    from iop_placement._rules.normal_form import normal_form
 
     specs = field_specs(with_decided_level=True)
     text = json.dumps([to_durable(normal_form(r.when, specs)) for r in engine.rule_set.rules])
@@ -60,8 +60,8 @@ def test_states_with_no_matching_rule_are_deleted_safely() -> None:
     # ran is deleted; without the adapter's sentinel rule this script crashes every time.
     script = textwrap.dedent(
         """
-        from iop_placement._durable import CompiledRuleset
-        from iop_placement._normal_form import Equals
+        from iop_placement._backends.durable import CompiledRuleset
+        from iop_placement._rules.normal_form import Equals
         junk = [bytes([0xAB]) * 4096 for _ in range(2000)]
         del junk
         for n in range(200):

@@ -25,7 +25,7 @@ from iop_placement import (
     Recommendation,
     recommend,
 )
-from iop_placement._fields import field_specs
+from iop_placement._model.fields import field_specs
 
 
 @pytest.fixture
@@ -134,8 +134,8 @@ def test_without_durable_rules_the_compiled_backend_is_used_saying_so_once(
 
 
 def test_compiled_backend_source_is_only_comparisons() -> None:
-    from iop_placement._compiled import GeneratedMatcher
-    from iop_placement._normal_form import normal_form
+    from iop_placement._backends.compiled import GeneratedMatcher
+    from iop_placement._rules.normal_form import normal_form
 
     specs = field_specs(with_decided_level=True)
     rules = PlacementEngine.from_directory(DEFAULT_RULES).rule_set.rules

@@ -19,8 +19,8 @@ from iop_placement import (
     explain,
     recommend,
 )
-from iop_placement._assessment import MODIFIABLE_TO
-from iop_placement._modifiable import goal_options, modifiable_goals
+from iop_placement._explain.modifiable import goal_options, modifiable_goals
+from iop_placement._model.assessment import MODIFIABLE_TO
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"
@@ -238,11 +238,11 @@ def test_near_miss_takes_the_nearest_way(tmp_path: Path) -> None:
 
 
 def test_ways_of_a_number_condition_are_ranges() -> None:
-    from iop_placement._conditions import Comparison
-    from iop_placement._document import _answers
-    from iop_placement._fields import field_specs
-    from iop_placement._near_miss import ways_to_hold
-    from iop_placement._normal_form import normal_form
+    from iop_placement._explain.near_miss import ways_to_hold
+    from iop_placement._model.fields import field_specs
+    from iop_placement._render.document import _answers
+    from iop_placement._rules.conditions import Comparison
+    from iop_placement._rules.normal_form import normal_form
 
     specs = field_specs()
     test = Comparison.model_validate({"field": "available_hours_per_week", "ge": 9})

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
-from iop_placement._assessment import RISK_ORDERS
-from iop_placement._fields import field_specs
-from iop_placement._modifiable import goal_options, modifiable_goals
+from iop_placement._explain.modifiable import goal_options, modifiable_goals
+from iop_placement._model.assessment import RISK_ORDERS
+from iop_placement._model.fields import field_specs
 from iop_placement.testing import assessments
 
 # Answers that are no other answer's worsening: the lowest risk of each order.

@@ -21,9 +21,9 @@ from iop_placement import (
     PlacementEngine,
     explain,
 )
-from iop_placement._document import build_document
-from iop_placement._fields import _SPECS
-from iop_placement._render_html import ALLOWED_TAGS
+from iop_placement._model.fields import _SPECS
+from iop_placement._render.document import build_document
+from iop_placement._render.html import ALLOWED_TAGS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HOSTILE = "<script>alert(\"x\")</script> & <img src=x onerror='y'> *em* [a](javascript:z) `c`"

@@ -17,8 +17,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from hypothesis import given
 
 from iop_placement import Assessment, InvalidAssessment, LevelOfCare, fhir, recommend
-from iop_placement._fields import field_specs
-from iop_placement._intake import intake_order
+from iop_placement._model.fields import field_specs
+from iop_placement._model.intake import intake_order
 from iop_placement.testing import assessments
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -28,7 +28,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from iop_placement import Assessment, Flag, recommend
-from iop_placement._intake import intake_order
+from iop_placement._model.intake import intake_order
 from iop_placement.service import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from iop_placement import DEFAULT_RULES, cds_hooks, recommend
-from iop_placement._ruleset import load_rule_set
+from iop_placement._rules.ruleset import load_rule_set
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -13,8 +13,8 @@ from jsonschema import Draft7Validator
 
 import iop_placement
 from iop_placement import Assessment, Obligation, json_schema, ui_schema
-from iop_placement._fields import field_specs
-from iop_placement._intake import declared_intake_order, intake_order
+from iop_placement._model.fields import field_specs
+from iop_placement._model.intake import declared_intake_order, intake_order
 from iop_placement.cli import main
 from iop_placement.testing import assessments
 

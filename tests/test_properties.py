@@ -17,8 +17,8 @@ from iop_placement import (
     Recommendation,
     recommend,
 )
-from iop_placement._assessment import single_step_worsenings
-from iop_placement._fields import field_specs
+from iop_placement._model.assessment import single_step_worsenings
+from iop_placement._model.fields import field_specs
 from iop_placement.testing import assessment_values, assessments, worsened
 
 SAFETY_FLAGS = {Flag.CRISIS, Flag.WITHDRAWAL_MANAGEMENT, Flag.MEDICAL_INSTABILITY}

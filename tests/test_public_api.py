@@ -67,7 +67,7 @@ def test_contract_flags_exist() -> None:
 
 def test_fields_and_values_are_the_contract() -> None:
     assert list(Assessment.model_fields) == list(CONTRACT_FIELDS)
-    specs = iop_placement._fields.field_specs()
+    specs = iop_placement._model.fields.field_specs()
     for name, expected in CONTRACT_FIELDS.items():
         spec = specs[name]
         if isinstance(expected, set):
@@ -80,7 +80,7 @@ def test_every_field_and_value_is_labelled_for_forms() -> None:
     for name, info in Assessment.model_fields.items():
         assert info.title, name
         assert info.description, name
-        spec = iop_placement._fields.field_specs()[name]
+        spec = iop_placement._model.fields.field_specs()[name]
         if spec.enum is not None:
             for member in spec.enum:
                 assert member.label, (name, member)

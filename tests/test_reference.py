@@ -109,11 +109,10 @@ def test_reference_is_independent_of_the_engine() -> None:
 
     source = Path(module.__file__).read_text(encoding="utf-8")
     for private in (
-        "_durable",
-        "_engine",
-        "_conditions",
-        "_normal_form",
-        "_ruleset",
+        "iop_placement._backends",
+        "iop_placement._engine",
+        "iop_placement._rules",
+        "iop_placement._explain",
         "durable_rules_engine",
     ):
         assert private not in source

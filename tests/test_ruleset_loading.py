@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from iop_placement import DEFAULT_RULES, PlacementEngine, RuleSetError
-from iop_placement._ruleset import load_rule_set
+from iop_placement._rules.ruleset import load_rule_set
 
 Edit = Callable[[dict[str, Any]], None]
 

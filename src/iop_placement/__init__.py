@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from iop_placement._asam import AsamCorrespondence, AsamLevel
-from iop_placement._assessment import (
+from iop_placement._engine import PlacementEngine
+from iop_placement._model.assessment import (
     RISK_ORDERS,
     Assessment,
     CoOccurringMentalHealth,
@@ -31,21 +31,21 @@ from iop_placement._assessment import (
     SuicideRisk,
     SupportSystem,
 )
-from iop_placement._engine import PlacementEngine
-from iop_placement._errors import (
+from iop_placement._model.errors import (
     FieldProblem,
     InvalidAssessment,
     IopPlacementError,
     PlacementError,
     RuleSetError,
 )
-from iop_placement._explanation import Counterfactual, Explanation, NearMiss
-from iop_placement._levels import Flag, FlagKind, LevelOfCare
-from iop_placement._override import InvalidOverride, OverrideReason, PlacementRecord
-from iop_placement._recommendation import Alternative, Reason, Recommendation, RulesetInfo
-from iop_placement._resources import bundled_rules
-from iop_placement._schema import json_schema, ui_schema
-from iop_placement._validation import parse_assessment
+from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
+from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
+from iop_placement._model.recommendation import Alternative, Reason, Recommendation, RulesetInfo
+from iop_placement._model.record import InvalidOverride, OverrideReason, PlacementRecord
+from iop_placement._model.schema import json_schema, ui_schema
+from iop_placement._model.validation import parse_assessment
+from iop_placement._rules.asam import AsamCorrespondence, AsamLevel
+from iop_placement._rules.bundled import bundled_rules
 from iop_placement.batch import recommend_many
 
 __all__ = [

@@ -21,24 +21,24 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any, Final, Literal, Protocol
 
-from iop_placement._asam import correspondence
-from iop_placement._assessment import Assessment
-from iop_placement._compiled import GeneratedMatcher
-from iop_placement._errors import PlacementError
-from iop_placement._explanation import Explanation
-from iop_placement._facts import check_fact_keys, encode
-from iop_placement._fields import DECIDED_LEVEL, field_specs
-from iop_placement._levels import Flag, LevelOfCare
-from iop_placement._normal_form import normal_form
-from iop_placement._recommendation import (
+from iop_placement._backends.compiled import GeneratedMatcher
+from iop_placement._backends.facts import check_fact_keys, encode
+from iop_placement._model.assessment import Assessment
+from iop_placement._model.errors import PlacementError
+from iop_placement._model.explanation import Explanation
+from iop_placement._model.fields import DECIDED_LEVEL, field_specs
+from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.recommendation import (
     Alternative,
     FactValue,
     Reason,
     Recommendation,
     RulesetInfo,
 )
-from iop_placement._ruleset import Rule, RuleSet, load_rule_set
-from iop_placement._validation import parse_assessment
+from iop_placement._model.validation import parse_assessment
+from iop_placement._rules.asam import correspondence
+from iop_placement._rules.normal_form import normal_form
+from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 __all__ = ["Backend", "PlacementEngine", "durable_available"]
 
@@ -119,7 +119,7 @@ class _Phase:
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
         self.matcher: _Matcher | None = None
         if prepared and backend == "durable":
-            from iop_placement._durable import CompiledRuleset  # noqa: PLC0415 - optional
+            from iop_placement._backends.durable import CompiledRuleset  # noqa: PLC0415 - optional
 
             self.matcher = CompiledRuleset(name, conditions)
         elif prepared:
@@ -224,7 +224,7 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        from iop_placement._explain import explain_with  # noqa: PLC0415 - import cycle
+        from iop_placement._explain.explainer import explain_with  # noqa: PLC0415 - import cycle
 
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 

@@ -24,11 +24,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.resources.abc import Traversable
 from typing import Any, Final, TypeVar
 
-from iop_placement._assessment import Assessment
 from iop_placement._engine import Backend, PlacementEngine
-from iop_placement._errors import FieldProblem, InvalidAssessment
-from iop_placement._recommendation import Recommendation
-from iop_placement._resources import bundled_rules
+from iop_placement._model.assessment import Assessment
+from iop_placement._model.errors import FieldProblem, InvalidAssessment
+from iop_placement._model.recommendation import Recommendation
+from iop_placement._rules.bundled import bundled_rules
 
 __all__ = ["recommend_many", "score_lines", "score_partition"]
 

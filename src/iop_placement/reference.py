@@ -19,9 +19,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from iop_placement._assessment import Assessment
-from iop_placement._levels import LevelOfCare
-from iop_placement._validation import parse_assessment
+from iop_placement._model.assessment import Assessment
+from iop_placement._model.levels import LevelOfCare
+from iop_placement._model.validation import parse_assessment
 
 __all__ = ["ReferenceEvaluator", "ReferenceResult"]
 

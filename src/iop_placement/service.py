@@ -36,11 +36,11 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     msg = "iop_placement.service needs Starlette: pip install 'iop-placement[service]'"
     raise ImportError(msg) from error
 
-from iop_placement._cds_service import SERVICE_ID, HookCallError, answer_hook_call, discovery
 from iop_placement._engine import PlacementEngine
-from iop_placement._errors import InvalidAssessment
-from iop_placement._schema import json_schema, ui_schema
-from iop_placement._view import recommendation_view
+from iop_placement._model.errors import InvalidAssessment
+from iop_placement._model.schema import json_schema, ui_schema
+from iop_placement._model.view import recommendation_view
+from iop_placement.cds_hooks._service import SERVICE_ID, HookCallError, answer_hook_call, discovery
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 

@@ -19,8 +19,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     msg = "iop_placement.testing needs Hypothesis: pip install 'iop-placement[test]'"
     raise ImportError(msg) from error
 
-from iop_placement._assessment import RISK_ORDERS, Assessment, single_step_worsenings
-from iop_placement._fields import FieldSpec, field_specs
+from iop_placement._model.assessment import RISK_ORDERS, Assessment, single_step_worsenings
+from iop_placement._model.fields import FieldSpec, field_specs
 
 __all__ = [
     "RISK_ORDERS",

@@ -39,11 +39,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     msg = "iop_placement.verification needs NumPy: pip install 'iop-placement[verify]'"
     raise ImportError(msg) from error
 
-from iop_placement._assessment import RISK_ORDERS
-from iop_placement._errors import RuleSetError
-from iop_placement._fields import FieldSpec, field_specs
-from iop_placement._levels import Flag, LevelOfCare
-from iop_placement._ruleset import load_rule_set
+from iop_placement._model.assessment import RISK_ORDERS
+from iop_placement._model.errors import RuleSetError
+from iop_placement._model.fields import FieldSpec, field_specs
+from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.reference import ReferenceEvaluator, reads_level
 
 __all__ = ["Finding", "VerificationReport", "verify_rules"]

@@ -1,0 +1,60 @@
+"""The compiled backend: a rule set's conditions turned into one Python function at load time.
+
+Same input and output as the durable-rules adapter (``fired(fact)`` -> rule names, each
+once, in rule order), so the engine can use either. It is the fast path, and the backend
+on Pythons where durable-rules does not build. Field names and values in the generated
+code come from validated rule files (known fields, allowed values) and are written with
+``repr``, so the source cannot be anything but comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from iop_placement._backends.facts import fact_key
+from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+
+__all__ = ["GeneratedMatcher", "python_source"]
+
+_OPERATORS: Final = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _expression(node: Node) -> str:
+    if isinstance(node, Equals):
+        if isinstance(node.value, bool):
+            return f"(f[{node.field!r}] is {node.value!r})"
+        return f"(f[{node.field!r}] == {node.value!r})"
+    if isinstance(node, Compare):
+        return f"(f[{node.field!r}] {_OPERATORS[node.op]} {node.number!r})"
+    if isinstance(node, Includes):
+        return f"(f[{fact_key(node.field, node.item)!r}] is {node.present!r})"
+    if isinstance(node, And | Or):
+        joiner = " and " if isinstance(node, And) else " or "
+        return "(" + joiner.join(_expression(part) for part in node.parts) + ")"
+    if isinstance(node, Constant):
+        return repr(node.value)
+    raise TypeError(node)  # pragma: no cover
+
+
+def python_source(conditions: Mapping[str, Node]) -> str:
+    """The source of ``fired(f)``, which lists the names whose condition holds for fact f."""
+    lines = ["def fired(f):", "    out = []"]
+    for name, node in conditions.items():
+        lines += [f"    if {_expression(node)}:", f"        out.append({name!r})"]
+    lines.append("    return out")
+    return "\n".join(lines) + "\n"
+
+
+class GeneratedMatcher:
+    """Evaluates conditions with one generated function; stateless, so thread-safe."""
+
+    def __init__(self, name: str, conditions: Mapping[str, Node]) -> None:
+        self.source = python_source(conditions)
+        namespace: dict[str, Any] = {}
+        exec(compile(self.source, f"<rules {name}>", "exec"), namespace)  # noqa: S102 - see module docstring
+        self._fired: Callable[[Mapping[str, Any]], list[str]] = namespace["fired"]
+
+    def fired(self, fact: Mapping[str, Any]) -> list[str]:
+        """Names of the rules whose condition holds for ``fact``."""
+        return self._fired(fact)

@@ -1,0 +1,175 @@
+"""Why not more intensive: the rules for the next level up and what they did not find.
+
+A rule's condition is rewritten (through the negation normal form) as its *ways* to hold:
+each way says, for some fields, which answers would satisfy it. The near miss of a rule is
+its way with the fewest unmet fields; ties are kept as other ways. The engine stays
+generic: nothing here knows a field or a value by name.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, Final
+
+from iop_placement._model.explanation import NearMiss
+from iop_placement._model.fields import FieldSpec, field_specs
+from iop_placement._model.levels import LevelOfCare
+from iop_placement._model.recommendation import FactValue
+from iop_placement._rules.normal_form import (
+    Compare,
+    Constant,
+    Equals,
+    Includes,
+    Node,
+    Or,
+    normal_form,
+)
+from iop_placement._rules.ruleset import Rule, RuleSet
+
+__all__ = ["near_misses"]
+
+# Beyond this many ways a condition is too tangled to explain field by field; its near
+# miss then lists the ways found so far. No rule of the bundled set comes close (max 2).
+MAX_WAYS: Final = 256
+
+Way = dict[str, frozenset[Hashable]]
+
+
+def _domain(spec: FieldSpec) -> tuple[Hashable, ...]:
+    """Every answer a field can take; a list field's answers are tuples in declared order."""
+    if spec.kind == "integer":
+        if spec.minimum is None or spec.maximum is None:
+            msg = f"field {spec.name!r} has no bounds; its answers cannot be listed"
+            raise TypeError(msg)
+        return tuple(range(spec.minimum, spec.maximum + 1))
+    if spec.kind == "choices":
+        return tuple(
+            combo
+            for size in range(len(spec.values) + 1)
+            for combo in itertools.combinations(spec.values, size)
+        )
+    return spec.values
+
+
+def _atom_holds(atom: Equals | Compare | Includes, value: Hashable) -> bool:
+    if isinstance(atom, Equals):
+        return type(value) is type(atom.value) and value == atom.value
+    if isinstance(atom, Includes):
+        return (atom.item in value) == atom.present  # type: ignore[operator]
+    number = atom.number
+    return {
+        "lt": value < number,  # type: ignore[operator]
+        "le": value <= number,  # type: ignore[operator]
+        "gt": value > number,  # type: ignore[operator]
+        "ge": value >= number,  # type: ignore[operator]
+    }[atom.op]
+
+
+def _merge(left: Way, right: Way) -> Way | None:
+    merged = dict(left)
+    for name, allowed in right.items():
+        both = merged[name] & allowed if name in merged else allowed
+        if not both:
+            return None
+        merged[name] = both
+    return merged
+
+
+def _union_single_fields(ways: list[Way]) -> list[Way]:
+    """Ways that constrain one and the same field become one way (``in`` a set)."""
+    singles: dict[str, frozenset[Hashable]] = {}
+    others: list[Way] = []
+    for way in ways:
+        if len(way) == 1:
+            ((name, allowed),) = way.items()
+            singles[name] = singles.get(name, frozenset()) | allowed
+        elif way not in others:
+            others.append(way)
+    return [{name: allowed} for name, allowed in singles.items()] + others
+
+
+def ways_to_hold(node: Node, specs: Mapping[str, FieldSpec]) -> list[Way]:
+    """The ways a normal-form condition can hold, each as field -> satisfying answers."""
+    if isinstance(node, Constant):
+        return [{}] if node.value else []
+    if isinstance(node, Equals | Compare | Includes):
+        allowed = frozenset(v for v in _domain(specs[node.field]) if _atom_holds(node, v))
+        return [{node.field: allowed}] if allowed else []
+    if isinstance(node, Or):
+        return _union_single_fields(
+            [way for part in node.parts for way in ways_to_hold(part, specs)]
+        )
+    ways: list[Way] = [{}]
+    for part in node.parts:
+        combined = []
+        for left, right in itertools.product(ways, ways_to_hold(part, specs)):
+            merged = _merge(left, right)
+            if merged is not None and merged not in combined:
+                combined.append(merged)
+        ways = combined[:MAX_WAYS]
+    return ways
+
+
+def _answer(value: Any) -> Hashable:  # noqa: ANN401 - a field's JSON code
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _code(value: Hashable) -> FactValue:
+    return list(value) if isinstance(value, tuple) else value  # type: ignore[return-value]
+
+
+def _ordered(allowed: Iterable[Hashable], spec: FieldSpec) -> tuple[FactValue, ...]:
+    chosen = set(allowed)
+    return tuple(_code(v) for v in _domain(spec) if v in chosen)
+
+
+def _near_miss(
+    rule: Rule, values: Mapping[str, Any], specs: Mapping[str, FieldSpec]
+) -> tuple[int, NearMiss] | None:
+    ways = ways_to_hold(normal_form(rule.when, specs), specs)
+    if not ways:
+        return None
+    answers = {name: _answer(value) for name, value in values.items()}
+
+    def unmet(way: Way) -> dict[str, tuple[FactValue, ...]]:
+        return {
+            name: _ordered(allowed, specs[name])
+            for name, allowed in way.items()
+            if answers[name] not in allowed
+        }
+
+    scored = [(len(unmet(way)), index, way) for index, way in enumerate(ways)]
+    scored.sort(key=lambda item: (item[0], item[1]))
+    distance, _, nearest = scored[0]
+    if distance == 0:  # the rule holds; it is a reason, not a near miss
+        return None
+    others = tuple(unmet(way) for d, _, way in scored[1:] if d == distance)
+    missing = unmet(nearest)
+    return distance, NearMiss(
+        rule_id=rule.id,
+        title=rule.title,
+        level=rule.then.level,
+        text=rule.text,
+        source=str(rule.source),
+        unmet=missing,
+        current={name: values[name] for name in nearest if name in missing},
+        met={name: values[name] for name in nearest if name not in missing},
+        other_ways=tuple(way for way in others if way != missing),
+    )
+
+
+def near_misses(
+    rule_set: RuleSet, values: Mapping[str, Any], level: LevelOfCare
+) -> tuple[NearMiss, ...]:
+    """The rules that set ``level`` and did not hold, nearest (fewest unmet fields) first."""
+    specs = field_specs()
+    found = []
+    for order, rule in enumerate(rule_set.rules):
+        if rule.then.level != level or rule.reads_decided_level:
+            continue
+        scored = _near_miss(rule, values, specs)
+        if scored is not None:
+            found.append((scored[0], order, scored[1]))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return tuple(miss for _, _, miss in found)

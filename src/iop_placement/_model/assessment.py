@@ -1,0 +1,294 @@
+"""The assessment an intake form collects: fields, allowed values, labels and risk orders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from iop_placement._model.labels import LabelledEnum
+
+__all__ = [
+    "FEASIBILITY",
+    "MODIFIABLE_TO",
+    "RISK_ORDERS",
+    "Assessment",
+    "CoOccurringMentalHealth",
+    "DetoxStatus",
+    "FunctionalImpairment",
+    "HomeEnvironment",
+    "Motivation",
+    "Obligation",
+    "RelapseHistory",
+    "SubstanceUseSeverity",
+    "SuicideRisk",
+    "SupportSystem",
+    "single_step_worsenings",
+]
+
+
+class SubstanceUseSeverity(LabelledEnum):
+    """Severity of the substance use disorder."""
+
+    MILD = "mild", "Mild", "Few criteria met; use has not taken over daily life."
+    MODERATE = "moderate", "Moderate", "Several criteria met; clear harm from use."
+    SEVERE = "severe", "Severe", "Many criteria met; use dominates daily life."
+
+
+class DetoxStatus(LabelledEnum):
+    """Whether medically supervised withdrawal (detox) is needed."""
+
+    NOT_NEEDED = "not_needed", "Not needed", "No withdrawal risk that needs medical care."
+    NEEDED = "needed", "Needed", "Withdrawal risk that needs medically supervised detox."
+    IN_PROGRESS = "in_progress", "In progress", "Currently in medically supervised detox."
+    COMPLETED = "completed", "Completed", "Has completed medically supervised detox."
+
+
+class CoOccurringMentalHealth(LabelledEnum):
+    """Mental health conditions alongside the substance use disorder."""
+
+    NONE = "none", "None", "No co-occurring mental health condition."
+    STABLE = "stable", "Stable", "A co-occurring condition that is currently stable."
+    SIGNIFICANT = "significant", "Significant", "A co-occurring condition that is active or severe."
+
+
+class HomeEnvironment(LabelledEnum):
+    """Where the person lives and what it is like for recovery."""
+
+    SUPPORTIVE = "supportive", "Supportive", "Safe housing with people who support recovery."
+    STABLE = "stable", "Stable", "Safe, steady housing, not actively involved in recovery."
+    UNSTABLE = "unstable", "Unstable", "Insecure or chaotic housing, but not harmful."
+    TOXIC = (
+        "toxic",
+        "Toxic",
+        "Substance use, conflict or violence at home, or a neighbourhood with much substance use.",
+    )
+    HOMELESS = "homeless", "Homeless", "No stable place to live."
+
+
+class SupportSystem(LabelledEnum):
+    """People who actively support the person's recovery."""
+
+    STRONG = "strong", "Strong", "Family or friends actively engaged in recovery."
+    LIMITED = "limited", "Limited", "Some support, not reliable or not engaged."
+    NONE = "none", "None", "No one to support recovery."
+
+
+class SuicideRisk(LabelledEnum):
+    """Current risk of suicide."""
+
+    NONE = "none", "None", "No suicidal thoughts."
+    IDEATION = "ideation", "Ideation", "Suicidal thoughts without imminent intent or plan."
+    IMMINENT = "imminent", "Imminent", "Intent or plan: imminent danger."
+
+
+class FunctionalImpairment(LabelledEnum):
+    """How far daily functioning (work, school, home, health) is impaired."""
+
+    NONE = "none", "None", "Daily life is managed."
+    MILD = "mild", "Mild", "Some strain in daily life."
+    MODERATE = "moderate", "Moderate", "Struggles to keep up with work, school or home."
+    SEVERE = (
+        "severe",
+        "Severe",
+        "Can barely hold daily life together: missing work, failing duties, health declining.",
+    )
+
+
+class RelapseHistory(LabelledEnum):
+    """Returns to use after periods of abstinence."""
+
+    NONE = "none", "None", "No relapse after a period of abstinence."
+    OCCASIONAL = "occasional", "Occasional", "One or a few relapses."
+    FREQUENT = "frequent", "Frequent", "Repeated relapses."
+
+
+class Motivation(LabelledEnum):
+    """The person's own motivation to recover."""
+
+    HIGH = "high", "High", "Wants to recover and takes part actively."
+    AMBIVALENT = "ambivalent", "Ambivalent", "Unsure about change."
+    LOW = "low", "Low", "Does not want treatment now."
+
+
+class Obligation(LabelledEnum):
+    """A responsibility that competes with time in treatment."""
+
+    WORK = "work", "Work", "A job the person needs to keep."
+    SCHOOL = "school", "School", "School or study."
+    CHILDCARE = "childcare", "Childcare", "Looking after children."
+    CAREGIVING = "caregiving", "Caregiving", "Caring for another adult."
+
+
+# Fields that say whether a level can be reached, not which level is needed. Rules may
+# use them to raise flags and offer alternatives but never to set the level.
+FEASIBILITY: Final = frozenset({"available_hours_per_week", "obligations", "inpatient_accessible"})
+
+HOURS_MAX: Final = 168
+
+
+def _field(title: str, description: str, **extra: Any) -> Any:  # noqa: ANN401 - Field() is Any
+    return Field(title=title, description=description, **extra)
+
+
+# Field metadata key: the answers treatment or a change of circumstances can bring a field
+# to (treatment-planning goals). Fields without it (severity, history) are never modifiable.
+MODIFIABLE_TO: Final = "modifiable_to"
+
+
+def _modifiable(*goals: str | bool) -> dict[str, Any]:
+    return {MODIFIABLE_TO: list(goals)}
+
+
+class Assessment(BaseModel):
+    """One person's assessment, as an intake form collects it. Every field is required."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+        title="Assessment",
+        use_enum_values=False,
+    )
+
+    substance_use_severity: SubstanceUseSeverity = _field(
+        "Substance use severity", "How severe the substance use disorder is now."
+    )
+    detox_status: DetoxStatus = _field(
+        "Detox status",
+        "Whether medically supervised withdrawal (detox) is needed.",
+        json_schema_extra=_modifiable(DetoxStatus.COMPLETED.value),
+    )
+    co_occurring_mental_health: CoOccurringMentalHealth = _field(
+        "Co-occurring mental health",
+        "Any mental health condition alongside the substance use.",
+        json_schema_extra=_modifiable(CoOccurringMentalHealth.STABLE.value),
+    )
+    home_environment: HomeEnvironment = _field(
+        "Home environment",
+        "Where the person lives and how it affects recovery.",
+        json_schema_extra=_modifiable(
+            HomeEnvironment.SUPPORTIVE.value, HomeEnvironment.STABLE.value
+        ),
+    )
+    support_system: SupportSystem = _field(
+        "Support system",
+        "Family or friends who actively support recovery.",
+        json_schema_extra=_modifiable(SupportSystem.STRONG.value, SupportSystem.LIMITED.value),
+    )
+    suicide_risk: SuicideRisk = _field(
+        "Suicide risk",
+        "Current risk of suicide.",
+        json_schema_extra=_modifiable(SuicideRisk.NONE.value, SuicideRisk.IDEATION.value),
+    )
+    functional_impairment: FunctionalImpairment = _field(
+        "Functional impairment", "How far daily life (work, school, home, health) is impaired."
+    )
+    relapse_history: RelapseHistory = _field(
+        "Relapse history", "Returns to use after periods of abstinence."
+    )
+    prior_outpatient_failed: StrictBool = _field(
+        "Prior outpatient treatment failed",
+        "Has tried outpatient treatment before and could not stay abstinent.",
+    )
+    motivation: Motivation = _field(
+        "Motivation",
+        "The person's own motivation to recover.",
+        json_schema_extra=_modifiable(Motivation.HIGH.value, Motivation.AMBIVALENT.value),
+    )
+    medically_unstable: StrictBool = _field(
+        "Medically unstable",
+        "Has a medical condition that needs monitoring or urgent care.",
+        json_schema_extra=_modifiable(False),
+    )
+    completed_residential: StrictBool = _field(
+        "Completed residential treatment",
+        "Has just completed a residential or inpatient treatment programme.",
+    )
+    recovery_plan_established: StrictBool = _field(
+        "Recovery plan established",
+        "Has a solid, written recovery and relapse prevention plan.",
+        json_schema_extra=_modifiable(True),
+    )
+    opioid_use_with_lost_tolerance: StrictBool = _field(
+        "Opioid use after lost tolerance",
+        "Uses or may return to opioids after a period of abstinence that lowered tolerance.",
+    )
+    available_hours_per_week: Annotated[int, Field(strict=True, ge=0, le=HOURS_MAX)] = _field(
+        "Hours available for treatment per week",
+        "Hours a week the person can spend in treatment, a whole number from 0 to 168.",
+    )
+    obligations: tuple[Obligation, ...] = _field(
+        "Obligations",
+        "Responsibilities that compete with treatment time; choose any that apply, or none.",
+    )
+    inpatient_accessible: StrictBool = _field(
+        "Inpatient care accessible",
+        "Whether the person can reach inpatient care now (place, cost, insurance, travel).",
+    )
+
+    @field_validator("obligations", mode="after")
+    @classmethod
+    def _canonical_obligations(cls, value: tuple[Obligation, ...]) -> tuple[Obligation, ...]:
+        # Same answers, same assessment: drop repeats and keep the declared order.
+        chosen = set(value)
+        return tuple(item for item in Obligation if item in chosen)
+
+    def values(self) -> dict[str, Any]:
+        """The answers as JSON-safe codes (enum members become their string values)."""
+        return self.model_dump(mode="json")
+
+
+# Single-step worsening along each risk order of the contract: value -> worse neighbours.
+RISK_ORDERS: Final[Mapping[str, Mapping[Any, tuple[Any, ...]]]] = {
+    "substance_use_severity": {"mild": ("moderate",), "moderate": ("severe",)},
+    "detox_status": {
+        "not_needed": ("in_progress",),
+        "completed": ("in_progress",),
+        "in_progress": ("needed",),
+    },
+    "co_occurring_mental_health": {"none": ("stable",), "stable": ("significant",)},
+    "home_environment": {
+        "supportive": ("stable",),
+        "stable": ("unstable",),
+        "unstable": ("toxic", "homeless"),
+    },
+    "support_system": {"strong": ("limited",), "limited": ("none",)},
+    "suicide_risk": {"none": ("ideation",), "ideation": ("imminent",)},
+    "functional_impairment": {"none": ("mild",), "mild": ("moderate",), "moderate": ("severe",)},
+    "relapse_history": {"none": ("occasional",), "occasional": ("frequent",)},
+    "prior_outpatient_failed": {False: (True,)},
+    "motivation": {"high": ("ambivalent",), "ambivalent": ("low",)},
+    "medically_unstable": {False: (True,)},
+    "completed_residential": {True: (False,)},
+    "recovery_plan_established": {True: (False,)},
+    "opioid_use_with_lost_tolerance": {False: (True,)},
+}
+
+
+def single_step_worsenings(assessment: Assessment) -> list[tuple[str, Assessment]]:
+    """Every assessment one step worse than ``assessment`` along one risk order.
+
+    Returns (field name, worsened assessment) pairs; the contract says none of them may
+    get a less intensive level.
+    """
+    values = assessment.values()
+    worse = []
+    for name, steps in RISK_ORDERS.items():
+        for value in steps.get(values[name], ()):
+            worse.append((name, assessment.model_copy(update={name: _typed(name, value)})))
+    return worse
+
+
+def _typed(name: str, value: Any) -> Any:  # noqa: ANN401 - a field's code
+    """A code as the field's own type (model_copy does not validate)."""
+    annotation = Assessment.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, LabelledEnum):
+        return next(member for member in annotation if member.value == value)
+    return value
+
+
+def field_titles() -> Mapping[str, str]:
+    """Field name -> the title a person reads."""
+    return {name: info.title or name for name, info in Assessment.model_fields.items()}

@@ -1,0 +1,125 @@
+"""The assessment's form-ready JSON Schema, generated from the model (never written by hand).
+
+Pydantic's own schema puts each enum behind a ``$ref`` with bare codes and drops the
+field's title. Forms need more: every field with its title and description, every value
+with its human label (``oneOf`` of ``const`` + ``title``, as react-jsonschema-form reads
+it), references inlined, the obligations as a multi-select (``uniqueItems``), and the
+fields in the order an intake interview asks for them. Labels come from the enums, titles
+and descriptions from the model's fields, the order from ``intake.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from iop_placement._model.assessment import Assessment
+from iop_placement._model.fields import field_specs
+from iop_placement._model.intake import intake_order
+from iop_placement._model.labels import LabelledEnum
+
+__all__ = ["JSON_SCHEMA_DIALECT", "json_schema", "ui_schema"]
+
+# Draft-07: what react-jsonschema-form and JSON Forms validate against by default.
+JSON_SCHEMA_DIALECT: Final = "http://json-schema.org/draft-07/schema#"
+_DEFS: Final = "$defs"
+_REF_PREFIX: Final = "#/$defs/"
+
+
+def _choice(member: LabelledEnum) -> dict[str, Any]:
+    choice: dict[str, Any] = {"const": member.value, "title": member.label}
+    if member.description:
+        choice["description"] = member.description
+    return choice
+
+
+class _LabelledSchema(GenerateJsonSchema):
+    """Pydantic's generator, with every labelled enum as ``oneOf`` const/title/description."""
+
+    def enum_schema(self, schema: core_schema.EnumSchema) -> JsonSchemaValue:
+        """A labelled enum as a ``oneOf`` of its members; other enums as Pydantic does."""
+        cls = schema["cls"]
+        if isinstance(cls, type) and issubclass(cls, LabelledEnum):
+            return {"type": "string", "oneOf": [_choice(member) for member in cls]}
+        return super().enum_schema(schema)
+
+
+def _inline(node: Any, defs: Mapping[str, Any]) -> Any:  # noqa: ANN401 - any JSON value
+    """``node`` with every ``$ref`` to ``$defs`` replaced by (a copy of) its definition."""
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+        target = _inline(defs[ref.removeprefix(_REF_PREFIX)], defs)
+        siblings = {key: _inline(value, defs) for key, value in node.items() if key != "$ref"}
+        return {**target, **siblings}
+    return {key: _inline(value, defs) for key, value in node.items() if key != _DEFS}
+
+
+def _field_schema(name: str, generated: dict[str, Any]) -> dict[str, Any]:
+    """One property: the generated schema, completed for forms."""
+    info = Assessment.model_fields[name]
+    spec = field_specs()[name]
+    prop: dict[str, Any] = {"title": info.title or name}
+    if info.description:
+        prop["description"] = info.description
+    prop.update({k: v for k, v in generated.items() if k not in {"title", "description"}})
+    if spec.kind == "boolean":
+        prop["oneOf"] = [
+            {"const": value, "title": spec.label(value).capitalize()} for value in (True, False)
+        ]
+    if spec.kind == "choices":
+        prop["uniqueItems"] = True
+    return prop
+
+
+@functools.cache
+def _generate() -> dict[str, Any]:
+    raw = Assessment.model_json_schema(schema_generator=_LabelledSchema)
+    inlined: dict[str, Any] = _inline(raw, raw.get(_DEFS, {}))
+    properties = inlined["properties"]
+    required = set(inlined.get("required", ()))
+    order = intake_order()
+    schema: dict[str, Any] = {"$schema": JSON_SCHEMA_DIALECT}
+    schema["title"] = inlined.get("title", "Assessment")
+    if "description" in inlined:
+        schema["description"] = inlined["description"]
+    schema["type"] = "object"
+    schema["properties"] = {name: _field_schema(name, properties[name]) for name in order}
+    schema["required"] = [name for name in order if name in required]
+    schema["additionalProperties"] = False
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The assessment's JSON Schema (draft-07), ready for a JSON-Schema form renderer.
+
+    Every field has a ``title`` and a ``description``; every allowed value is a ``oneOf``
+    entry with ``const``, ``title`` and ``description``; true/false fields are labelled
+    Yes/No; the hours field has ``minimum`` and ``maximum``; the obligations are an array
+    with ``uniqueItems`` (a multi-select); no ``$ref`` is left; properties and
+    ``required`` follow the intake interview's order. Returns a new dict on every call.
+    """
+    return copy.deepcopy(_generate())
+
+
+def ui_schema() -> dict[str, Any]:
+    """A react-jsonschema-form ``uiSchema`` for :func:`json_schema`: order and widgets.
+
+    Choices and true/false questions as radio buttons, the obligations as checkboxes,
+    the hours as a number box. The JSON Schema alone renders a usable form; this only
+    picks friendlier widgets.
+    """
+    widgets = {"choice": "radio", "boolean": "radio", "choices": "checkboxes", "integer": "updown"}
+    specs = field_specs()
+    ui: dict[str, Any] = {"ui:order": list(intake_order())}
+    for name in intake_order():
+        ui[name] = {"ui:widget": widgets[specs[name].kind]}
+    return ui

@@ -1,0 +1,88 @@
+"""A recommendation as JSON-ready display data: codes with their human labels.
+
+What a page or a card shows, worked out once from the model's labels, so no client has
+to know a label (the intake page renders this and nothing else).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.recommendation import Reason, Recommendation
+from iop_placement._model.wording import NOTICE, describe_facts
+
+__all__ = ["CRISIS_ASK", "flag_view", "level_view", "reason_view", "recommendation_view"]
+
+# What the crisis flag asks of the reader: an evaluation by a clinician, not a placement.
+CRISIS_ASK: Final = (
+    "please arrange an immediate crisis evaluation by a clinician before any placement"
+)
+
+
+def level_view(level: LevelOfCare) -> dict[str, str]:
+    """A level's code, label, description and typical intensity."""
+    return {
+        "code": level.value,
+        "label": level.label,
+        "description": level.description,
+        "intensity": level.intensity,
+    }
+
+
+def flag_view(flag: Flag) -> dict[str, str]:
+    """A flag's code, label, description and kind (safety or feasibility)."""
+    return {
+        "code": flag.value,
+        "label": flag.label,
+        "description": flag.description,
+        "kind": flag.kind.value,
+    }
+
+
+def reason_view(reason: Reason) -> dict[str, Any]:
+    """One reason: rule id and title, the level it supports, text, facts in words, source."""
+    return {
+        "rule_id": reason.rule_id,
+        "title": reason.title,
+        "level": reason.level.label if reason.level else None,
+        "flags": [flag.label for flag in reason.flags],
+        "text": reason.text,
+        "facts": describe_facts(reason.facts),
+        "source": reason.source,
+    }
+
+
+def recommendation_view(rec: Recommendation) -> dict[str, Any]:
+    """Everything a clinician reads about a recommendation, labelled, as plain JSON.
+
+    ``alert`` is set for a crisis, to be shown before anything else.
+    """
+    alternative = None
+    if rec.alternative is not None:
+        alternative = {
+            **level_view(rec.alternative.level),
+            "conditions": list(rec.alternative.conditions),
+            "rule_ids": list(rec.alternative.rule_ids),
+        }
+    asam = None
+    if rec.asam is not None:
+        asam = {
+            "approximate": rec.asam.approximate,
+            "note": rec.asam.note,
+            "levels": [level.model_dump(mode="json") for level in rec.asam.levels],
+        }
+    alert = None
+    if Flag.CRISIS in rec.flags:
+        alert = {**flag_view(Flag.CRISIS), "ask": CRISIS_ASK[0].upper() + CRISIS_ASK[1:] + "."}
+    return {
+        "alert": alert,
+        "level": level_view(rec.level),
+        "flags": [flag_view(flag) for flag in rec.flags],
+        "deciding": [reason_view(reason) for reason in rec.deciding],
+        "supporting": [reason_view(reason) for reason in rec.supporting],
+        "alternative": alternative,
+        "asam": asam,
+        "ruleset": rec.ruleset.model_dump(mode="json"),
+        "notice": NOTICE,
+    }

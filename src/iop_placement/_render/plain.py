@@ -1,0 +1,57 @@
+"""The explanation document as plain text, for the command line."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Final
+
+from iop_placement._render.document import Detail, Document, Item
+
+__all__ = ["render_plain"]
+
+_WIDTH: Final = 88
+
+
+def _wrap(text: str, indent: str, hang: str = "  ") -> list[str]:
+    return textwrap.wrap(
+        text,
+        _WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
+def _detail(detail: Detail) -> str:
+    return f"{detail.label}: {detail.text}" if detail.label else detail.text
+
+
+def _item(item: Item, marker: str) -> list[str]:
+    head = f"{marker} {item.title}"
+    if item.code:
+        head += f" [{item.code}]"
+    if item.outcome:
+        head += f" -> {item.outcome}"
+    lines = _wrap(head, "  ", " " * (len(marker) + 1))
+    indent = "  " + " " * (len(marker) + 1)
+    for detail in item.details:
+        lines += _wrap(_detail(detail), indent)
+    return lines
+
+
+def render_plain(document: Document) -> str:
+    """Plain text wrapped at 88 columns; items are numbered or bulleted as the document says."""
+    lines: list[str] = []
+    for detail in document.summary:
+        lines += _wrap(_detail(detail), "")
+    for section in document.sections:
+        lines += ["", f"{section.heading}:"]
+        for sentence in section.intro:
+            lines += _wrap(sentence, "  ")
+        for number, item in enumerate(section.items, 1):
+            lines += _item(item, f"{number}." if section.numbered else "-")
+    lines.append("")
+    for sentence in document.footer:
+        lines += _wrap(sentence, "")
+    return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""The condition language of rule files, and what a condition means on one assessment.
+
+A condition is JSON a clinician can read::
+
+    {"field": "detox_status", "in": ["needed", "in_progress"]}
+    {"field": "substance_use_severity", "is": "severe"}
+    {"field": "available_hours_per_week", "lt": 9}
+    {"field": "obligations", "includes_any": ["work", "childcare"]}
+    {"all": [...]}   {"any": [...]}   {"not": {...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+
+from iop_placement._model.fields import FieldSpec
+
+__all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
+
+Scalar = str | bool | int
+Values = Mapping[str, Any]
+_COMPARATORS = ("lt", "le", "gt", "ge")
+_WORDS = {"lt": "is less than", "le": "is at most", "gt": "is more than", "ge": "is at least"}
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Comparison(_Node):
+    """One test on one field; exactly one operator is given."""
+
+    field: str = Field(min_length=1)
+    is_: Scalar | None = Field(default=None, alias="is")
+    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
+    # Strict: "9" or true must not load as a number.
+    lt: StrictInt | None = None
+    le: StrictInt | None = None
+    gt: StrictInt | None = None
+    ge: StrictInt | None = None
+    includes_any: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Comparison:
+        given = [
+            name
+            for name in ("is_", "in_", *_COMPARATORS, "includes_any")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            msg = (
+                "a comparison needs exactly one of is, in, lt, le, gt, ge, includes_any;"
+                f" field {self.field!r} has {len(given)}"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def operator(self) -> str:
+        """The operator's name as written in the file."""
+        for name in ("is_", "in_", *_COMPARATORS, "includes_any"):
+            if getattr(self, name) is not None:
+                return name.rstrip("_")
+        raise AssertionError  # pragma: no cover - the validator guarantees one
+
+    @property
+    def operand(self) -> Any:  # noqa: ANN401 - a scalar, an int or a tuple of scalars
+        """The value or values the field is tested against."""
+        return getattr(
+            self, self.operator if self.operator not in {"is", "in"} else self.operator + "_"
+        )
+
+    def holds(self, values: Values) -> bool:
+        """Whether the test is true for these answers."""
+        value = values[self.field]
+        operator, operand = self.operator, self.operand
+        if operator == "is":
+            return bool(_same(value, operand))
+        if operator == "in":
+            return any(_same(value, item) for item in operand)
+        if operator == "includes_any":
+            return any(item in value for item in operand)
+        return bool(
+            {
+                "lt": value < operand,
+                "le": value <= operand,
+                "gt": value > operand,
+                "ge": value >= operand,
+            }[operator]
+        )
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the condition reads."""
+        return (self.field,)
+
+    def triggering(self, values: Values) -> tuple[str, ...]:  # noqa: ARG002 - same API as the others
+        """The fields that make the condition hold (call only when it holds)."""
+        return (self.field,)
+
+    def problems(self, specs: Mapping[str, FieldSpec]) -> list[str]:
+        """What is wrong with this test given the fields and their values."""
+        spec = specs.get(self.field)
+        if spec is None:
+            return [f"unknown field {self.field!r}; known fields: {', '.join(specs)}"]
+        operator, operand = self.operator, self.operand
+        if operator in _COMPARATORS:
+            if spec.kind != "integer":
+                return [f"{operator!r} needs a number field; {self.field!r} is {spec.kind}"]
+            return []
+        if operator == "includes_any":
+            if spec.kind != "choices":
+                return [f"'includes_any' needs a list field; {self.field!r} is {spec.kind}"]
+        elif spec.kind not in {"choice", "boolean"}:
+            return [
+                f"{operator!r} needs a choice or true/false field; {self.field!r} is {spec.kind}"
+            ]
+        items = operand if isinstance(operand, tuple) else (operand,)
+        bad = [item for item in items if not any(_same(item, v) for v in spec.values)]
+        if bad:
+            return [
+                f"{self.field!r} has no value {', '.join(map(repr, bad))};"
+                f" allowed: {spec.describe_allowed()}"
+            ]
+        return []
+
+    def describe(self, specs: Mapping[str, FieldSpec]) -> str:
+        """The test in words, with the field's title and the values' labels."""
+        spec = specs[self.field]
+        title = spec.title.lower() if spec.title else self.field
+        operator, operand = self.operator, self.operand
+        if operator == "is":
+            return f"{title} is {spec.label(operand)}"
+        if operator == "in":
+            return f"{title} is {_either(spec.label(v) for v in operand)}"
+        if operator == "includes_any":
+            return f"{title} include {_either(spec.label(v) for v in operand)}"
+        return f"{title} {_WORDS[operator]} {operand}"
+
+
+class AllOf(_Node):
+    """Holds when every part holds."""
+
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+    def holds(self, values: Values) -> bool:
+        """Whether every part holds."""
+        return all(part.holds(values) for part in self.all)
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the condition reads."""
+        return _unique(name for part in self.all for name in part.fields())
+
+    def triggering(self, values: Values) -> tuple[str, ...]:
+        """The fields of every part."""
+        return _unique(name for part in self.all for name in part.triggering(values))
+
+    def problems(self, specs: Mapping[str, FieldSpec]) -> list[str]:
+        """Problems of every part."""
+        return [problem for part in self.all for problem in part.problems(specs)]
+
+    def describe(self, specs: Mapping[str, FieldSpec]) -> str:
+        """All parts, joined with 'and'."""
+        return " and ".join(_grouped(part, specs) for part in self.all)
+
+
+class AnyOf(_Node):
+    """Holds when at least one part holds."""
+
+    any: tuple[Condition, ...] = Field(min_length=1)
+
+    def holds(self, values: Values) -> bool:
+        """Whether at least one part holds."""
+        return any(part.holds(values) for part in self.any)
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the condition reads."""
+        return _unique(name for part in self.any for name in part.fields())
+
+    def triggering(self, values: Values) -> tuple[str, ...]:
+        """The fields of the parts that hold, not of those that do not."""
+        return _unique(
+            name for part in self.any if part.holds(values) for name in part.triggering(values)
+        )
+
+    def problems(self, specs: Mapping[str, FieldSpec]) -> list[str]:
+        """Problems of every part."""
+        return [problem for part in self.any for problem in part.problems(specs)]
+
+    def describe(self, specs: Mapping[str, FieldSpec]) -> str:
+        """All parts, joined with 'or'."""
+        return " or ".join(_grouped(part, specs) for part in self.any)
+
+
+class NotCondition(_Node):
+    """Holds when its part does not."""
+
+    not_: Condition = Field(alias="not")
+
+    def holds(self, values: Values) -> bool:
+        """Whether the part does not hold."""
+        return not self.not_.holds(values)
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field the condition reads."""
+        return self.not_.fields()
+
+    def triggering(self, values: Values) -> tuple[str, ...]:  # noqa: ARG002 - same API
+        """Every field of the part: the absence of all of it is what triggered."""
+        return self.not_.fields()
+
+    def problems(self, specs: Mapping[str, FieldSpec]) -> list[str]:
+        """Problems of the part."""
+        return self.not_.problems(specs)
+
+    def describe(self, specs: Mapping[str, FieldSpec]) -> str:
+        """'not (...)'."""
+        return f"not ({self.not_.describe(specs)})"
+
+
+def _kind(data: Any) -> str | None:  # noqa: ANN401 - raw JSON before validation
+    if isinstance(data, Mapping):
+        for key in ("all", "any", "not", "field"):
+            if key in data:
+                return key
+        return None
+    for model, tag in (
+        (AllOf, "all"),
+        (AnyOf, "any"),
+        (NotCondition, "not"),
+        (Comparison, "field"),
+    ):
+        if isinstance(data, model):
+            return tag
+    return None
+
+
+Condition = Annotated[
+    Union[  # noqa: UP007 - the forward references need the Union spelling at runtime
+        Annotated[AllOf, Tag("all")],
+        Annotated[AnyOf, Tag("any")],
+        Annotated[NotCondition, Tag("not")],
+        Annotated[Comparison, Tag("field")],
+    ],
+    Discriminator(
+        _kind,
+        custom_error_type="condition",
+        custom_error_message="a condition needs one of the keys all, any, not, field",
+    ),
+]
+
+for _model in (AllOf, AnyOf, NotCondition):
+    _model.model_rebuild()
+
+
+def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
+    # True == 1 in Python; a rule that says `true` must not match the number 1.
+    comparable = (isinstance(left, str) and isinstance(right, str)) or type(left) is type(right)
+    return comparable and left == right
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+def _either(labels: Iterable[str]) -> str:
+    items = list(labels)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _grouped(part: Condition, specs: Mapping[str, FieldSpec]) -> str:
+    text: str = part.describe(specs)
+    return f"({text})" if isinstance(part, AllOf | AnyOf) else text

@@ -1,0 +1,154 @@
+"""Conditions in negation normal form over the finite value sets of the fields.
+
+durable-rules has no ``$in`` and no ``$not``: a set becomes a disjunction of equalities and
+a negation becomes the complement set (or the opposite comparison). The same form shows
+when a condition can never hold or always holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from iop_placement._model.fields import FieldSpec
+from iop_placement._rules.conditions import AllOf, AnyOf, Comparison, Condition, NotCondition
+
+__all__ = ["FALSE", "TRUE", "And", "Compare", "Equals", "Includes", "Node", "Or", "normal_form"]
+
+
+@dataclass(frozen=True, slots=True)
+class Equals:
+    """``field == value`` for a choice or true/false field."""
+
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``field <op> number`` for an integer field; op is lt, le, gt or ge."""
+
+    field: str
+    op: str
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class Includes:
+    """Whether the list ``field`` includes ``item`` (``present``) or lacks it."""
+
+    field: str
+    item: str
+    present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """All parts hold."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """At least one part holds."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A condition that does not depend on the answers."""
+
+    value: bool
+
+
+TRUE: Final = Constant(value=True)
+FALSE: Final = Constant(value=False)
+Node = Equals | Compare | Includes | And | Or | Constant
+
+_OPPOSITE: Final = {"lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
+
+
+def normal_form(
+    condition: Condition, specs: Mapping[str, FieldSpec], *, negate: bool = False
+) -> Node:
+    """Rewrite ``condition`` (or its negation) with no negation and no sets."""
+    if isinstance(condition, NotCondition):
+        return normal_form(condition.not_, specs, negate=not negate)
+    if isinstance(condition, AllOf | AnyOf):
+        parts = tuple(
+            normal_form(part, specs, negate=negate)
+            for part in (condition.all if isinstance(condition, AllOf) else condition.any)
+        )
+        conjunction = isinstance(condition, AllOf) != negate
+        return _and(parts) if conjunction else _or(parts)
+    return _comparison(condition, specs[condition.field], negate=negate)
+
+
+def _comparison(test: Comparison, spec: FieldSpec, *, negate: bool) -> Node:
+    operator, operand = test.operator, test.operand
+    if operator in _OPPOSITE:
+        op = _OPPOSITE[operator] if negate else operator
+        return _bounded(Compare(test.field, op, operand), spec)
+    if operator == "includes_any":
+        items = tuple(dict.fromkeys(operand))
+        if negate:
+            return _and(tuple(Includes(test.field, item, present=False) for item in items))
+        return _or(tuple(Includes(test.field, item, present=True) for item in items))
+    chosen = operand if operator == "in" else (operand,)
+    keep = [value for value in spec.values if (value in chosen) != negate]
+    if len(keep) == len(spec.values):
+        return TRUE
+    return _or(tuple(Equals(test.field, value) for value in keep))
+
+
+def _bounded(test: Compare, spec: FieldSpec) -> Node:
+    """TRUE or FALSE when the field's range decides the comparison on its own."""
+    low, high = spec.minimum, spec.maximum
+    if low is None or high is None:
+        return test
+    outcomes = {_compare(value, test.op, test.number) for value in (low, high)}
+    inside = {
+        "lt": low < test.number <= high,
+        "le": low <= test.number < high,
+        "gt": low <= test.number < high,
+        "ge": low < test.number <= high,
+    }[test.op]
+    if not inside and len(outcomes) == 1:
+        return TRUE if outcomes.pop() else FALSE
+    return test
+
+
+def _compare(value: int, op: str, number: int) -> bool:
+    return {
+        "lt": value < number,
+        "le": value <= number,
+        "gt": value > number,
+        "ge": value >= number,
+    }[op]
+
+
+def _and(parts: tuple[Node, ...]) -> Node:
+    flat: list[Node] = []
+    for part in parts:
+        if part == FALSE:
+            return FALSE
+        if part != TRUE:
+            flat.extend(part.parts if isinstance(part, And) else (part,))
+    if not flat:
+        return TRUE
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+def _or(parts: tuple[Node, ...]) -> Node:
+    flat: list[Node] = []
+    for part in parts:
+        if part == TRUE:
+            return TRUE
+        if part != FALSE:
+            flat.extend(part.parts if isinstance(part, Or) else (part,))
+    if not flat:
+        return FALSE
+    return flat[0] if len(flat) == 1 else Or(tuple(flat))

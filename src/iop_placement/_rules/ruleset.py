@@ -1,0 +1,302 @@
+"""Rule files: their format, and loading a directory of them into a checked RuleSet."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from iop_placement._model.errors import RuleSetError
+from iop_placement._model.fields import DECIDED_LEVEL, field_specs
+from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._rules.asam import ASAM_FILE, AsamCrosswalk
+from iop_placement._rules.conditions import Condition
+from iop_placement._rules.normal_form import TRUE, Constant, normal_form
+
+__all__ = [
+    "MANIFEST",
+    "AlternativeSpec",
+    "Manifest",
+    "Outcome",
+    "Rule",
+    "RuleFile",
+    "RuleSet",
+    "Source",
+    "load_rule_set",
+]
+
+MANIFEST: Final = "ruleset.json"
+_ID: Final = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(_Data):
+    """Where a rule comes from, so a clinician can check it."""
+
+    documents: tuple[str, ...] = Field(
+        default=(), description="Source documents, by file name or full citation."
+    )
+    quotes: tuple[str, ...] = Field(
+        default=(), description="The passages of those documents the rule encodes."
+    )
+    practice: str | None = Field(
+        default=None,
+        description="Established practice (e.g. ASAM Criteria, LOCUS) used where the"
+        " documents are silent.",
+    )
+    reading: str = Field(min_length=1, description="How the rule reads its sources.")
+
+    @model_validator(mode="after")
+    def _cited(self) -> Source:
+        if not self.documents and not self.practice:
+            msg = "a source needs documents or practice (or both)"
+            raise ValueError(msg)
+        return self
+
+    def __str__(self) -> str:
+        parts = []
+        if self.documents:
+            parts.append("; ".join(self.documents))
+        parts.extend(f"\u201c{quote}\u201d" for quote in self.quotes)
+        if self.practice:
+            parts.append(f"Practice: {self.practice}")
+        parts.append(f"Reading: {self.reading}")
+        return " \u2014 ".join(parts)
+
+
+class AlternativeSpec(_Data):
+    """A less intensive level a clinician may weigh, and on what conditions."""
+
+    level: LevelOfCare
+    conditions: tuple[str, ...] = Field(min_length=1)
+
+
+class Outcome(_Data):
+    """What a rule does when its condition holds."""
+
+    level: LevelOfCare | None = None
+    flags: tuple[Flag, ...] = ()
+    alternative: AlternativeSpec | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Outcome:
+        if self.level is None and not self.flags and self.alternative is None:
+            msg = "an outcome needs a level, flags or an alternative"
+            raise ValueError(msg)
+        return self
+
+
+class Rule(_Data):
+    """One reviewable criterion."""
+
+    id: str = Field(pattern=_ID, description="Stable id: '<family>.<name>'.")
+    title: str = Field(min_length=1)
+    text: str = Field(min_length=1, description="The criterion in plain language.")
+    when: Condition
+    then: Outcome
+    source: Source
+
+    @property
+    def reads_decided_level(self) -> bool:
+        """Whether the condition reads the level decided by the level-setting rules."""
+        return DECIDED_LEVEL in self.when.fields()
+
+
+class RuleFile(_Data):
+    """One family of criteria (one file)."""
+
+    family: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    rules: tuple[Rule, ...] = Field(min_length=1)
+
+
+class Manifest(_Data):
+    """``ruleset.json``: the rule set's identity and the order of its families."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    description: str = ""
+    families: tuple[str, ...] = Field(min_length=1)
+    alternative_blocked_by_flags: tuple[Flag, ...] = Field(
+        default=(), description="No alternative is offered when any of these flags is raised."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """A loaded, checked rule set: the manifest, the rules in order, and a content hash."""
+
+    manifest: Manifest
+    files: tuple[RuleFile, ...]
+    sha256: str
+    asam: AsamCrosswalk | None = None
+    """The approximate ASAM correspondence (``asam.json``), when the directory has one."""
+
+    @property
+    def name(self) -> str:
+        """The rule set's name."""
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        """The rule set's version."""
+        return self.manifest.version
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule, family by family, in file order."""
+        return tuple(rule for file in self.files for rule in file.rules)
+
+    def family_of(self, rule_id: str) -> str:
+        """The family a rule belongs to."""
+        return rule_id.split(".", 1)[0]
+
+
+def _read(entry: Traversable, label: str) -> tuple[bytes, Any]:
+    try:
+        raw = entry.read_bytes()
+    except OSError as error:
+        raise RuleSetError(f"cannot be read ({error.strerror or error})", file=label) from None
+    try:
+        return raw, json.loads(raw)
+    except json.JSONDecodeError as error:
+        problem = f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+        raise RuleSetError(problem, file=label) from None
+    except UnicodeDecodeError:
+        raise RuleSetError("is not UTF-8 text", file=label) from None
+
+
+def _validation_problem(error: ValidationError, data: Any, label: str) -> RuleSetError:  # noqa: ANN401
+    first = error.errors(include_url=False)[0]
+    loc = first["loc"]
+    rule_id = None
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = data.get("rules") if isinstance(data, Mapping) else None
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], Mapping):
+            rule_id = str(rules[loc[1]].get("id", f"#{loc[1] + 1}"))
+        else:
+            rule_id = f"#{loc[1] + 1}"
+        loc = loc[2:]
+    where = ".".join(str(part) for part in loc) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return RuleSetError(f"{where}: {first['msg']}{more}", file=label, rule_id=rule_id)
+
+
+def _check_rule(rule: Rule, label: str) -> None:
+    specs = field_specs(with_decided_level=True)
+    problems = rule.when.problems(specs)
+    if problems:
+        raise RuleSetError("; ".join(problems), file=label, rule_id=rule.id)
+    if rule.reads_decided_level and rule.then.level is not None:
+        raise RuleSetError(
+            f"a rule that reads {DECIDED_LEVEL!r} may not set a level itself",
+            file=label,
+            rule_id=rule.id,
+        )
+    feasibility = [name for name in rule.when.fields() if name in specs and specs[name].feasibility]
+    if rule.then.level is not None and feasibility:
+        raise RuleSetError(
+            f"sets a level but reads {', '.join(feasibility)}; these fields say whether a level"
+            " can be reached, so they may only raise flags or offer an alternative",
+            file=label,
+            rule_id=rule.id,
+        )
+    form = normal_form(rule.when, specs)
+    if isinstance(form, Constant):
+        verdict = "always holds" if form == TRUE else "can never hold"
+        raise RuleSetError(f"the condition {verdict}", file=label, rule_id=rule.id)
+
+
+def load_rule_set(directory: Traversable | str) -> RuleSet:
+    """Load and check every rule file listed by ``ruleset.json`` in ``directory``.
+
+    Raises:
+        RuleSetError: naming the file, the rule id and the problem.
+
+    """
+    root: Traversable = Path(directory) if isinstance(directory, str) else directory
+    if not root.is_dir():
+        raise RuleSetError(f"rule set directory {root.name!r} does not exist")
+    manifest_entry = root / MANIFEST
+    if not manifest_entry.is_file():
+        raise RuleSetError(f"no {MANIFEST} in the rule set directory", file=MANIFEST)
+    digest = hashlib.sha256()
+    raw, data = _read(manifest_entry, MANIFEST)
+    digest.update(MANIFEST.encode() + b"\0" + raw + b"\0")
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as error:
+        raise _validation_problem(error, data, MANIFEST) from None
+
+    if repeated := sorted({f for f in manifest.families if manifest.families.count(f) > 1}):
+        raise RuleSetError(f"families listed more than once: {', '.join(repeated)}", file=MANIFEST)
+    listed = {f"{family}.json" for family in manifest.families}
+    present = {
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_file()
+        and entry.name.endswith(".json")
+        and entry.name not in {MANIFEST, ASAM_FILE}
+    }
+    if unlisted := sorted(present - listed):
+        raise RuleSetError(
+            f"rule files not listed in families: {', '.join(unlisted)}", file=MANIFEST
+        )
+
+    files: list[RuleFile] = []
+    seen: dict[str, str] = {}
+    for family in manifest.families:
+        label = f"{family}.json"
+        entry = root / label
+        if not entry.is_file():
+            raise RuleSetError(f"family {family!r} is listed but {label} is missing", file=MANIFEST)
+        raw, data = _read(entry, label)
+        digest.update(label.encode() + b"\0" + raw + b"\0")
+        try:
+            rule_file = RuleFile.model_validate(data)
+        except ValidationError as error:
+            raise _validation_problem(error, data, label) from None
+        if rule_file.family != family:
+            raise RuleSetError(
+                f"declares family {rule_file.family!r}; expected {family!r}", file=label
+            )
+        for rule in rule_file.rules:
+            if not rule.id.startswith(f"{family}."):
+                raise RuleSetError(
+                    f"the id must start with {family + '.'!r}", file=label, rule_id=rule.id
+                )
+            if rule.id in seen:
+                raise RuleSetError(
+                    f"duplicate id, first defined in {seen[rule.id]}", file=label, rule_id=rule.id
+                )
+            seen[rule.id] = label
+            _check_rule(rule, label)
+        files.append(rule_file)
+    asam = _load_asam(root, digest)
+    return RuleSet(manifest=manifest, files=tuple(files), sha256=digest.hexdigest(), asam=asam)
+
+
+def _load_asam(root: Traversable, digest: Any) -> AsamCrosswalk | None:  # noqa: ANN401 - a hashlib object
+    """The optional ASAM crosswalk, checked and hashed with the rules."""
+    entry = root / ASAM_FILE
+    if not entry.is_file():
+        return None
+    raw, data = _read(entry, ASAM_FILE)
+    digest.update(ASAM_FILE.encode() + b"\0" + raw + b"\0")
+    try:
+        crosswalk = AsamCrosswalk.model_validate(data)
+    except ValidationError as error:
+        raise _validation_problem(error, data, ASAM_FILE) from None
+    if problems := crosswalk.problems():
+        raise RuleSetError("; ".join(problems), file=ASAM_FILE)
+    return crosswalk

@@ -1,0 +1,129 @@
+"""A recommendation as a CDS Hooks 2.0 card: summary, Markdown detail, indicator, source.
+
+The card suggests; it never directs. With a crisis flag it asks for a clinician's crisis
+evaluation first; the level, its reasons and sources follow in the detail.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any, Final
+
+from iop_placement._model.levels import Flag
+from iop_placement._model.recommendation import Reason, Recommendation
+from iop_placement._model.record import OverrideReason
+from iop_placement._model.view import CRISIS_ASK
+from iop_placement._model.wording import NOTICE, describe_facts
+from iop_placement.cds_hooks._models import SUMMARY_MAX, Card, Coding, Indicator, Source
+from iop_placement.fhir._canonical import code_system
+
+__all__ = ["OVERRIDE_REASON_SYSTEM", "card_indicator", "card_summary", "to_cds_card"]
+
+OVERRIDE_REASON_SYSTEM: Final = code_system("override_reason")
+_MARKDOWN_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]<>#|])")
+
+
+def _md(text: str) -> str:
+    """Text with Markdown's special characters escaped, so it shows as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def card_indicator(rec: Recommendation) -> Indicator:
+    """``critical`` with a crisis, ``warning`` with any other flag, ``info`` otherwise."""
+    if Flag.CRISIS in rec.flags:
+        return "critical"
+    return "warning" if rec.flags else "info"
+
+
+def card_summary(rec: Recommendation) -> str:
+    """One sentence under 140 characters; with a crisis, a request for its evaluation."""
+    if Flag.CRISIS in rec.flags:
+        return f"{Flag.CRISIS.label} \u2014 {CRISIS_ASK}."
+    summary = f"Suggested level of care: {rec.level.label}"
+    if rec.flags:
+        listed = f"{summary} \u2014 flags: {', '.join(flag.label for flag in rec.flags)}"
+        count = len(rec.flags)
+        summary = (
+            listed
+            if len(listed) <= SUMMARY_MAX
+            else f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
+        )
+    return summary
+
+
+def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
+    lines: list[str] = []
+    for number, reason in enumerate(reasons, 1):
+        supports = reason.level.label if reason.level else "flags only"
+        lines.append(
+            f"{number}. **{_md(reason.title)}** (`{reason.rule_id}`, {_md(supports)}):"
+            f" {_md(reason.text)}"
+        )
+        lines.append(f"   - Facts: {_md(describe_facts(reason.facts))}")
+        lines.append(f"   - Source: {_md(reason.source)}")
+    return [f"**{title}**", "", *lines, ""] if lines else []
+
+
+def _detail(rec: Recommendation) -> str:
+    lines = []
+    if Flag.CRISIS in rec.flags:
+        lines += [f"**{_md(Flag.CRISIS.label)}:** {_md(CRISIS_ASK.capitalize())}.", ""]
+    lines += [f"**Suggested level of care: {_md(rec.level.label)}** ({_md(rec.intensity)})", ""]
+    if rec.flags:
+        lines += ["**Flags**", ""]
+        lines += [f"- **{_md(flag.label)}:** {_md(flag.description)}" for flag in rec.flags]
+        lines.append("")
+    lines += _reasons("Why (deciding reasons)", rec.deciding)
+    if not rec.deciding:
+        lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
+    lines += _reasons("Also considered", rec.supporting)
+    if rec.alternative is not None:
+        alt = rec.alternative
+        lines += [f"**Alternative the clinician may weigh: {_md(alt.level.label)}**, only if:", ""]
+        lines += [f"- {_md(condition)}" for condition in alt.conditions]
+        lines.append("")
+    if rec.asam is not None:
+        codes = "; ".join(
+            f"{level.edition} edition {level.code} {_md(level.label)}" for level in rec.asam.levels
+        )
+        lines += [f"**Approximate ASAM Criteria levels:** {codes}. _{_md(rec.asam.note)}_", ""]
+    ruleset = rec.ruleset
+    lines.append(
+        f"_{_md(NOTICE)} Rule set {_md(ruleset.name)} {_md(ruleset.version)},"
+        f" sha256 {ruleset.sha256}._"
+    )
+    return "\n".join(lines)
+
+
+def _override_reasons() -> tuple[Coding, ...]:
+    return tuple(
+        Coding(code=reason.value, system=OVERRIDE_REASON_SYSTEM, display=reason.label)
+        for reason in OverrideReason
+    )
+
+
+def to_cds_card(rec: Recommendation, *, card_uuid: str | None = None) -> dict[str, Any]:
+    """The recommendation as one CDS Hooks 2.0 card (a JSON-ready dict).
+
+    ``uuid`` is ``card_uuid`` or a new random UUID; ``summary`` is under 140 characters;
+    ``detail`` is Markdown with the flags, the deciding and supporting reasons (text,
+    facts, source), the alternative and the approximate ASAM levels; ``indicator`` is
+    ``critical`` for a crisis (whose summary asks for a clinician's crisis evaluation),
+    ``warning`` for other flags and ``info`` otherwise; ``source.label`` names the rule
+    set, its version and hash; ``overrideReasons`` carry the override reason codes.
+    """
+    ruleset = rec.ruleset
+    card = Card(
+        uuid=card_uuid or str(uuid.uuid4()),
+        summary=card_summary(rec),
+        detail=_detail(rec),
+        indicator=card_indicator(rec),
+        source=Source(
+            label=f"iop-placement, rule set {ruleset.name} {ruleset.version}"
+            f" (sha256 {ruleset.sha256[:12]})"
+        ),
+        overrideReasons=_override_reasons(),
+    )
+    return card.model_dump(mode="json", by_alias=True, exclude_none=True)

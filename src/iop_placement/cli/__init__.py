@@ -1,0 +1,163 @@
+"""The ``iop-placement`` command line: assess an assessment, list the rules, print the schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from iop_placement import (
+    InvalidAssessment,
+    PlacementEngine,
+    PlacementError,
+    RuleSetError,
+    __version__,
+    default_engine,
+)
+from iop_placement._model.schema import json_schema
+from iop_placement._rules.catalogue import render_catalogue
+from iop_placement.cli._batch import add_batch_options, run_jsonl
+from iop_placement.cli._explain import (
+    add_explain_options,
+    add_markdown_option,
+    write_explanation,
+    write_rules_markdown,
+)
+from iop_placement.cli._serve import add_serve_command
+from iop_placement.cli._verify import add_verify_command
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_INVALID = 1  # the input or a rule set is not valid; the message says why
+EXIT_USAGE = 2  # argparse's own code for a command line it cannot read
+
+
+class _InputError(Exception):
+    """The assessment file cannot be read as JSON."""
+
+
+def _engine(rules: str | None) -> PlacementEngine:
+    return PlacementEngine.from_directory(rules) if rules else default_engine()
+
+
+def _read_json(source: str, stdin: TextIO) -> Any:  # noqa: ANN401 - any JSON document
+    try:
+        text = stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        msg = f"cannot read {source}: {error.strerror or error}"
+        raise _InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{source} is not UTF-8 text"
+        raise _InputError(msg) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        # The position only: the document may hold patient data.
+        where = f"line {error.lineno}, column {error.colno}"
+        msg = f"{source} is not valid JSON ({error.msg} at {where})"
+        raise _InputError(msg) from None
+
+
+def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    if args.jsonl is not None:
+        return run_jsonl(args, out, stdin)
+    if args.file is None:
+        msg = "assess needs FILE (or - for standard input), or --jsonl IN"
+        raise _InputError(msg)
+    data = _read_json(args.file, stdin)
+    engine = _engine(args.rules)
+    if args.json:
+        recommendation = engine.recommend(data)
+        json.dump(recommendation.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        write_explanation(engine, data, args, out)
+    return EXIT_OK
+
+
+def _rules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
+    rule_set = _engine(args.rules).rule_set
+    if args.json:
+        payload = {
+            "name": rule_set.name,
+            "version": rule_set.version,
+            "sha256": rule_set.sha256,
+            "families": [
+                f.model_dump(mode="json", by_alias=True, exclude_none=True) for f in rule_set.files
+            ],
+        }
+        json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif args.markdown:
+        write_rules_markdown(rule_set, out)
+    else:
+        out.write(render_catalogue(rule_set))
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
+    json.dump(json_schema(), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iop-placement",
+        description="Level-of-care decision support for substance use disorders"
+        " (for clinicians; the reasons cite their sources).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    assess = commands.add_parser("assess", help="recommend a level of care for one assessment")
+    assess.add_argument(
+        "file", nargs="?", metavar="FILE", help="a JSON assessment, or - for standard input"
+    )
+    assess.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    assess.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
+    add_batch_options(assess)
+    add_explain_options(assess)
+    assess.set_defaults(run=_assess)
+
+    rules = commands.add_parser("rules", help="list the rules with their sources")
+    rules.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
+    rules.add_argument("--json", action="store_true", help="print the rule files as JSON")
+    add_markdown_option(rules)
+    rules.set_defaults(run=_rules)
+
+    schema = commands.add_parser("schema", help="print the assessment's JSON Schema")
+    schema.set_defaults(run=_schema)
+
+    add_verify_command(commands)
+    add_serve_command(commands)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run the command line; returns the exit code."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args, out, stdin or sys.stdin)
+    except (InvalidAssessment, RuleSetError, _InputError) as error:
+        err.write(f"iop-placement: {error}\n")
+        return EXIT_INVALID
+    except PlacementError as error:
+        err.write(f"iop-placement: internal error: {error}\n")
+        return EXIT_INVALID
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""``iop-placement verify [RULES_DIR]``: exhaustive verification with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from typing import TextIO
+
+from iop_placement._rules.bundled import bundled_rules
+
+__all__ = ["add_verify_command"]
+
+_INSTALL = "iop-placement verify needs NumPy and rich: pip install 'iop-placement[verify]'"
+
+
+def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
+    try:
+        from rich.progress import Progress  # noqa: PLC0415 - optional dependency
+
+        from iop_placement.verification import verify_rules  # noqa: PLC0415 - needs NumPy
+    except ImportError:
+        sys.stderr.write(f"{_INSTALL}\n")
+        return 1
+    directory = args.rules_dir or bundled_rules()
+    with ExitStack() as stack:
+        progress_bar = None
+        if sys.stderr.isatty():
+            progress_bar = stack.enter_context(Progress(transient=True))
+            task = progress_bar.add_task("verifying", total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            if progress_bar is not None:
+                progress_bar.update(task, description=step, completed=done, total=total)
+
+        report = verify_rules(directory, progress=progress)
+    for finding in [*report.violations, *report.lint]:
+        out.write(f"{finding}\n\n")
+    out.write(f"{report.summary()}\n")
+    out.write("OK: every invariant holds.\n" if report.ok else "FAILED: see the findings above.\n")
+    return 0 if report.ok else 1
+
+
+def add_verify_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``verify`` subcommand."""
+    verify = commands.add_parser(
+        "verify",
+        help="check every invariant over the whole assessment space and lint the rules",
+    )
+    verify.add_argument(
+        "rules_dir",
+        nargs="?",
+        metavar="RULES_DIR",
+        help="a rule set directory (default: the bundled rules)",
+    )
+    verify.set_defaults(run=_run)

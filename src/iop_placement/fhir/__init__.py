@@ -1,0 +1,34 @@
+"""FHIR R4: the intake as a Questionnaire, and a QuestionnaireResponse read as an Assessment.
+
+Everything is plain JSON-ready dicts; no FHIR library is needed at run time::
+
+    from iop_placement import fhir, recommend
+    questionnaire = fhir.to_questionnaire()            # publish it, or load it in a form
+    assessment = fhir.from_questionnaire_response(qr)  # InvalidAssessment names bad linkIds
+    recommend(assessment)
+
+Choice answers are Codings in one code system per question
+(:func:`code_system`, e.g. ``.../CodeSystem/detox-status``) whose codes are the
+assessment's own codes.
+"""
+
+from __future__ import annotations
+
+from iop_placement.fhir._canonical import (
+    CANONICAL_BASE,
+    QUESTIONNAIRE_ID,
+    QUESTIONNAIRE_URL,
+    code_system,
+)
+from iop_placement.fhir._questionnaire import to_questionnaire, to_questionnaire_response
+from iop_placement.fhir._response import from_questionnaire_response
+
+__all__ = [
+    "CANONICAL_BASE",
+    "QUESTIONNAIRE_ID",
+    "QUESTIONNAIRE_URL",
+    "code_system",
+    "from_questionnaire_response",
+    "to_questionnaire",
+    "to_questionnaire_response",
+]
