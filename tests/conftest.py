@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from helpers import BASELINE, copy_rules
 from iop_placement import Assessment, PlacementEngine, default_engine
-from iop_placement._engine import durable_available
+from iop_placement._backends.selection import durable_available
 
 settings.register_profile("dev", max_examples=150, deadline=None)
 settings.register_profile(

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import strategies as st
 
 from iop_placement import DEFAULT_RULES, RISK_ORDERS, Assessment, LevelOfCare, PlacementEngine
-from iop_placement._engine import durable_available
+from iop_placement._backends.selection import durable_available
 from iop_placement._model.fields import field_specs
 from iop_placement.cli import main
 from iop_placement.testing import assessments

@@ -134,7 +134,7 @@ def test_markdown_in_rule_text_is_escaped() -> None:
     rec = recommend(_example("standard_outpatient"))
     reason = rec.reasons[0].model_copy(update={"text": "a *b* _c_ <script>"})
     card = cds_hooks.to_cds_card(rec.model_copy(update={"reasons": (reason,)}))
-    assert r"a \*b\* \_c\_ \<script\>" in card["detail"]
+    assert r"a \*b\* \_c\_ &lt;script&gt;" in card["detail"]
 
 
 def test_discovery_lists_the_service() -> None:

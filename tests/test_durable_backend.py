@@ -60,12 +60,12 @@ def test_states_with_no_matching_rule_are_deleted_safely() -> None:
     # ran is deleted; without the adapter's sentinel rule this script crashes every time.
     script = textwrap.dedent(
         """
-        from iop_placement._backends.durable import CompiledRuleset
+        from iop_placement._backends.durable import DurableMatcher
         from iop_placement._rules.normal_form import Equals
         junk = [bytes([0xAB]) * 4096 for _ in range(2000)]
         del junk
         for n in range(200):
-            ruleset = CompiledRuleset(f"t{n}", {"r0": Equals("x", "never")})
+            ruleset = DurableMatcher(f"t{n}", {"r0": Equals("x", "never")})
             assert ruleset.fired({"x": "other"}) == []
         print("ok")
         """

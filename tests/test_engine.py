@@ -117,11 +117,11 @@ def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_durable_rules_the_compiled_backend_is_used_saying_so_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from iop_placement import _engine
+    from iop_placement._backends import selection
 
     monkeypatch.delenv("IOP_PLACEMENT_BACKEND", raising=False)
-    monkeypatch.setattr(_engine, "durable_available", lambda: False)
-    monkeypatch.setattr(_engine, "_warned", False)
+    monkeypatch.setattr(selection, "durable_available", lambda: False)
+    monkeypatch.setattr(selection, "_warned", False)
     with pytest.warns(RuntimeWarning, match="compiled backend"):
         first = PlacementEngine.from_directory(DEFAULT_RULES)
     second = PlacementEngine.from_directory(
@@ -134,12 +134,12 @@ def test_without_durable_rules_the_compiled_backend_is_used_saying_so_once(
 
 
 def test_compiled_backend_source_is_only_comparisons() -> None:
-    from iop_placement._backends.compiled import GeneratedMatcher
+    from iop_placement._backends.compiled import CompiledMatcher
     from iop_placement._rules.normal_form import normal_form
 
     specs = field_specs(with_decided_level=True)
     rules = PlacementEngine.from_directory(DEFAULT_RULES).rule_set.rules
-    matcher = GeneratedMatcher(
+    matcher = CompiledMatcher(
         "t", {f"r{i}": normal_form(r.when, specs) for i, r in enumerate(rules)}
     )
     body = matcher.source.splitlines()

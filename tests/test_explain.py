@@ -239,8 +239,8 @@ def test_near_miss_takes_the_nearest_way(tmp_path: Path) -> None:
 
 def test_ways_of_a_number_condition_are_ranges() -> None:
     from iop_placement._explain.near_miss import ways_to_hold
+    from iop_placement._model.explanation import _answers
     from iop_placement._model.fields import field_specs
-    from iop_placement._render.document import _answers
     from iop_placement._rules.conditions import Comparison
     from iop_placement._rules.normal_form import normal_form
 

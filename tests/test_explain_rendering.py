@@ -21,8 +21,8 @@ from iop_placement import (
     PlacementEngine,
     explain,
 )
+from iop_placement._model.explanation import explanation_document
 from iop_placement._model.fields import _SPECS
-from iop_placement._render.document import build_document
 from iop_placement._render.html import ALLOWED_TAGS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -80,7 +80,7 @@ def test_the_three_renderings_show_the_same_content(ex: Explanation) -> None:
     text = normal(ex.to_text())
     markdown = normal(unmarkdown(ex.to_markdown()))
     fragment = normal(" ".join(parse(ex.to_html()).text))
-    strings = list(build_document(ex).strings())
+    strings = list(explanation_document(ex).strings())
     assert len(strings) > 10
     for piece in map(normal, strings):
         assert piece in text, piece
@@ -160,7 +160,7 @@ def test_every_rule_string_is_escaped(tmp_path: Path) -> None:
     rule_strings: set[str] = set()
     for case in hostile_cases():
         ex = engine.explain(case)
-        shown = [s for s in build_document(ex).strings() if HOSTILE in s]
+        shown = [s for s in explanation_document(ex).strings() if HOSTILE in s]
         rule_strings |= {s for s in shown if s.startswith(("title", "text", "condition"))}
         assert shown, "the hostile strings must reach the document"
         check_safe_html(ex.to_html(), shown)
@@ -179,7 +179,7 @@ def test_every_label_and_title_is_escaped(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setitem(_SPECS, name, dataclasses.replace(spec, title=f"{name} {HOSTILE}"))
     for case in hostile_cases():
         ex = explain(case)
-        shown = list(build_document(ex).strings())
+        shown = list(explanation_document(ex).strings())
         assert any(s.startswith(ex.recommendation.level.value) for s in shown)
         check_safe_html(ex.to_html(), shown)
         check_safe_markdown(ex.to_markdown(), shown)

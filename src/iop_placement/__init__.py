@@ -11,12 +11,11 @@ assessment, with the rules that fired, the facts that triggered them and their s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from iop_placement._engine import PlacementEngine
+from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._model.asam import AsamCorrespondence, AsamLevel
 from iop_placement._model.assessment import (
     RISK_ORDERS,
     Assessment,
@@ -40,12 +39,17 @@ from iop_placement._model.errors import (
 )
 from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
-from iop_placement._model.recommendation import Alternative, Reason, Recommendation, RulesetInfo
-from iop_placement._model.record import InvalidOverride, OverrideReason, PlacementRecord
+from iop_placement._model.recommendation import Alternative, Reason, Recommendation
+from iop_placement._model.record import (
+    InvalidOverride,
+    OverrideReason,
+    PlacementRecord,
+    RulesetInfo,
+)
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.validation import parse_assessment
-from iop_placement._rules.asam import AsamCorrespondence, AsamLevel
 from iop_placement._rules.bundled import bundled_rules
+from iop_placement._version import __version__
 from iop_placement.batch import recommend_many
 
 __all__ = [
@@ -95,26 +99,8 @@ __all__ = [
     "ui_schema",
 ]
 
-try:
-    __version__ = version("iop-placement")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree, uninstalled
-    __version__ = "0+unknown"
-
 DEFAULT_RULES = bundled_rules()
 """The bundled rule set directory (an importlib.resources Traversable)."""
-
-_default: PlacementEngine | None = None
-_default_lock = threading.Lock()
-
-
-def default_engine() -> PlacementEngine:
-    """The engine for the bundled rule set, built once on first use."""
-    global _default  # noqa: PLW0603 - one shared engine, built lazily and thread-safely
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = PlacementEngine.from_directory(DEFAULT_RULES)
-    return _default
 
 
 def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
@@ -155,3 +141,8 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule
         return importlib.import_module(f"{__name__}.{name}")
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    # The public names, the lazy submodules among them, for dir() and completion.
+    return sorted(__all__)

@@ -12,71 +12,32 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
-import warnings
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final
 
-from iop_placement._backends.compiled import GeneratedMatcher
+from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import check_fact_keys, encode
+from iop_placement._backends.selection import matcher, resolve
+from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
-from iop_placement._model.errors import PlacementError
 from iop_placement._model.explanation import Explanation
-from iop_placement._model.fields import DECIDED_LEVEL, field_specs
+from iop_placement._model.fields import DECIDED_LEVEL, FactValue, field_specs
 from iop_placement._model.levels import Flag, LevelOfCare
-from iop_placement._model.recommendation import (
-    Alternative,
-    FactValue,
-    Reason,
-    Recommendation,
-    RulesetInfo,
-)
+from iop_placement._model.recommendation import Alternative, Reason, Recommendation
+from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment
 from iop_placement._rules.asam import correspondence
+from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
-__all__ = ["Backend", "PlacementEngine", "durable_available"]
+__all__ = ["PlacementEngine", "default_engine"]
 
-Backend = Literal["durable", "compiled"]
-BACKEND_VARIABLE: Final = "IOP_PLACEMENT_BACKEND"
 _ENGINES: Final = itertools.count(1)
-_warned = False
-
-
-def durable_available() -> bool:
-    """Whether durable-rules' C core is installed (it does not build on Python 3.13+)."""
-    return importlib.util.find_spec("durable_rules_engine") is not None
-
-
-def _resolve(backend: Backend | None) -> Backend:
-    global _warned  # noqa: PLW0603 - say it once per process
-    chosen = backend or os.environ.get(BACKEND_VARIABLE) or "durable"
-    if chosen not in {"durable", "compiled"}:
-        msg = f"backend must be 'durable' or 'compiled', not {chosen!r}"
-        raise ValueError(msg)
-    if chosen == "durable" and not durable_available():
-        if backend == "durable":
-            msg = "the durable backend needs durable-rules, which is not installed"
-            raise PlacementError(msg)
-        if not _warned:
-            _warned = True
-            warnings.warn(
-                "durable-rules is not installed (it does not build on Python 3.13+);"
-                " iop-placement uses its compiled backend, which gives the same results",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return "compiled"
-    return "durable" if chosen == "durable" else "compiled"
-
-
-class _Matcher(Protocol):
-    def fired(self, fact: Mapping[str, Any]) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +78,7 @@ class _Phase:
         specs = field_specs(with_decided_level=True)
         self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
-        self.matcher: _Matcher | None = None
-        if prepared and backend == "durable":
-            from iop_placement._backends.durable import CompiledRuleset  # noqa: PLC0415 - optional
-
-            self.matcher = CompiledRuleset(name, conditions)
-        elif prepared:
-            self.matcher = GeneratedMatcher(name, conditions)
+        self.matcher: Matcher | None = matcher(backend, name, conditions) if prepared else None
 
     def fired(self, fact: Mapping[str, Any]) -> list[_Prepared]:
         if self.matcher is None:
@@ -139,7 +94,7 @@ class PlacementEngine:
 
     def __init__(self, rule_set: RuleSet, *, backend: Backend | None = None) -> None:
         check_fact_keys()
-        self.backend: Backend = _resolve(backend)
+        self.backend: Backend = resolve(backend)
         self._rule_set = rule_set
         self._info = RulesetInfo(
             name=rule_set.name, version=rule_set.version, sha256=rule_set.sha256
@@ -224,8 +179,6 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        from iop_placement._explain.explainer import explain_with  # noqa: PLC0415 - import cycle
-
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 
     def _alternative(
@@ -249,3 +202,17 @@ class PlacementEngine:
             conditions=tuple(conditions),
             rule_ids=tuple(rule_id for _, rule_id in chosen),
         )
+
+
+_default: PlacementEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> PlacementEngine:
+    """The engine for the bundled rule set, built once on first use."""
+    global _default  # noqa: PLW0603 - one shared engine, built lazily and thread-safely
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = PlacementEngine.from_directory(bundled_rules())
+    return _default

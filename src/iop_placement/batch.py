@@ -24,7 +24,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.resources.abc import Traversable
 from typing import Any, Final, TypeVar
 
-from iop_placement._engine import Backend, PlacementEngine
+from iop_placement._backends.base import Backend
+from iop_placement._engine import PlacementEngine
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.recommendation import Recommendation

@@ -36,7 +36,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     msg = "iop_placement.service needs Starlette: pip install 'iop-placement[service]'"
     raise ImportError(msg) from error
 
-from iop_placement._engine import PlacementEngine
+from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.errors import InvalidAssessment
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import recommendation_view
@@ -101,8 +101,6 @@ def create_app(
     def _engine() -> PlacementEngine:
         if engine is not None:
             return engine
-        from iop_placement import default_engine  # noqa: PLC0415 - the package's shared engine
-
         return default_engine()
 
     async def page(request: Request) -> Response:  # noqa: ARG001 - Starlette's signature

@@ -15,7 +15,7 @@ from typing import Any, Final
 from iop_placement._backends.facts import fact_key
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 
-__all__ = ["GeneratedMatcher", "python_source"]
+__all__ = ["CompiledMatcher", "python_source"]
 
 _OPERATORS: Final = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -46,7 +46,7 @@ def python_source(conditions: Mapping[str, Node]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class GeneratedMatcher:
+class CompiledMatcher:
     """Evaluates conditions with one generated function; stateless, so thread-safe."""
 
     def __init__(self, name: str, conditions: Mapping[str, Node]) -> None:

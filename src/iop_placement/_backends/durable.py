@@ -34,7 +34,7 @@ from iop_placement._backends.facts import fact_key
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 
-__all__ = ["CompiledRuleset", "to_durable"]
+__all__ = ["DurableMatcher", "to_durable"]
 
 _OPERATORS: Final = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 _HANDLED: Final = 0
@@ -70,7 +70,7 @@ def _dispose(handle: int, used: list[bool]) -> None:
     _core.delete_ruleset(handle)
 
 
-class CompiledRuleset:
+class DurableMatcher:
     """One durable-rules ruleset whose rules are only conditions; thread-safe.
 
     ``fired(fact)`` returns the names of the rules whose condition holds, each once, in

@@ -1,22 +1,38 @@
-"""Build the explanation of one assessment with one engine."""
+"""Build the explanation of one assessment with one engine.
+
+The engine is anything that recommends with a rule set (:class:`Recommender`), so this
+module does not import the engine, which calls it from ``PlacementEngine.explain``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from iop_placement._explain.counterfactuals import DEFAULT_LIMIT, counterfactuals
 from iop_placement._explain.modifiable import goal_options
 from iop_placement._explain.near_miss import near_misses
+from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Explanation
 from iop_placement._model.levels import LevelOfCare
+from iop_placement._model.recommendation import Recommendation
 from iop_placement._model.validation import parse_assessment
+from iop_placement._rules.ruleset import RuleSet
 
-if TYPE_CHECKING:
-    from iop_placement._engine import PlacementEngine
-    from iop_placement._model.assessment import Assessment
+__all__ = ["Recommender", "explain_with"]
 
-__all__ = ["explain_with"]
+
+class Recommender(Protocol):
+    """What explaining asks of an engine: its rule set, and recommending on any answers."""
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The rule set the engine runs."""
+        ...
+
+    def recommend(self, assessment: Assessment | Mapping[str, Any]) -> Recommendation:
+        """The recommendation for one assessment."""
+        ...
 
 
 def _next_level(level: LevelOfCare) -> LevelOfCare | None:
@@ -24,7 +40,7 @@ def _next_level(level: LevelOfCare) -> LevelOfCare | None:
 
 
 def explain_with(
-    engine: PlacementEngine,
+    engine: Recommender,
     assessment: Assessment | Mapping[str, Any],
     *,
     max_counterfactuals: int = DEFAULT_LIMIT,

@@ -13,9 +13,8 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
 from iop_placement._model.explanation import NearMiss
-from iop_placement._model.fields import FieldSpec, field_specs
+from iop_placement._model.fields import FactValue, FieldSpec, field_specs
 from iop_placement._model.levels import LevelOfCare
-from iop_placement._model.recommendation import FactValue
 from iop_placement._rules.normal_form import (
     Compare,
     Constant,

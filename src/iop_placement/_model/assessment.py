@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
+from iop_placement._model.base import Frozen
 from iop_placement._model.labels import LabelledEnum
 
 __all__ = [
@@ -141,16 +142,10 @@ def _modifiable(*goals: str | bool) -> dict[str, Any]:
     return {MODIFIABLE_TO: list(goals)}
 
 
-class Assessment(BaseModel):
+class Assessment(Frozen):
     """One person's assessment, as an intake form collects it. Every field is required."""
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        hide_input_in_errors=True,
-        title="Assessment",
-        use_enum_values=False,
-    )
+    model_config = ConfigDict(hide_input_in_errors=True, title="Assessment", use_enum_values=False)
 
     substance_use_severity: SubstanceUseSeverity = _field(
         "Substance use severity", "How severe the substance use disorder is now."

@@ -14,9 +14,11 @@ from iop_placement._model.assessment import FEASIBILITY, Assessment
 from iop_placement._model.labels import LabelledEnum
 from iop_placement._model.levels import LevelOfCare
 
-__all__ = ["DECIDED_LEVEL", "FieldKind", "FieldSpec", "field_specs"]
+__all__ = ["DECIDED_LEVEL", "FactValue", "FieldKind", "FieldSpec", "field_specs"]
 
 FieldKind = Literal["choice", "boolean", "integer", "choices"]
+# One answer as facts carry it: a code, true/false, a whole number, or a list of codes.
+FactValue = str | bool | int | list[str]
 
 # A pseudo-field rules may read in their conditions: the level decided by the rules that
 # set levels. Only rules that set no level may read it (they run second).

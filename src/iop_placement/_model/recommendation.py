@@ -1,29 +1,33 @@
-"""The recommendation: level, flags, reasons, alternative, and the rule set that made it."""
+"""The recommendation: level, flags, reasons, alternative, and the rule set that made it.
+
+Also what it says in words (the document the renderers format), so that
+``Recommendation.render()`` and the explanation read the same reasons the same way.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from iop_placement._model.asam import AsamCorrespondence
+from iop_placement._model.base import Frozen
+from iop_placement._model.fields import FactValue
 from iop_placement._model.levels import Flag, LevelOfCare
-from iop_placement._rules.asam import AsamCorrespondence
+from iop_placement._model.record import (
+    OverrideReason,
+    PlacementRecord,
+    RulesetInfo,
+    record_override,
+)
+from iop_placement._model.wording import NOTICE, describe_facts
+from iop_placement._render.document import Detail, Document, Item, Section, cleaned
+from iop_placement._render.plain import render_plain
 
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from iop_placement._model.record import OverrideReason, PlacementRecord
-
-__all__ = ["Alternative", "FactValue", "Reason", "Recommendation", "RulesetInfo"]
-
-FactValue = str | bool | int | list[str]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+__all__ = ["Alternative", "Reason", "Recommendation", "recommendation_document"]
 
 
-class Reason(_Frozen):
+class Reason(Frozen):
     """One rule that fired: what it says, the facts that triggered it, and its source."""
 
     rule_id: str = Field(description="The rule's stable id, '<family>.<name>'.")
@@ -40,7 +44,7 @@ class Reason(_Frozen):
     source: str = Field(description="The documents and reading the rule comes from.")
 
 
-class Alternative(_Frozen):
+class Alternative(Frozen):
     """A less intensive level the clinician may weigh, only on the conditions listed."""
 
     level: LevelOfCare
@@ -48,15 +52,7 @@ class Alternative(_Frozen):
     rule_ids: tuple[str, ...] = Field(description="The rules that offer this alternative.")
 
 
-class RulesetInfo(_Frozen):
-    """Which rule set made a recommendation, for audit."""
-
-    name: str
-    version: str
-    sha256: str = Field(description="SHA-256 of the rule files' contents.")
-
-
-class Recommendation(_Frozen):
+class Recommendation(Frozen):
     """The recommended level of care and everything a clinician needs to check it."""
 
     level: LevelOfCare
@@ -85,10 +81,6 @@ class Recommendation(_Frozen):
 
     def render(self) -> str:
         """The plain-text explanation a clinician reads."""
-        # Imported here: the document module builds on this one.
-        from iop_placement._render.document import recommendation_document  # noqa: PLC0415
-        from iop_placement._render.plain import render_plain  # noqa: PLC0415
-
         return render_plain(recommendation_document(self))
 
     def override(
@@ -109,6 +101,67 @@ class Recommendation(_Frozen):
                 level, or the reason code 'other' comes without a note.
 
         """
-        from iop_placement._model.record import record_override  # noqa: PLC0415 - import cycle
+        return record_override(
+            recommended_level=self.level,
+            chosen_level=level,
+            reason_code=reason_code,
+            note=note,
+            at=at,
+            ruleset=self.ruleset,
+            flags=self.flags,
+            rule_ids=tuple(reason.rule_id for reason in self.reasons),
+        )
 
-        return record_override(self, level, reason_code, note, at=at)
+
+# --- in words ---------------------------------------------------------------------------
+
+
+def reason_item(reason: Reason) -> Item:
+    """One reason: title, rule id and the level it supports; text, facts, flags, source."""
+    details = [Detail(reason.text), Detail(describe_facts(reason.facts), "Facts")]
+    if reason.flags:
+        details.append(Detail(", ".join(flag.label for flag in reason.flags), "Raises"))
+    details.append(Detail(reason.source, "Source"))
+    outcome = reason.level.label if reason.level is not None else "flags only"
+    return Item(reason.title, reason.rule_id, outcome, tuple(details))
+
+
+def why_sections(rec: Recommendation) -> list[Section]:
+    """Flags, the deciding and supporting reasons, and the alternative."""
+    sections = []
+    if rec.flags:
+        flags = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in rec.flags)
+        sections.append(Section("Flags", items=flags, numbered=False))
+    least = LevelOfCare.least_intensive()
+    none = () if rec.deciding else (f"No rule calls for more than {least.label}.",)
+    deciding = tuple(reason_item(reason) for reason in rec.deciding)
+    sections.append(Section("Why (deciding reasons)", none, deciding))
+    if rec.supporting:
+        supporting = tuple(reason_item(reason) for reason in rec.supporting)
+        sections.append(Section("Also considered (supporting reasons)", items=supporting))
+    if rec.alternative is not None:
+        alt = rec.alternative
+        intro = (
+            f"{alt.level.label} (offered by {', '.join(alt.rule_ids)}), only if all of these hold:"
+        )
+        conditions = tuple(Item(condition) for condition in alt.conditions)
+        sections.append(
+            Section("Alternative the clinician may weigh", (intro,), conditions, numbered=False)
+        )
+    return sections
+
+
+def framed(rec: Recommendation, sections: list[Section]) -> Document:
+    """``sections`` between the summary (level, intensity) and the footer (rule set, notice)."""
+    summary = (
+        Detail(rec.level.label, "Recommended level of care"),
+        Detail(rec.intensity, "Typical intensity"),
+    )
+    ruleset = rec.ruleset
+    footer = (f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})", NOTICE)
+    return cleaned(Document(summary, tuple(sections), footer))
+
+
+def recommendation_document(rec: Recommendation) -> Document:
+    """The recommendation alone in words: summary, flags, why, alternative, rule set."""
+    return framed(rec, why_sections(rec))

@@ -10,19 +10,22 @@ when asked for (``record.note``, ``record.audit_data(include_note=True)``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, model_validator
 
+from iop_placement._model.base import Frozen
 from iop_placement._model.errors import IopPlacementError
 from iop_placement._model.labels import LabelledEnum
 from iop_placement._model.levels import Flag, LevelOfCare
-from iop_placement._model.recommendation import RulesetInfo
 
-if TYPE_CHECKING:
-    from iop_placement._model.recommendation import Recommendation
-
-__all__ = ["InvalidOverride", "OverrideReason", "PlacementRecord", "record_override"]
+__all__ = [
+    "InvalidOverride",
+    "OverrideReason",
+    "PlacementRecord",
+    "RulesetInfo",
+    "record_override",
+]
 
 NOTE_MAX: Final = 2000
 
@@ -49,14 +52,22 @@ class OverrideReason(LabelledEnum):
     OTHER = "other", "Other", "Another reason, described in the note."
 
 
+class RulesetInfo(Frozen):
+    """Which rule set made a recommendation, for audit."""
+
+    name: str
+    version: str
+    sha256: str = Field(description="SHA-256 of the rule files' contents.")
+
+
 class InvalidOverride(IopPlacementError, ValueError):  # noqa: N818 - reads as the others do
     """The override cannot be recorded; the message names the fields, never their values."""
 
 
-class PlacementRecord(BaseModel):
+class PlacementRecord(Frozen):
     """An auditable record of a placement that differs from the recommendation."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     recommended_level: LevelOfCare = Field(description="The level the rules recommended.")
     chosen_level: LevelOfCare = Field(description="The level actually chosen.")
@@ -137,14 +148,17 @@ def _problem(error: ValidationError) -> InvalidOverride:
 
 
 def record_override(
-    recommendation: Recommendation,
-    level: LevelOfCare | str,
-    reason_code: OverrideReason | str,
-    note: str | None = None,
     *,
+    recommended_level: LevelOfCare,
+    chosen_level: LevelOfCare | str,
+    reason_code: OverrideReason | str,
+    note: str | None,
     at: datetime,
+    ruleset: RulesetInfo,
+    flags: tuple[Flag, ...],
+    rule_ids: tuple[str, ...],
 ) -> PlacementRecord:
-    """A placement record for choosing ``level`` instead of the recommended level.
+    """A placement record for choosing ``chosen_level`` instead of the recommended level.
 
     Raises:
         InvalidOverride: when the level, reason code, timestamp or note is not valid, the
@@ -153,13 +167,13 @@ def record_override(
     """
     try:
         return PlacementRecord(
-            recommended_level=recommendation.level,
-            chosen_level=level,  # a code is validated too
+            recommended_level=recommended_level,
+            chosen_level=chosen_level,  # a code is validated too
             reason_code=reason_code,
             at=at,
-            ruleset=recommendation.ruleset,
-            flags=recommendation.flags,
-            rule_ids=tuple(reason.rule_id for reason in recommendation.reasons),
+            ruleset=ruleset,
+            flags=flags,
+            rule_ids=rule_ids,
             note=note,
         )
     except ValidationError as error:

@@ -1,19 +1,25 @@
-"""What every rendering shares: the clinician notice and facts in words."""
+"""What every rendering of a recommendation says the same way: the notice, answers in words."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
-from iop_placement._model.fields import field_specs
-from iop_placement._model.recommendation import FactValue
+from iop_placement._model.fields import FactValue, FieldSpec, field_specs
 
-__all__ = ["NOTICE", "describe_facts"]
+__all__ = ["NOTICE", "describe_facts", "value_label"]
 
-NOTICE = (
+NOTICE: Final = (
     "Decision support for clinicians: review the reasons and sources above; the"
     " placement decision remains a clinical judgement."
 )
-_WIDTH = 88
+
+
+def value_label(spec: FieldSpec, value: FactValue) -> str:
+    """One answer in words: a value's label, or a list's labels ('none' when empty)."""
+    if isinstance(value, list):
+        return ", ".join(spec.label(item) for item in value) or "none"
+    return spec.label(value)
 
 
 def describe_facts(facts: Mapping[str, FactValue]) -> str:
@@ -25,10 +31,5 @@ def describe_facts(facts: Mapping[str, FactValue]) -> str:
         if spec is None:
             parts.append(f"{name} = {value}")
             continue
-        shown = (
-            ", ".join(spec.label(v) for v in value) or "none"
-            if isinstance(value, list)
-            else spec.label(value)
-        )
-        parts.append(f"{spec.title.lower()} = {shown}")
+        parts.append(f"{spec.title.lower()} = {value_label(spec, value)}")
     return "; ".join(parts)

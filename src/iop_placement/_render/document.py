@@ -1,39 +1,20 @@
-"""The explanation as a neutral document: what to say, in words, before choosing a format.
+"""A neutral document: what to show, in words, before choosing a format.
 
-The text, Markdown and HTML renderers all render this one document, so they show the same
-content. Every string comes from the explanation, the rule set, the model's labels and
-titles, or the few sentences of framing below; control characters are removed here, once.
+The plain-text, Markdown and HTML renderers all render this one structure, so they show
+the same content. What goes into it is the model's business (``_model.recommendation``
+and ``_model.explanation`` build it); :func:`cleaned` removes control characters once,
+before any renderer sees the text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
-from iop_placement._model.fields import FieldSpec, field_specs
-from iop_placement._model.levels import LevelOfCare
-from iop_placement._model.recommendation import FactValue, Reason, Recommendation
-from iop_placement._model.wording import NOTICE, describe_facts
+__all__ = ["Detail", "Document", "Item", "Section", "clean", "cleaned"]
 
-__all__ = [
-    "Detail",
-    "Document",
-    "Item",
-    "Section",
-    "build_document",
-    "clean",
-    "recommendation_document",
-]
-
-GOALS_NOTICE: Final = (
-    "These are goals for treatment planning, found by re-running the rules: changes that"
-    " treatment or a change of circumstances could bring about, after which a less intensive"
-    " level would fit. They are not answers to record: the assessment must always say what"
-    " is true now."
-)
 # C0/C1 controls and the bidirectional overrides that can disguise text on screen.
 _UNSAFE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
 
@@ -73,7 +54,7 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """The whole explanation, ready for any renderer."""
+    """The whole document, ready for any renderer."""
 
     summary: tuple[Detail, ...]
     sections: tuple[Section, ...]
@@ -93,147 +74,9 @@ class Document:
         yield from self.footer
 
 
-def _value_label(spec: FieldSpec, value: FactValue) -> str:
-    if isinstance(value, list):
-        return ", ".join(spec.label(item) for item in value) or "none"
-    return spec.label(value)
+def cleaned(document: Document) -> Document:
+    """``document`` with every string passed through :func:`clean`."""
 
-
-def _either(labels: list[str]) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
-
-
-def _numbers(values: Iterable[int]) -> str:
-    """Whole numbers as ranges: 0 to 8, 20."""
-    runs: list[list[int]] = []
-    for value in sorted(values):
-        if runs and value == runs[-1][-1] + 1:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    return _either([f"{r[0]} to {r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
-
-
-def _answers(spec: FieldSpec, answers: tuple[FactValue, ...]) -> str:
-    if spec.kind == "integer":
-        return _numbers(v for v in answers if isinstance(v, int))
-    return _either([_value_label(spec, value) for value in answers])
-
-
-def _unmet_text(
-    unmet: Mapping[str, tuple[FactValue, ...]], current: Mapping[str, FactValue]
-) -> str:
-    specs = field_specs()
-    parts = []
-    for name, answers in unmet.items():
-        spec = specs[name]
-        now = _value_label(spec, current[name]) if name in current else "?"
-        parts.append(f"{spec.title.lower()} is {now}, not {_answers(spec, answers)}")
-    return "; ".join(parts)
-
-
-def _reason_item(reason: Reason) -> Item:
-    details = [Detail(reason.text), Detail(describe_facts(reason.facts), "Facts")]
-    if reason.flags:
-        details.append(Detail(", ".join(flag.label for flag in reason.flags), "Raises"))
-    details.append(Detail(reason.source, "Source"))
-    outcome = reason.level.label if reason.level is not None else "flags only"
-    return Item(reason.title, reason.rule_id, outcome, tuple(details))
-
-
-def _near_miss_item(miss: NearMiss) -> Item:
-    details = [Detail(_unmet_text(miss.unmet, miss.current), "Not met")]
-    details += [
-        Detail(_unmet_text(way, {**miss.current, **miss.met}), "Or it would hold if")
-        for way in miss.other_ways
-    ]
-    if miss.met:
-        details.append(Detail(describe_facts(miss.met), "Already met"))
-    details.append(Detail(miss.text, "Rule"))
-    return Item(miss.title, miss.rule_id, None, tuple(details))
-
-
-def _goal_item(goal: Counterfactual) -> Item:
-    specs = field_specs()
-    details = []
-    for name, value in goal.changes.items():
-        spec = specs[name]
-        before = _value_label(spec, goal.previous[name]) if name in goal.previous else "?"
-        details.append(Detail(f"{spec.title.lower()}: {_value_label(spec, value)} (now {before})"))
-    return Item(f"{goal.level.label} would fit once:", details=tuple(details))
-
-
-def _why(rec: Recommendation) -> list[Section]:
-    sections = []
-    if rec.flags:
-        flags = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in rec.flags)
-        sections.append(Section("Flags", items=flags, numbered=False))
-    least = LevelOfCare.least_intensive()
-    none = () if rec.deciding else (f"No rule calls for more than {least.label}.",)
-    deciding = tuple(_reason_item(reason) for reason in rec.deciding)
-    sections.append(Section("Why (deciding reasons)", none, deciding))
-    if rec.supporting:
-        supporting = tuple(_reason_item(reason) for reason in rec.supporting)
-        sections.append(Section("Also considered (supporting reasons)", items=supporting))
-    if rec.alternative is not None:
-        alt = rec.alternative
-        intro = (
-            f"{alt.level.label} (offered by {', '.join(alt.rule_ids)}), only if all of these hold:"
-        )
-        conditions = tuple(Item(condition) for condition in alt.conditions)
-        sections.append(
-            Section("Alternative the clinician may weigh", (intro,), conditions, numbered=False)
-        )
-    return sections
-
-
-def _why_not(explanation: Explanation) -> Section:
-    above = explanation.why_not_level
-    if above is None:
-        level = explanation.recommendation.level.label
-        return Section("Why not a more intensive level", (f"{level} is the most intensive level.",))
-    if not explanation.why_not:
-        return Section(
-            f"Why not {above.label}", (f"No rule of this rule set calls for {above.label}.",)
-        )
-    intro = (
-        f"No rule that calls for {above.label} holds on these answers. Each rule shows what it"
-        " did not find, nearest miss first.",
-    )
-    return Section(
-        f"Why not {above.label}", intro, tuple(_near_miss_item(m) for m in explanation.why_not)
-    )
-
-
-def _what_would_change(explanation: Explanation) -> Section:
-    heading = "What would change it (treatment-planning goals)"
-    level = explanation.recommendation.level
-    if level.rank == 0:
-        return Section(heading, (f"{level.label} is the least intensive level.",))
-    goals = explanation.what_would_change
-    if goals:
-        intro = (GOALS_NOTICE, "Smallest sets first; no set contains a smaller one that works.")
-        return Section(heading, intro, tuple(_goal_item(goal) for goal in goals))
-    specs = field_specs()
-    if explanation.goal_fields:
-        titles = ", ".join(specs[name].title.lower() for name in explanation.goal_fields)
-        reason = (
-            f"No combination of goals for the answers that treatment or circumstances can"
-            f" change ({titles}) makes a less intensive level fit."
-        )
-    else:
-        reason = (
-            "Every answer that treatment or circumstances can change is already at its goal,"
-            " so no goal can make a less intensive level fit."
-        )
-    deciding = dict.fromkeys(
-        name for r in explanation.recommendation.deciding for name in r.facts if name in specs
-    )
-    rests = ", ".join(specs[name].title.lower() for name in deciding)
-    return Section(heading, (reason, f"The level rests on: {rests}.") if rests else (reason,))
-
-
-def _cleaned(document: Document) -> Document:
     def detail(d: Detail) -> Detail:
         return Detail(clean(d.text), clean(d.label) if d.label is not None else None)
 
@@ -258,27 +101,3 @@ def _cleaned(document: Document) -> Document:
         ),
         footer=tuple(clean(t) for t in document.footer),
     )
-
-
-def _summary(rec: Recommendation) -> tuple[Detail, ...]:
-    return (
-        Detail(rec.level.label, "Recommended level of care"),
-        Detail(rec.intensity, "Typical intensity"),
-    )
-
-
-def _footer(rec: Recommendation) -> tuple[str, ...]:
-    ruleset = rec.ruleset
-    return (f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})", NOTICE)
-
-
-def recommendation_document(rec: Recommendation) -> Document:
-    """The recommendation alone in words: summary, flags, why, alternative, rule set."""
-    return _cleaned(Document(_summary(rec), tuple(_why(rec)), _footer(rec)))
-
-
-def build_document(explanation: Explanation) -> Document:
-    """The explanation in words: summary, why, why not, what would change it, rule set."""
-    rec = explanation.recommendation
-    sections = [*_why(rec), _why_not(explanation), _what_would_change(explanation)]
-    return _cleaned(Document(_summary(rec), tuple(sections), _footer(rec)))

@@ -1,4 +1,4 @@
-"""The approximate correspondence of a recommendation to ASAM Criteria levels.
+"""The ASAM crosswalk of a rule set: how its levels and rules correspond to ASAM levels.
 
 The crosswalk is clinical data: ``asam.json`` in a rule set directory lists the ASAM
 levels of each edition with their names, the codes each level of care corresponds to,
@@ -10,70 +10,37 @@ the deciding reasons up in it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import Field, PrivateAttr
 
+from iop_placement._model.asam import AsamCorrespondence, AsamLevel
+from iop_placement._model.base import Frozen
 from iop_placement._model.levels import LevelOfCare
 
-__all__ = [
-    "ASAM_FILE",
-    "AsamCorrespondence",
-    "AsamCrosswalk",
-    "AsamLevel",
-    "correspondence",
-]
+__all__ = ["ASAM_FILE", "AsamCrosswalk", "correspondence"]
 
 ASAM_FILE: Final = "asam.json"
 _MEMO_SIZE: Final = 4096  # distinct (level, deciding rules) answers kept per crosswalk
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AsamLevel(_Frozen):
-    """One ASAM Criteria level: the edition whose vocabulary it is, its code and name."""
-
-    edition: str = Field(description="The edition of the ASAM Criteria: '3rd' or '4th'.")
-    code: str = Field(description="The level's code in that edition, e.g. '2.1' or '3.7-WM'.")
-    label: str = Field(description="The level's name in that edition.")
-    rule_ids: tuple[str, ...] = Field(
-        default=(),
-        description="The deciding rules this level corresponds to; empty when no rule decided"
-        " the level.",
-    )
-
-
-class AsamCorrespondence(_Frozen):
-    """The ASAM levels a recommendation roughly corresponds to; never an ASAM placement."""
-
-    approximate: Literal[True] = Field(
-        default=True, description="Always true: the correspondence is approximate."
-    )
-    note: str = Field(description="What the correspondence is and is not, for the reader.")
-    levels: tuple[AsamLevel, ...] = Field(
-        description="The corresponding levels, edition by edition, in each edition's order."
-    )
-
-
-class _Code(_Frozen):
+class _Code(Frozen):
     code: str = Field(min_length=1)
     label: str = Field(min_length=1)
 
 
-class _Edition(_Frozen):
+class _Edition(Frozen):
     edition: str = Field(pattern=r"^[0-9]+(st|nd|rd|th)$")
     title: str = Field(min_length=1)
     levels: tuple[_Code, ...] = Field(min_length=1)
 
 
-class _Entry(_Frozen):
+class _Entry(Frozen):
     codes: dict[str, tuple[str, ...]] = Field(description="Edition -> corresponding codes.")
     reading: str = Field(min_length=1, description="Why these levels correspond.")
 
 
-class AsamCrosswalk(_Frozen):
+class AsamCrosswalk(Frozen):
     """``asam.json``: the ASAM vocabulary, codes per level of care, and codes per rule."""
 
     title: str = Field(min_length=1)

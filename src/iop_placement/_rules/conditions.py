@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
 
+from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FieldSpec
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
@@ -26,8 +27,8 @@ _COMPARATORS = ("lt", "le", "gt", "ge")
 _WORDS = {"lt": "is less than", "le": "is at most", "gt": "is more than", "ge": "is at least"}
 
 
-class _Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class _Node(Frozen):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class Comparison(_Node):

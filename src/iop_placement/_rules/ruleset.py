@@ -10,8 +10,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from iop_placement._model.base import Frozen
 from iop_placement._model.errors import RuleSetError
 from iop_placement._model.fields import DECIDED_LEVEL, field_specs
 from iop_placement._model.levels import Flag, LevelOfCare
@@ -35,11 +36,7 @@ MANIFEST: Final = "ruleset.json"
 _ID: Final = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Source(_Data):
+class Source(Frozen):
     """Where a rule comes from, so a clinician can check it."""
 
     documents: tuple[str, ...] = Field(
@@ -73,14 +70,14 @@ class Source(_Data):
         return " \u2014 ".join(parts)
 
 
-class AlternativeSpec(_Data):
+class AlternativeSpec(Frozen):
     """A less intensive level a clinician may weigh, and on what conditions."""
 
     level: LevelOfCare
     conditions: tuple[str, ...] = Field(min_length=1)
 
 
-class Outcome(_Data):
+class Outcome(Frozen):
     """What a rule does when its condition holds."""
 
     level: LevelOfCare | None = None
@@ -95,7 +92,7 @@ class Outcome(_Data):
         return self
 
 
-class Rule(_Data):
+class Rule(Frozen):
     """One reviewable criterion."""
 
     id: str = Field(pattern=_ID, description="Stable id: '<family>.<name>'.")
@@ -111,7 +108,7 @@ class Rule(_Data):
         return DECIDED_LEVEL in self.when.fields()
 
 
-class RuleFile(_Data):
+class RuleFile(Frozen):
     """One family of criteria (one file)."""
 
     family: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -120,7 +117,7 @@ class RuleFile(_Data):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
-class Manifest(_Data):
+class Manifest(Frozen):
     """``ruleset.json``: the rule set's identity and the order of its families."""
 
     name: str = Field(min_length=1)

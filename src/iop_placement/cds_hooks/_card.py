@@ -6,7 +6,6 @@ evaluation first; the level, its reasons and sources follow in the detail.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from typing import Any, Final
@@ -16,18 +15,15 @@ from iop_placement._model.recommendation import Reason, Recommendation
 from iop_placement._model.record import OverrideReason
 from iop_placement._model.view import CRISIS_ASK
 from iop_placement._model.wording import NOTICE, describe_facts
+
+# The library's one Markdown escaper, as for explanations and the rule catalogue.
+from iop_placement._render.markdown import escape_markdown as _md
 from iop_placement.cds_hooks._models import SUMMARY_MAX, Card, Coding, Indicator, Source
 from iop_placement.fhir._canonical import code_system
 
 __all__ = ["OVERRIDE_REASON_SYSTEM", "card_indicator", "card_summary", "to_cds_card"]
 
 OVERRIDE_REASON_SYSTEM: Final = code_system("override_reason")
-_MARKDOWN_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]<>#|])")
-
-
-def _md(text: str) -> str:
-    """Text with Markdown's special characters escaped, so it shows as written."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def card_indicator(rec: Recommendation) -> Indicator:

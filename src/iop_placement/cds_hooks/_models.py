@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from iop_placement._model.base import Frozen
 
 __all__ = [
     "SUMMARY_MAX",
@@ -29,8 +31,8 @@ SUMMARY_MAX = 139  # "one-sentence, <140-character summary message"
 Indicator = Literal["info", "warning", "critical"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+class _Model(Frozen):
+    model_config = ConfigDict(hide_input_in_errors=True)
 
 
 class Coding(_Model):
@@ -101,10 +103,10 @@ class Discovery(_Model):
     services: tuple[ServiceDefinition, ...]
 
 
-class HookRequest(BaseModel):
+class HookRequest(_Model):
     """A hook call; unknown members (extensions) are ignored."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore")
 
     hook: str = Field(min_length=1)
     hook_instance: str = Field(min_length=1, alias="hookInstance")

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
+from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.errors import FieldProblem, InvalidAssessment, IopPlacementError
 from iop_placement._model.validation import describe_kind
 from iop_placement.cds_hooks._card import to_cds_card
 from iop_placement.cds_hooks._models import CdsResponse, Discovery, HookRequest, ServiceDefinition
 from iop_placement.fhir._canonical import QUESTIONNAIRE_URL
 from iop_placement.fhir._response import from_questionnaire_response
-
-if TYPE_CHECKING:
-    from iop_placement._engine import PlacementEngine
 
 __all__ = [
     "PREFETCH_KEY",
@@ -165,8 +163,6 @@ def answer_hook_call(
         message = f"the prefetched '{PREFETCH_KEY}' QuestionnaireResponse is not a valid assessment"
         raise HookCallError(400, message, error.problems) from None
     if engine is None:
-        from iop_placement import default_engine  # noqa: PLC0415 - the package imports this module
-
         engine = default_engine()
     card = to_cds_card(engine.recommend(assessment), card_uuid=card_uuid)
     return CdsResponse.model_validate({"cards": [card]}).model_dump(

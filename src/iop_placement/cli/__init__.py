@@ -9,16 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from iop_placement import (
-    InvalidAssessment,
-    PlacementEngine,
-    PlacementError,
-    RuleSetError,
-    __version__,
-    default_engine,
-)
+from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._model.errors import InvalidAssessment, PlacementError, RuleSetError
 from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
+from iop_placement._version import __version__
 from iop_placement.cli._batch import add_batch_options, run_jsonl
 from iop_placement.cli._explain import (
     add_explain_options,
@@ -157,7 +152,3 @@ def main(
         err.write(f"iop-placement: internal error: {error}\n")
         return EXIT_INVALID
     return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any, Final, TextIO
 
+from iop_placement._engine import PlacementEngine
+
 __all__ = ["DEFAULT_PORT", "HOST", "add_serve_command"]
 
 HOST: Final = "127.0.0.1"  # localhost only: the service has no authentication of its own
@@ -33,8 +35,6 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
     except ImportError:
         sys.stderr.write(_INSTALL_HINT + "\n")
         return 1
-    from iop_placement import PlacementEngine  # noqa: PLC0415 - the package imports the CLI
-
     app = create_app(PlacementEngine.from_directory(args.rules) if args.rules else None)
     out.write(
         f"iop-placement: intake page on http://{HOST}:{args.port}/ and CDS Hooks discovery"

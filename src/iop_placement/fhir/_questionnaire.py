@@ -13,6 +13,7 @@ from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import parse_assessment
+from iop_placement._version import __version__
 from iop_placement.fhir._canonical import QUESTIONNAIRE_ID, QUESTIONNAIRE_URL, code_system
 
 __all__ = [
@@ -40,8 +41,6 @@ _ITEM_TYPES: Final = {
 
 def questionnaire_version() -> str:
     """The Questionnaire's version: the package version that defines its questions."""
-    from iop_placement import __version__  # noqa: PLC0415 - the package imports this module
-
     return __version__
 
 
