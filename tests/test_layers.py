@@ -158,6 +158,7 @@ def test_the_checker_finds_a_cycle() -> None:
 
 
 def test_the_checker_finds_upward_imports_and_imports_of_the_face() -> None:
+    durable = CONFINED["durable_rules_engine"]
     graph = {
         f"{PACKAGE}._model.levels": {f"{PACKAGE}._rules.conditions", "enum"},
         f"{PACKAGE}._rules.conditions": {f"{PACKAGE}._model.levels", f"{PACKAGE}._rules.x"},
@@ -169,7 +170,7 @@ def test_the_checker_finds_upward_imports_and_imports_of_the_face() -> None:
     assert violations(
         graph, {"_model": set(), "_rules": {"_model"}, "cli": {"_model"}, "_engine": set()}
     ) == [
-        f"{PACKAGE}._engine imports durable_rules_engine, which only {CONFINED['durable_rules_engine']} may",
+        f"{PACKAGE}._engine imports durable_rules_engine, which only {durable} may",
         f"{PACKAGE}._model.levels (_model) imports {PACKAGE}._rules.conditions (_rules)",
         f"{PACKAGE}.cli imports the package face {PACKAGE}",
     ]

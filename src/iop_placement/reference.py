@@ -26,6 +26,8 @@ from iop_placement._model.validation import parse_assessment
 __all__ = ["ReferenceEvaluator", "ReferenceResult"]
 
 _LEVEL: Final = "level"  # the pseudo-field for the level decided by the level rules
+# The ordering operators, spelled out here on purpose rather than read from the engine's
+# table (_rules/operators.py): an oracle that shared the table would share its mistakes.
 _COMPARE: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
     "lt": operator.lt,
     "le": operator.le,

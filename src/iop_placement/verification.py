@@ -53,6 +53,14 @@ Ranks = npt.NDArray[np.int8]
 Progress = Callable[[str, int, int], None]
 
 _INPATIENT: Final = LevelOfCare.INPATIENT.rank
+# The ordering operators, spelled out here on purpose rather than read from the engine's
+# table (_rules/operators.py): the verifier is an independent check of the rules.
+_ORDER: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
 _RANK: Final = {level.value: level.rank for level in LevelOfCare}
 # The contract defines these flags by the answers (shared DESIGN, "Flags"): each must be
 # raised exactly when its answers hold. Those answers, the flags, and a medically unstable
@@ -140,7 +148,7 @@ def _representatives(spec: FieldSpec, leaves: list[Mapping[str, Any]]) -> list[A
         low, high = spec.minimum or 0, spec.maximum or 0
         points = {low, high}
         for leaf in leaves:
-            for op in ("lt", "le", "gt", "ge"):
+            for op in _ORDER:
                 if op in leaf:
                     points |= {leaf[op] - 1, leaf[op], leaf[op] + 1}
         return sorted(p for p in points if low <= p <= high)
@@ -202,9 +210,8 @@ class _Grid:
         if "includes_any" in condition:
             items = condition["includes_any"]
             return self.along(name, [any(i in v for i in items) for v in values])
-        (op,) = (key for key in ("lt", "le", "gt", "ge") if key in condition)
-        compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
-        return compare[op](self.along(name, values), condition[op])  # type: ignore[no-any-return]
+        (op,) = (key for key in _ORDER if key in condition)
+        return _ORDER[op](self.along(name, values), condition[op])  # type: ignore[no-any-return]
 
     def point(self, index: Sequence[int]) -> dict[str, Any]:
         """The assessment at one grid index, as a form would send it."""

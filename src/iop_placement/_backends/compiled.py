@@ -10,14 +10,13 @@ code come from validated rule files (known fields, allowed values) and are writt
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any
 
 from iop_placement._backends.facts import fact_key
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.operators import ORDERS
 
 __all__ = ["CompiledMatcher", "python_source"]
-
-_OPERATORS: Final = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 def _expression(node: Node) -> str:
@@ -26,7 +25,7 @@ def _expression(node: Node) -> str:
             return f"(f[{node.field!r}] is {node.value!r})"
         return f"(f[{node.field!r}] == {node.value!r})"
     if isinstance(node, Compare):
-        return f"(f[{node.field!r}] {_OPERATORS[node.op]} {node.number!r})"
+        return f"(f[{node.field!r}] {ORDERS[node.op].python} {node.number!r})"
     if isinstance(node, Includes):
         return f"(f[{fact_key(node.field, node.item)!r}] is {node.present!r})"
     if isinstance(node, And | Or):

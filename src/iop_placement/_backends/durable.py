@@ -33,10 +33,10 @@ import durable_rules_engine as _core
 from iop_placement._backends.facts import fact_key
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.operators import ORDERS
 
 __all__ = ["DurableMatcher", "to_durable"]
 
-_OPERATORS: Final = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 _HANDLED: Final = 0
 SENTINEL_KEY: Final = "always__"
 _SENTINEL_RULE: Final = "sentinel__"
@@ -47,7 +47,7 @@ def to_durable(node: Node) -> dict[str, Any]:
     if isinstance(node, Equals):
         return {node.field: node.value}
     if isinstance(node, Compare):
-        return {_OPERATORS[node.op]: {node.field: node.number}}
+        return {ORDERS[node.op].durable: {node.field: node.number}}
     if isinstance(node, Includes):
         return {fact_key(node.field, node.item): node.present}
     if isinstance(node, And | Or):

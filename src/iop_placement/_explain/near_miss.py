@@ -24,6 +24,7 @@ from iop_placement._rules.normal_form import (
     Or,
     normal_form,
 )
+from iop_placement._rules.operators import ORDERS
 from iop_placement._rules.ruleset import Rule, RuleSet
 
 __all__ = ["near_misses"]
@@ -56,13 +57,7 @@ def _atom_holds(atom: Equals | Compare | Includes, value: Hashable) -> bool:
         return type(value) is type(atom.value) and value == atom.value
     if isinstance(atom, Includes):
         return (atom.item in value) == atom.present  # type: ignore[operator]
-    number = atom.number
-    return {
-        "lt": value < number,  # type: ignore[operator]
-        "le": value <= number,  # type: ignore[operator]
-        "gt": value > number,  # type: ignore[operator]
-        "ge": value >= number,  # type: ignore[operator]
-    }[atom.op]
+    return ORDERS[atom.op].test(value, atom.number)  # type: ignore[arg-type]
 
 
 def _merge(left: Way, right: Way) -> Way | None:

@@ -11,6 +11,7 @@ A condition is JSON a clinician can read::
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Union
 
@@ -18,13 +19,12 @@ from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag, model_val
 
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FieldSpec
+from iop_placement._rules.operators import OPERATORS, Operator
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
 
 Scalar = str | bool | int
 Values = Mapping[str, Any]
-_COMPARATORS = ("lt", "le", "gt", "ge")
-_WORDS = {"lt": "is less than", "le": "is at most", "gt": "is more than", "ge": "is at least"}
 
 
 class _Node(Frozen):
@@ -32,8 +32,10 @@ class _Node(Frozen):
 
 
 class Comparison(_Node):
-    """One test on one field; exactly one operator is given."""
+    """One test on one field; exactly one operator is given (see ``operators``)."""
 
+    # One field per operator of ``OPERATORS`` (a test keeps the two in step); ``is`` and
+    # ``in`` are Python keywords, hence the trailing underscore.
     field: str = Field(min_length=1)
     is_: Scalar | None = Field(default=None, alias="is")
     in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
@@ -46,52 +48,43 @@ class Comparison(_Node):
 
     @model_validator(mode="after")
     def _one_operator(self) -> Comparison:
-        given = [
-            name
-            for name in ("is_", "in_", *_COMPARATORS, "includes_any")
-            if getattr(self, name) is not None
-        ]
+        given = [name for name in OPERATORS if self._given(name) is not None]
         if len(given) != 1:
             msg = (
-                "a comparison needs exactly one of is, in, lt, le, gt, ge, includes_any;"
+                f"a comparison needs exactly one of {', '.join(OPERATORS)};"
                 f" field {self.field!r} has {len(given)}"
             )
             raise ValueError(msg)
         return self
 
+    def _given(self, name: str) -> Any:  # noqa: ANN401 - the operand, if given
+        return getattr(self, name + "_" if keyword.iskeyword(name) else name)
+
     @property
-    def operator(self) -> str:
-        """The operator's name as written in the file."""
-        for name in ("is_", "in_", *_COMPARATORS, "includes_any"):
-            if getattr(self, name) is not None:
-                return name.rstrip("_")
-        raise AssertionError  # pragma: no cover - the validator guarantees one
+    def operator(self) -> Operator:
+        """The operator, as declared in ``OPERATORS``."""
+        return next(op for name, op in OPERATORS.items() if self._given(name) is not None)
 
     @property
     def operand(self) -> Any:  # noqa: ANN401 - a scalar, an int or a tuple of scalars
         """The value or values the field is tested against."""
-        return getattr(
-            self, self.operator if self.operator not in {"is", "in"} else self.operator + "_"
-        )
+        return self._given(self.operator.name)
+
+    @property
+    def items(self) -> tuple[Any, ...]:
+        """The operand as a tuple of values (one value for ``is`` and the order family)."""
+        operand = self.operand
+        return operand if self.operator.many else (operand,)
 
     def holds(self, values: Values) -> bool:
         """Whether the test is true for these answers."""
         value = values[self.field]
-        operator, operand = self.operator, self.operand
-        if operator == "is":
-            return bool(_same(value, operand))
-        if operator == "in":
-            return any(_same(value, item) for item in operand)
-        if operator == "includes_any":
-            return any(item in value for item in operand)
-        return bool(
-            {
-                "lt": value < operand,
-                "le": value <= operand,
-                "gt": value > operand,
-                "ge": value >= operand,
-            }[operator]
-        )
+        op = self.operator
+        if op.order is not None:
+            return op.order.test(value, self.operand)
+        if op.family == "includes":
+            return any(item in value for item in self.items)
+        return any(_same(value, item) for item in self.items)
 
     def fields(self) -> tuple[str, ...]:
         """Every field the condition reads."""
@@ -106,20 +99,12 @@ class Comparison(_Node):
         spec = specs.get(self.field)
         if spec is None:
             return [f"unknown field {self.field!r}; known fields: {', '.join(specs)}"]
-        operator, operand = self.operator, self.operand
-        if operator in _COMPARATORS:
-            if spec.kind != "integer":
-                return [f"{operator!r} needs a number field; {self.field!r} is {spec.kind}"]
+        op = self.operator
+        if spec.kind not in op.kinds:
+            return [f"{op.name!r} needs {op.needs}; {self.field!r} is {spec.kind}"]
+        if op.order is not None:
             return []
-        if operator == "includes_any":
-            if spec.kind != "choices":
-                return [f"'includes_any' needs a list field; {self.field!r} is {spec.kind}"]
-        elif spec.kind not in {"choice", "boolean"}:
-            return [
-                f"{operator!r} needs a choice or true/false field; {self.field!r} is {spec.kind}"
-            ]
-        items = operand if isinstance(operand, tuple) else (operand,)
-        bad = [item for item in items if not any(_same(item, v) for v in spec.values)]
+        bad = [item for item in self.items if not any(_same(item, v) for v in spec.values)]
         if bad:
             return [
                 f"{self.field!r} has no value {', '.join(map(repr, bad))};"
@@ -131,14 +116,10 @@ class Comparison(_Node):
         """The test in words, with the field's title and the values' labels."""
         spec = specs[self.field]
         title = spec.title.lower() if spec.title else self.field
-        operator, operand = self.operator, self.operand
-        if operator == "is":
-            return f"{title} is {spec.label(operand)}"
-        if operator == "in":
-            return f"{title} is {_either(spec.label(v) for v in operand)}"
-        if operator == "includes_any":
-            return f"{title} include {_either(spec.label(v) for v in operand)}"
-        return f"{title} {_WORDS[operator]} {operand}"
+        op = self.operator
+        if op.order is not None:
+            return f"{title} {op.words} {self.operand}"
+        return f"{title} {op.words} {_either(spec.label(v) for v in self.items)}"
 
 
 class AllOf(_Node):

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.conditions import AllOf, AnyOf, Comparison, Condition, NotCondition
+from iop_placement._rules.operators import ORDERS
 
 __all__ = ["FALSE", "TRUE", "And", "Compare", "Equals", "Includes", "Node", "Or", "normal_form"]
 
@@ -27,7 +28,7 @@ class Equals:
 
 @dataclass(frozen=True, slots=True)
 class Compare:
-    """``field <op> number`` for an integer field; op is lt, le, gt or ge."""
+    """``field <op> number`` for an integer field; op is one of ``operators.ORDERS``."""
 
     field: str
     op: str
@@ -68,8 +69,6 @@ TRUE: Final = Constant(value=True)
 FALSE: Final = Constant(value=False)
 Node = Equals | Compare | Includes | And | Or | Constant
 
-_OPPOSITE: Final = {"lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
-
 
 def normal_form(
     condition: Condition, specs: Mapping[str, FieldSpec], *, negate: bool = False
@@ -88,16 +87,16 @@ def normal_form(
 
 
 def _comparison(test: Comparison, spec: FieldSpec, *, negate: bool) -> Node:
-    operator, operand = test.operator, test.operand
-    if operator in _OPPOSITE:
-        op = _OPPOSITE[operator] if negate else operator
-        return _bounded(Compare(test.field, op, operand), spec)
-    if operator == "includes_any":
-        items = tuple(dict.fromkeys(operand))
+    op = test.operator
+    if op.order is not None:
+        name = op.order.opposite if negate else op.name
+        return _bounded(Compare(test.field, name, test.operand), spec)
+    if op.family == "includes":
+        items = tuple(dict.fromkeys(test.items))
         if negate:
             return _and(tuple(Includes(test.field, item, present=False) for item in items))
         return _or(tuple(Includes(test.field, item, present=True) for item in items))
-    chosen = operand if operator == "in" else (operand,)
+    chosen = test.items
     keep = [value for value in spec.values if (value in chosen) != negate]
     if len(keep) == len(spec.values):
         return TRUE
@@ -109,25 +108,13 @@ def _bounded(test: Compare, spec: FieldSpec) -> Node:
     low, high = spec.minimum, spec.maximum
     if low is None or high is None:
         return test
-    outcomes = {_compare(value, test.op, test.number) for value in (low, high)}
-    inside = {
-        "lt": low < test.number <= high,
-        "le": low <= test.number < high,
-        "gt": low <= test.number < high,
-        "ge": low < test.number <= high,
-    }[test.op]
-    if not inside and len(outcomes) == 1:
+    # A comparison is monotone in the value: the same outcome at both ends of the range
+    # is the outcome everywhere in it.
+    compare = ORDERS[test.op].test
+    outcomes = {compare(value, test.number) for value in (low, high)}
+    if len(outcomes) == 1:
         return TRUE if outcomes.pop() else FALSE
     return test
-
-
-def _compare(value: int, op: str, number: int) -> bool:
-    return {
-        "lt": value < number,
-        "le": value <= number,
-        "gt": value > number,
-        "ge": value >= number,
-    }[op]
 
 
 def _and(parts: tuple[Node, ...]) -> Node:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any, TextIO
 
 from iop_placement._engine import PlacementEngine
-from iop_placement._rules.catalogue_markdown import render_catalogue_markdown
+from iop_placement._rules.catalogue import render_catalogue_markdown
 from iop_placement._rules.ruleset import RuleSet
 
 __all__ = [
