@@ -14,7 +14,7 @@ Measured facts this module is built on (durable-rules 2.0.28, see docs/engine.md
 * Numeric tests are written ``{"$lt": {"field": n}}``; there is no ``$in`` and no ``$not``.
 * The C core never initialises a new state's action context, and ``delete_state`` frees
   it: deleting a state on which no action ever started frees heap garbage (segfault or
-  ``free(): invalid pointer``, 10 crashes in 10 runs of tests/test_durable_adapter.py's
+  ``free(): invalid pointer``, 10 crashes in 10 runs of tests/test_durable_backend.py's
   reproducer). A sentinel rule that matches every fact makes an action start on every
   state, which sets the context and then clears it, so the delete is safe. After any
   failure the session is not deleted: the whole C ruleset is replaced instead.
