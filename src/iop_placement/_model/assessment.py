@@ -282,8 +282,3 @@ def _typed(name: str, value: Any) -> Any:  # noqa: ANN401 - a field's code
     if isinstance(annotation, type) and issubclass(annotation, LabelledEnum):
         return next(member for member in annotation if member.value == value)
     return value
-
-
-def field_titles() -> Mapping[str, str]:
-    """Field name -> the title a person reads."""
-    return {name: info.title or name for name, info in Assessment.model_fields.items()}
