@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from iop_placement._facts import fact_key
+from iop_placement._facts import fact_key, fact_name, fact_value
 from iop_placement._normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 
 __all__ = ["GeneratedMatcher", "python_source"]
@@ -22,11 +22,12 @@ _OPERATORS: Final = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 def _expression(node: Node) -> str:
     if isinstance(node, Equals):
+        key = fact_name(node.field)
         if isinstance(node.value, bool):
-            return f"(f[{node.field!r}] is {node.value!r})"
-        return f"(f[{node.field!r}] == {node.value!r})"
+            return f"(f[{key!r}] is {node.value!r})"
+        return f"(f[{key!r}] == {fact_value(node.value)!r})"
     if isinstance(node, Compare):
-        return f"(f[{node.field!r}] {_OPERATORS[node.op]} {node.number!r})"
+        return f"(f[{fact_name(node.field)!r}] {_OPERATORS[node.op]} {node.number!r})"
     if isinstance(node, Includes):
         return f"(f[{fact_key(node.field, node.item)!r}] is {node.present!r})"
     if isinstance(node, And | Or):

@@ -6,7 +6,13 @@ A condition is JSON a clinician can read::
     {"field": "substance_use_severity", "is": "severe"}
     {"field": "available_hours_per_week", "lt": 9}
     {"field": "obligations", "includes_any": ["work", "childcare"]}
+    {"field": "withdrawal_severity", "in": ["severe", null]}     (null: left out)
+    {"rating": "relapse_potential", "ge": 3}                     (a dimension's rating)
+    {"dimensions_at_least": 2, "ge": 3}                          (how many rated 2 or more)
     {"all": [...]}   {"any": [...]}   {"not": {...}}
+
+A ``rating`` or ``dimensions_at_least`` test is a test on a pseudo-field the engine
+derives from the rating rules (``rating.<dimension>``, ``dimensions_at_least.<k>``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
 
-from iop_placement._fields import FieldSpec
+from iop_placement._fields import COUNT_PREFIX, RATING_PREFIX, FieldSpec, count_field, rating_field
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
 
@@ -34,8 +40,10 @@ class Comparison(_Node):
     """One test on one field; exactly one operator is given."""
 
     field: str = Field(min_length=1)
+    # null is a value here (an optional field left out): presence is read from
+    # model_fields_set, not from the default.
     is_: Scalar | None = Field(default=None, alias="is")
-    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
+    in_: tuple[Scalar | None, ...] | None = Field(default=None, alias="in", min_length=1)
     # Strict: "9" or true must not load as a number.
     lt: StrictInt | None = None
     le: StrictInt | None = None
@@ -43,12 +51,25 @@ class Comparison(_Node):
     ge: StrictInt | None = None
     includes_any: tuple[str, ...] | None = Field(default=None, min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_field(cls, data: Any) -> Any:  # noqa: ANN401 - raw JSON before validation
+        """``{"rating": d, ...}`` and ``{"dimensions_at_least": k, ...}`` name pseudo-fields."""
+        if isinstance(data, Mapping) and "field" not in data:
+            if "rating" in data:
+                rest = {k: v for k, v in data.items() if k != "rating"}
+                return {"field": rating_field(str(data["rating"])), **rest}
+            if "dimensions_at_least" in data:
+                rest = {k: v for k, v in data.items() if k != "dimensions_at_least"}
+                return {"field": count_field(data["dimensions_at_least"]), **rest}
+        return data
+
     @model_validator(mode="after")
     def _one_operator(self) -> Comparison:
         given = [
             name
             for name in ("is_", "in_", *_COMPARATORS, "includes_any")
-            if getattr(self, name) is not None
+            if name in self.model_fields_set
         ]
         if len(given) != 1:
             msg = (
@@ -62,7 +83,7 @@ class Comparison(_Node):
     def operator(self) -> str:
         """The operator's name as written in the file."""
         for name in ("is_", "in_", *_COMPARATORS, "includes_any"):
-            if getattr(self, name) is not None:
+            if name in self.model_fields_set:
                 return name.rstrip("_")
         raise AssertionError  # pragma: no cover - the validator guarantees one
 
@@ -104,21 +125,29 @@ class Comparison(_Node):
         """What is wrong with this test given the fields and their values."""
         spec = specs.get(self.field)
         if spec is None:
-            return [f"unknown field {self.field!r}; known fields: {', '.join(specs)}"]
+            return [_unknown(self.field, specs)]
         operator, operand = self.operator, self.operand
         if operator in _COMPARATORS:
             if spec.kind != "integer":
                 return [f"{operator!r} needs a number field; {self.field!r} is {spec.kind}"]
             return []
+        items = operand if isinstance(operand, tuple) else (operand,)
         if operator == "includes_any":
             if spec.kind != "choices":
                 return [f"'includes_any' needs a list field; {self.field!r} is {spec.kind}"]
+        elif spec.kind == "integer" and spec.derived:
+            low, high = spec.minimum or 0, spec.maximum or 0
+            if any(type(i) is not int or not low <= i <= high for i in items):
+                return [f"{self.field!r} is a whole number from {low} to {high}"]
+            return []
         elif spec.kind not in {"choice", "boolean"}:
             return [
                 f"{operator!r} needs a choice or true/false field; {self.field!r} is {spec.kind}"
             ]
-        items = operand if isinstance(operand, tuple) else (operand,)
-        bad = [item for item in items if not any(_same(item, v) for v in spec.values)]
+        if None in items and not spec.absent_distinct:
+            return [_null_problem(spec)]
+        allowed = (*spec.values, None)
+        bad = [item for item in items if not any(_same(item, v) for v in allowed)]
         if bad:
             return [
                 f"{self.field!r} has no value {', '.join(map(repr, bad))};"
@@ -225,6 +254,8 @@ def _kind(data: Any) -> str | None:  # noqa: ANN401 - raw JSON before validation
         for key in ("all", "any", "not", "field"):
             if key in data:
                 return key
+        if "rating" in data or "dimensions_at_least" in data:
+            return "field"
         return None
     for model, tag in (
         (AllOf, "all"),
@@ -247,12 +278,31 @@ Condition = Annotated[
     Discriminator(
         _kind,
         custom_error_type="condition",
-        custom_error_message="a condition needs one of the keys all, any, not, field",
+        custom_error_message="a condition needs one of the keys all, any, not, field, rating,"
+        " dimensions_at_least",
     ),
 ]
 
 for _model in (AllOf, AnyOf, NotCondition):
     _model.model_rebuild()
+
+
+def _unknown(name: str, specs: Mapping[str, FieldSpec]) -> str:
+    for prefix, what in ((RATING_PREFIX, "dimension"), (COUNT_PREFIX, "rating for dimensions_at_least")):
+        if name.startswith(prefix):
+            known = [n.removeprefix(prefix) for n in specs if n.startswith(prefix)]
+            return f"unknown {what} {name.removeprefix(prefix)!r}; known: {', '.join(known)}"
+    known = [n for n, spec in specs.items() if not spec.derived]
+    return f"unknown field {name!r}; known fields: {', '.join(known)}"
+
+
+def _null_problem(spec: FieldSpec) -> str:
+    if spec.optional:
+        return (
+            f"{spec.name!r} left out is read as {spec.absent_means!r}: test that value,"
+            " not null"
+        )
+    return f"{spec.name!r} is required, so it is never null"
 
 
 def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars

@@ -37,6 +37,11 @@ class NearMiss(_Frozen):
         default=(),
         description="Other ways, equally near, each as field -> answers that would have met it.",
     )
+    through: tuple[NearMiss, ...] = Field(
+        default=(),
+        description="For a rule that reads ratings: the rating rules that would give the"
+        " ratings it did not find, nearest first.",
+    )
 
 
 class Counterfactual(_Frozen):

@@ -7,16 +7,24 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from iop_placement._asam import AsamCorrespondence
-from iop_placement._levels import Flag, LevelOfCare
+from iop_placement._levels import Dimension, Flag, LevelOfCare
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from iop_placement._override import OverrideReason, PlacementRecord
 
-__all__ = ["Alternative", "FactValue", "Reason", "Recommendation", "RulesetInfo"]
+__all__ = [
+    "Alternative",
+    "DimensionRating",
+    "FactValue",
+    "Reason",
+    "Recommendation",
+    "RulesetInfo",
+]
 
-FactValue = str | bool | int | list[str]
+# None: an optional field left out.
+FactValue = str | bool | int | list[str] | None
 
 
 class _Frozen(BaseModel):
@@ -32,12 +40,31 @@ class Reason(_Frozen):
         description="The level the rule supports, or null for a rule that only raises flags"
         " or offers an alternative."
     )
+    dimension: Dimension | None = Field(
+        default=None, description="For a rating rule: the dimension it rates."
+    )
+    rating: int | None = Field(
+        default=None, ge=0, le=4, description="For a rating rule: the rating it gives (0-4)."
+    )
     flags: tuple[Flag, ...] = Field(default=(), description="Flags the rule raises.")
     text: str = Field(description="The criterion in plain language.")
     facts: dict[str, FactValue] = Field(
-        description="The assessment answers that made the rule's condition hold."
+        description="The assessment answers that made the rule's condition hold, and for"
+        " rules that read them the ratings ('rating.<dimension>'), counts"
+        " ('dimensions_at_least.<k>') and decided level ('level'); null for a field left out."
     )
     source: str = Field(description="The documents and reading the rule comes from.")
+
+
+class DimensionRating(_Frozen):
+    """One dimension's risk rating and the rating rules that set it."""
+
+    dimension: Dimension
+    rating: int = Field(ge=0, le=4, description="0 none, 1 mild, 2 moderate, 3 significant, 4 severe.")
+    label: str = Field(description="The rating in words.")
+    rule_ids: tuple[str, ...] = Field(
+        description="The rating rules that gave this rating (none for a rating of 0)."
+    )
 
 
 class Alternative(_Frozen):
@@ -67,6 +94,11 @@ class Recommendation(_Frozen):
     )
     intensity: str = Field(description="The typical intensity of the recommended level.")
     ruleset: RulesetInfo
+    dimensions: tuple[DimensionRating, ...] = Field(
+        default=(),
+        description="The risk rating of each ASAM dimension, in the order of Dimension (empty"
+        " in records made before version 2 of the contract).",
+    )
     asam: AsamCorrespondence | None = Field(
         default=None,
         description="The ASAM Criteria levels this roughly corresponds to (approximate), or null"
