@@ -66,10 +66,29 @@ def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
     return [f"**{title}**", "", *lines, ""] if lines else []
 
 
+def _dimension_table(rec: Recommendation) -> list[str]:
+    if not rec.dimensions:
+        return []
+    rows = ["**Dimension ratings (0 none to 4 severe)**", "", "| Dimension | Rating | Why |", "|---|---|---|"]
+    for rating in rec.dimensions:
+        behind = [r for r in rec.reasons if r.dimension == rating.dimension]
+        why = "; ".join(
+            f"{r.title} (`{r.rule_id}`) gives {r.rating}: {describe_facts(r.facts)}" for r in behind
+        )
+        rows.append(
+            f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
+            f" | {_md(why) or 'no rating rule holds'} |"
+        )
+    return [*rows, ""]
+
+
 def _detail(rec: Recommendation) -> str:
     lines = []
     if Flag.CRISIS in rec.flags:
         lines += [f"**{_md(Flag.CRISIS.label)}:** {_md(CRISIS_ASK.capitalize())}.", ""]
+    elif rec.safety_override:
+        danger = ", ".join(f.label for f in rec.flags if f.kind == "safety")
+        lines += [f"**Safety first:** {_md(danger)}: act on it before placement.", ""]
     lines += [f"**Suggested level of care: {_md(rec.level.label)}** ({_md(rec.intensity)})", ""]
     if rec.flags:
         lines += ["**Flags**", ""]
@@ -78,7 +97,8 @@ def _detail(rec: Recommendation) -> str:
     lines += _reasons("Why (deciding reasons)", rec.deciding)
     if not rec.deciding:
         lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
-    lines += _reasons("Also considered", rec.supporting)
+    lines += _dimension_table(rec)
+    lines += _reasons("Also considered", [r for r in rec.supporting if r.dimension is None])
     if rec.alternative is not None:
         alt = rec.alternative
         lines += [f"**Alternative the clinician may weigh: {_md(alt.level.label)}**, only if:", ""]

@@ -14,7 +14,7 @@ from typing import Final
 
 from iop_placement._explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._fields import FieldSpec, field_specs
-from iop_placement._levels import LevelOfCare
+from iop_placement._levels import LevelOfCare, RiskRating
 from iop_placement._recommendation import FactValue, Reason, Recommendation
 from iop_placement._render import NOTICE, describe_facts
 
@@ -23,6 +23,7 @@ __all__ = [
     "Document",
     "Item",
     "Section",
+    "Table",
     "build_document",
     "clean",
     "recommendation_document",
@@ -62,13 +63,22 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Table:
+    """A small table: column headings and rows of cells, all text."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
-    """A heading, a few sentences, and a numbered or bulleted list of items."""
+    """A heading, a few sentences, a table, and a numbered or bulleted list of items."""
 
     heading: str
     intro: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()
     numbered: bool = True
+    table: Table | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,9 @@ class Document:
         for section in self.sections:
             yield section.heading
             yield from section.intro
+            if section.table is not None:
+                yield from section.table.columns
+                yield from (cell for row in section.table.rows for cell in row)
             for item in section.items:
                 yield from (s for s in (item.title, item.code, item.outcome) if s)
                 for detail in item.details:
@@ -123,7 +136,7 @@ def _answers(spec: FieldSpec, answers: tuple[FactValue, ...]) -> str:
 def _unmet_text(
     unmet: Mapping[str, tuple[FactValue, ...]], current: Mapping[str, FactValue]
 ) -> str:
-    specs = field_specs()
+    specs = field_specs(with_derived=True)
     parts = []
     for name, answers in unmet.items():
         spec = specs[name]
@@ -137,12 +150,24 @@ def _reason_item(reason: Reason) -> Item:
     if reason.flags:
         details.append(Detail(", ".join(flag.label for flag in reason.flags), "Raises"))
     details.append(Detail(reason.source, "Source"))
-    outcome = reason.level.label if reason.level is not None else "flags only"
+    if reason.level is not None:
+        outcome = reason.level.label
+    elif reason.dimension is not None:
+        outcome = f"{reason.dimension.label} rated {reason.rating}"
+    else:
+        outcome = "flags only"
     return Item(reason.title, reason.rule_id, outcome, tuple(details))
 
 
 def _near_miss_item(miss: NearMiss) -> Item:
     details = [Detail(_unmet_text(miss.unmet, miss.current), "Not met")]
+    details += [
+        Detail(
+            f"{through.title} [{through.rule_id}]: {_unmet_text(through.unmet, through.current)}",
+            "A higher rating would come from",
+        )
+        for through in miss.through[:3]
+    ]
     details += [
         Detail(_unmet_text(way, {**miss.current, **miss.met}), "Or it would hold if")
         for way in miss.other_ways
@@ -163,6 +188,35 @@ def _goal_item(goal: Counterfactual) -> Item:
     return Item(f"{goal.level.label} would fit once:", details=tuple(details))
 
 
+DIMENSIONS_INTRO: Final = (
+    "Each of the six ASAM dimensions is rated 0 (none) to 4 (severe) by the rating rules;"
+    " the placement rules read these ratings."
+)
+
+
+def _dimensions(rec: Recommendation) -> list[Section]:
+    if not rec.dimensions:
+        return []
+    rows = []
+    for rating in rec.dimensions:
+        behind = sorted(
+            (r for r in rec.reasons if r.dimension == rating.dimension),
+            key=lambda r: -(r.rating or 0),
+        )
+        why = "; ".join(
+            f"{r.title} [{r.rule_id}] gives {r.rating}: {describe_facts(r.facts)}" for r in behind
+        )
+        rows.append(
+            (
+                rating.dimension.label,
+                f"{rating.rating} ({RiskRating(rating.rating).label.lower()})",
+                why or "No rating rule holds.",
+            )
+        )
+    table = Table(("Dimension", "Rating", "Why"), tuple(rows))
+    return [Section("Dimension ratings", (DIMENSIONS_INTRO,), table=table)]
+
+
 def _why(rec: Recommendation) -> list[Section]:
     sections = []
     if rec.flags:
@@ -172,8 +226,11 @@ def _why(rec: Recommendation) -> list[Section]:
     none = () if rec.deciding else (f"No rule calls for more than {least.label}.",)
     deciding = tuple(_reason_item(reason) for reason in rec.deciding)
     sections.append(Section("Why (deciding reasons)", none, deciding))
-    if rec.supporting:
-        supporting = tuple(_reason_item(reason) for reason in rec.supporting)
+    sections += _dimensions(rec)
+    # Rating reasons are shown in the dimension table; the rest here.
+    others = [r for r in rec.supporting if r.dimension is None or r.flags]
+    if others:
+        supporting = tuple(_reason_item(reason) for reason in others)
         sections.append(Section("Also considered (supporting reasons)", items=supporting))
     if rec.alternative is not None:
         alt = rec.alternative
@@ -253,6 +310,12 @@ def _cleaned(document: Document) -> Document:
                 tuple(clean(t) for t in s.intro),
                 tuple(item(i) for i in s.items),
                 s.numbered,
+                None
+                if s.table is None
+                else Table(
+                    tuple(clean(c) for c in s.table.columns),
+                    tuple(tuple(clean(c) for c in row) for row in s.table.rows),
+                ),
             )
             for s in document.sections
         ),
@@ -260,8 +323,16 @@ def _cleaned(document: Document) -> Document:
     )
 
 
+OVERRIDE_NOTICE: Final = (
+    "a danger to life is present (see the flags): act on it first. No less intensive level"
+    " or alternative is offered."
+)
+
+
 def _summary(rec: Recommendation) -> tuple[Detail, ...]:
+    lead = (Detail(OVERRIDE_NOTICE, "Safety first"),) if rec.safety_override else ()
     return (
+        *lead,
         Detail(rec.level.label, "Recommended level of care"),
         Detail(rec.intensity, "Typical intensity"),
     )

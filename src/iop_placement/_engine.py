@@ -253,6 +253,7 @@ class PlacementEngine:
             flags=tuple(flag for flag in Flag if flag in raised),
             reasons=tuple(p.reason(values) for p in fired),
             alternative=None if override else self._alternative(level, fired, raised),
+            safety_override=override,
             intensity=level.intensity,
             ruleset=self._info,
             asam=correspondence(

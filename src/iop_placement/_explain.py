@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from iop_placement._counterfactual import DEFAULT_LIMIT, counterfactuals
 from iop_placement._explanation import Explanation
-from iop_placement._fields import derive
+from iop_placement._fields import derive, field_specs
 from iop_placement._levels import LevelOfCare
 from iop_placement._modifiable import goal_options
 from iop_placement._near_miss import near_misses
@@ -39,10 +39,12 @@ def explain_with(
     parsed = parse_assessment(assessment)
     recommendation = engine.recommend(parsed)
     values = parsed.values()
+    # The rules read an optional field left out as what its absence means.
+    read = {name: spec.read(values[name]) for name, spec in field_specs().items() if spec.optional}
     derived = derive({d.dimension: d.rating for d in recommendation.dimensions})
     above = _next_level(recommendation.level)
     why_not = (
-        () if above is None else near_misses(engine.rule_set, {**values, **derived}, above)
+        () if above is None else near_misses(engine.rule_set, {**values, **read, **derived}, above)
     )
     changes = counterfactuals(
         lambda changed: engine.recommend(changed).level,

@@ -49,7 +49,7 @@ def _domain(spec: FieldSpec) -> tuple[Hashable, ...]:
             for size in range(len(spec.values) + 1)
             for combo in itertools.combinations(spec.values, size)
         )
-    return spec.values
+    return (*spec.values, None) if spec.absent_distinct else spec.values
 
 
 def _atom_holds(atom: Equals | Compare | Includes, value: Hashable) -> bool:

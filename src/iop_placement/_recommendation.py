@@ -94,6 +94,11 @@ class Recommendation(_Frozen):
     )
     intensity: str = Field(description="The typical intensity of the recommended level.")
     ruleset: RulesetInfo
+    safety_override: bool = Field(
+        default=False,
+        description="A danger to life is present (the rule set's safety override): the level"
+        " leads, and no lower-level reason or alternative is offered.",
+    )
     dimensions: tuple[DimensionRating, ...] = Field(
         default=(),
         description="The risk rating of each ASAM dimension, in the order of Dimension (empty"
