@@ -48,7 +48,7 @@ from iop_placement._symbolic import Encoding, Finding, Prover, axes_of
 from iop_placement.reference import ReferenceEvaluator
 from iop_placement.reference import stage as rule_stage
 
-__all__ = ["Finding", "VerificationReport", "verify_rules"]
+__all__ = ["METHODS", "Finding", "VerificationReport", "verify_reference", "verify_rules"]
 
 Bools = npt.NDArray[np.bool_]
 Ranks = npt.NDArray[np.int8]
@@ -589,16 +589,39 @@ def verify_rules(
         rule_ids = (error.rule_id,) if error.rule_id else ()
         report.violations.append(Finding("rule-file", str(error), rule_ids))
         return report
+    report = verify_reference(
+        ReferenceEvaluator.from_directory(directory), method=method, progress=progress
+    )
+    report.rule_set = f"{rule_set.name} {rule_set.version}"
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def verify_reference(
+    reference: ReferenceEvaluator,
+    *,
+    method: Method = "symbolic",
+    progress: Progress | None = None,
+) -> VerificationReport:
+    """Check the invariants of rule files as read by the reference evaluator, unloaded.
+
+    :func:`verify_rules` loads (and so validates) the rule set first; this checks rule
+    data as it is, for rule sets the loader would refuse (the loader's checks and the
+    verifier's are independent defences).
+    """
+    if method not in METHODS:
+        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
+        raise ValueError(msg)
+    started = time.perf_counter()
     specs = field_specs()
     finite = [len(spec.answers) for spec in specs.values() if spec.kind in {"choice", "boolean"}]
     report = VerificationReport(
-        rule_set=f"{rule_set.name} {rule_set.version}",
+        rule_set=f"{reference.manifest.get('name')} {reference.manifest.get('version')}",
         points=0,
         combinations=int(np.prod(finite)),
         seconds=0.0,
         method=method,
     )
-    reference = ReferenceEvaluator.from_directory(directory)
     if method == "symbolic":
         _prove(reference, report, progress)
     else:
@@ -645,6 +668,15 @@ def _enumerate(
 ) -> None:
     run = _Run(reference, report)
     report.points = int(np.prod(run.grid.shape))
+    report.combinations = int(
+        np.prod(
+            [
+                len(run.grid.values[name])
+                for name, spec in run.specs.items()
+                if spec.kind in {"choice", "boolean"}
+            ]
+        )
+    )
     edges = _edges()
     total = len(run.rules) + len(edges) + 2
     tick = _ticker(progress, total)
