@@ -285,7 +285,11 @@ class Assessment(BaseModel):
         "Recovery residence",
         "Whether the person lives in, or has a place arranged in, a recovery residence"
         " (sober living). Leaving it out means none.",
-        **_optional("Not asked (counts as none)", RecoveryResidence.NONE.value),
+        **_optional(
+            "Not asked (counts as none)",
+            RecoveryResidence.NONE.value,
+            **_modifiable(RecoveryResidence.RESIDING.value, RecoveryResidence.ARRANGED.value),
+        ),
     )
     prior_iop_failed: StrictBool | None = _field(
         "Prior IOP failed",

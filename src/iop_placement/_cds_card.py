@@ -56,7 +56,13 @@ def card_summary(rec: Recommendation) -> str:
 def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
     lines: list[str] = []
     for number, reason in enumerate(reasons, 1):
-        supports = reason.level.label if reason.level else "flags only"
+        supports = (
+            reason.level.label
+            if reason.level
+            else f"{reason.dimension.label} rated {reason.rating}"
+            if reason.dimension
+            else "flags only"
+        )
         lines.append(
             f"{number}. **{_md(reason.title)}** (`{reason.rule_id}`, {_md(supports)}):"
             f" {_md(reason.text)}"
@@ -69,15 +75,21 @@ def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
 def _dimension_table(rec: Recommendation) -> list[str]:
     if not rec.dimensions:
         return []
-    rows = ["**Dimension ratings (0 none to 4 severe)**", "", "| Dimension | Rating | Why |", "|---|---|---|"]
+    rows = [
+        "**Dimension ratings (0 none to 4 severe)**",
+        "",
+        "| Dimension | Rating | Why |",
+        "|---|---|---|",
+    ]
     for rating in rec.dimensions:
         behind = [r for r in rec.reasons if r.dimension == rating.dimension]
         why = "; ".join(
-            f"{r.title} (`{r.rule_id}`) gives {r.rating}: {describe_facts(r.facts)}" for r in behind
+            f"{_md(r.title)} (`{r.rule_id}`) gives {r.rating}: {_md(describe_facts(r.facts))}"
+            for r in behind
         )
         rows.append(
             f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
-            f" | {_md(why) or 'no rating rule holds'} |"
+            f" | {why or 'no rating rule holds'} |"
         )
     return [*rows, ""]
 
@@ -98,7 +110,7 @@ def _detail(rec: Recommendation) -> str:
     if not rec.deciding:
         lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
     lines += _dimension_table(rec)
-    lines += _reasons("Also considered", [r for r in rec.supporting if r.dimension is None])
+    lines += _reasons("Also considered", rec.supporting)
     if rec.alternative is not None:
         alt = rec.alternative
         lines += [f"**Alternative the clinician may weigh: {_md(alt.level.label)}**, only if:", ""]

@@ -227,10 +227,9 @@ def _why(rec: Recommendation) -> list[Section]:
     deciding = tuple(_reason_item(reason) for reason in rec.deciding)
     sections.append(Section("Why (deciding reasons)", none, deciding))
     sections += _dimensions(rec)
-    # Rating reasons are shown in the dimension table; the rest here.
-    others = [r for r in rec.supporting if r.dimension is None or r.flags]
-    if others:
-        supporting = tuple(_reason_item(reason) for reason in others)
+    if rec.supporting:
+        # Rating reasons too: the table sums them up; here each shows its text and source.
+        supporting = tuple(_reason_item(reason) for reason in rec.supporting)
         sections.append(Section("Also considered (supporting reasons)", items=supporting))
     if rec.alternative is not None:
         alt = rec.alternative
@@ -283,8 +282,17 @@ def _what_would_change(explanation: Explanation) -> Section:
             "Every answer that treatment or circumstances can change is already at its goal,"
             " so no goal can make a less intensive level fit."
         )
+    rec = explanation.recommendation
+    # A deciding rule that reads a rating rests on the answers of the rating rules behind it.
+    read = {name for r in rec.deciding for name in r.facts}
+    behind = [
+        r
+        for r in rec.reasons
+        if r.dimension is not None and f"rating.{r.dimension.value}" in read
+        and r.rating == next(d.rating for d in rec.dimensions if d.dimension == r.dimension)
+    ]
     deciding = dict.fromkeys(
-        name for r in explanation.recommendation.deciding for name in r.facts if name in specs
+        name for r in (*rec.deciding, *behind) for name in r.facts if name in specs
     )
     rests = ", ".join(specs[name].title.lower() for name in deciding)
     return Section(heading, (reason, f"The level rests on: {rests}.") if rests else (reason,))

@@ -42,7 +42,7 @@ def _item(item: Item, marker: str) -> list[str]:
 
 def _table(table: Table) -> list[str]:
     """Rows as ``first column (second column)``, the other columns wrapped beneath."""
-    lines: list[str] = []
+    lines: list[str] = _wrap(" / ".join(table.columns), "  ")
     for row in table.rows:
         first, *rest = row
         head = f"- {first}" + (f": {rest[0]}" if rest else "")

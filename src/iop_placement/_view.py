@@ -102,9 +102,7 @@ def recommendation_view(rec: Recommendation) -> dict[str, Any]:
         "level": level_view(rec.level),
         "flags": [flag_view(flag) for flag in rec.flags],
         "deciding": [reason_view(reason) for reason in rec.deciding],
-        "supporting": [
-            reason_view(reason) for reason in rec.supporting if reason.dimension is None
-        ],
+        "supporting": [reason_view(reason) for reason in rec.supporting],
         "dimensions": [dimension_view(rec, rating) for rating in rec.dimensions],
         "safety_override": rec.safety_override,
         "alternative": alternative,
