@@ -22,7 +22,7 @@ def describe_outcome(outcome: Outcome) -> str:
 
 def describe_rule(rule: Rule) -> list[str]:
     """One rule as lines of text."""
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     return [
         f"{rule.id}: {rule.title}",
         f"  {rule.text}",

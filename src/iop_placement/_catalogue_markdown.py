@@ -13,7 +13,7 @@ GENERATED_BY = "iop-placement rules --markdown > docs/rules.md"
 
 
 def _rule(rule: Rule) -> list[str]:
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     source = rule.source
     lines = [
         f"### `{rule.id}`: {escape_markdown(rule.title)}",
