@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from iop_placement import DEFAULT_RULES, RISK_ORDERS, Assessment, LevelOfCare, PlacementEngine
 from iop_placement._backends.selection import durable_available
-from iop_placement._model.fields import field_specs
+from iop_placement._model.fields import derive, field_specs
+from iop_placement._model.levels import Dimension
 from iop_placement.cli import main
 from iop_placement.testing import assessments
 
@@ -95,16 +96,40 @@ def low_risk_biased() -> st.SearchStrategy[Assessment]:
 
 
 def expected_fired(engine: PlacementEngine, assessment: Assessment) -> tuple[set[str], LevelOfCare]:
-    """The rules whose condition holds, and the level they give, computed without durable-rules."""
-    values: dict[str, Any] = assessment.values()
+    """The rules a recommendation lists, and its level, computed without durable-rules.
+
+    The rule conditions are evaluated with the model's own ``holds``, stage by stage:
+    answers (absent optional fields read as what they mean), ratings and counts, the
+    decided level; under the safety override only the reasons for the level and the
+    rating and answer rules stay.
+    """
+    specs = field_specs()
+    values: dict[str, Any] = {
+        name: specs[name].read(value) for name, value in assessment.values().items()
+    }
     rules = engine.rule_set.rules
-    level_rules = [rule for rule in rules if not rule.reads_decided_level]
-    fired = {rule.id for rule in level_rules if rule.when.holds(values)}
-    levels = [rule.then.level for rule in level_rules if rule.id in fired and rule.then.level]
+    fired = [rule for rule in rules if rule.stage == 1 and rule.when.holds(values)]
+    ratings = dict.fromkeys(Dimension, 0)
+    for rule in fired:
+        if rule.then.rating is not None:
+            dimension = rule.then.rating.dimension
+            ratings[dimension] = max(ratings[dimension], int(rule.then.rating.value))
+    values.update(derive(ratings))
+    fired += [rule for rule in rules if rule.stage == 2 and rule.when.holds(values)]
+    levels = [rule.then.level for rule in fired if rule.then.level]
     level = max(levels, key=lambda lvl: lvl.rank, default=LevelOfCare.STANDARD_OUTPATIENT)
     context = {**values, "level": level.value}
-    fired |= {rule.id for rule in rules if rule.reads_decided_level and rule.when.holds(context)}
-    return fired, level
+    fired += [rule for rule in rules if rule.stage == 3 and rule.when.holds(context)]
+    override = engine.rule_set.manifest.safety_override
+    if any(r.id in override.rules or set(r.then.flags) & set(override.flags) for r in fired):
+        fired = [
+            r
+            for r in fired
+            if r.stage != 3
+            and r.then.level in (None, level)
+            and not (r.then.alternative and r.then.level is None and r.then.rating is None)
+        ]
+    return {rule.id for rule in fired}, level
 
 
 Edit = Callable[[dict[str, Any]], None]

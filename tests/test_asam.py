@@ -45,7 +45,7 @@ def test_standard_outpatient_is_level_1() -> None:
 
 
 def test_intensive_outpatient_is_level_2_1() -> None:
-    rec = recommend(assessment(substance_use_severity="moderate"))
+    rec = recommend(assessment(relapse_history="frequent"))
     assert rec.level is LevelOfCare.INTENSIVE_OUTPATIENT
     assert (_codes(rec, "3rd"), _codes(rec, "4th")) == (["2.1"], ["2.1"])
     assert rec.asam is not None
@@ -61,8 +61,12 @@ def test_intensive_outpatient_is_level_2_1() -> None:
         ({"detox_status": "needed"}, ["3.7-WM", "4-WM"], ["3.7", "4"]),
         ({"medically_unstable": True}, ["3.7", "4"], ["3.7", "4"]),
         ({"suicide_risk": "imminent"}, ["3.7", "4"], ["3.7", "4"]),
-        ({"home_environment": "homeless"}, ["3.1", "3.5"], ["3.1", "3.5"]),
-        ({"support_system": "none", "motivation": "low"}, ["3.5"], ["3.5"]),
+        (
+            {"home_environment": "toxic", "substance_use_severity": "moderate"},
+            ["3.1", "3.5"],
+            ["3.1", "3.5"],
+        ),
+        ({"substance_use_severity": "severe"}, ["3.5"], ["3.5"]),
     ],
 )
 def test_inpatient_depends_on_the_deciding_reason(
@@ -74,13 +78,18 @@ def test_inpatient_depends_on_the_deciding_reason(
 
 
 def test_each_level_names_its_deciding_rules() -> None:
-    rec = recommend(assessment(detox_status="needed", home_environment="toxic"))
+    # A deciding placement rule that reads a rating stands for the rating rules behind it.
+    rec = recommend(
+        assessment(
+            detox_status="needed", home_environment="toxic", substance_use_severity="moderate"
+        )
+    )
     assert rec.asam is not None
     by_code = {(level.edition, level.code): level.rule_ids for level in rec.asam.levels}
-    assert by_code[("3rd", "3.7-WM")] == ("withdrawal.detox_needed_or_in_progress",)
-    assert by_code[("3rd", "3.1")] == ("environment.toxic_or_homeless",)
+    assert by_code[("3rd", "3.7-WM")] == ("withdrawal.severe_or_unrated",)
+    assert by_code[("3rd", "3.1")] == ("environment.toxic_without_safe_housing",)
     assert recommend(assessment()).asam.levels[0].rule_ids == (  # type: ignore[union-attr]
-        "step_down.ready_for_standard_outpatient",
+        "placement.standard_outpatient",
     )
 
 
@@ -100,7 +109,8 @@ def test_every_recommendation_states_both_editions(value: Assessment) -> None:
     assert rec.asam is not None
     assert {level.edition for level in rec.asam.levels} == {"3rd", "4th"}
     deciding = {reason.rule_id for reason in rec.deciding}
-    assert {rule for level in rec.asam.levels for rule in level.rule_ids} <= deciding
+    rated = {reason.rule_id for reason in rec.reasons if reason.dimension is not None}
+    assert {rule for level in rec.asam.levels for rule in level.rule_ids} <= deciding | rated
 
 
 def test_the_crosswalk_is_part_of_the_rule_set_hash(rules_dir: Path) -> None:
@@ -147,12 +157,11 @@ def _no_reading(data: dict[str, Any]) -> None:
     del data["levels"]["inpatient"]["reading"]
 
 
-def test_every_rule_in_the_bundled_crosswalk_sets_a_level() -> None:
+def test_every_rule_in_the_bundled_crosswalk_sets_a_level_or_rating() -> None:
     rule_set = load_rule_set(DEFAULT_RULES)
     assert rule_set.asam is not None
-    levels = {rule.id: rule.then.level for rule in rule_set.rules}
-    assert rule_set.asam.unused_rules(levels) == []
-    assert all(levels[rule_id] is LevelOfCare.INPATIENT for rule_id in rule_set.asam.rules)
+    decides = {rule.id: rule.then.level or rule.then.rating for rule in rule_set.rules}
+    assert rule_set.asam.unused_rules(decides) == []
 
 
 def test_entries_for_missing_or_flag_only_rules_are_linted_not_fatal(rules_dir: Path) -> None:
@@ -160,9 +169,10 @@ def test_entries_for_missing_or_flag_only_rules_are_linted_not_fatal(rules_dir: 
     _edit_asam(rules_dir, _flag_only_rule)
     rule_set = load_rule_set(str(rules_dir))
     assert rule_set.asam is not None
-    assert rule_set.asam.unused_rules({r.id: r.then.level for r in rule_set.rules}) == [
+    decides = {r.id: r.then.level or r.then.rating for r in rule_set.rules}
+    assert rule_set.asam.unused_rules(decides) == [
         "rules.safety.no_such_rule: no rule with this id in the rule set",
-        "rules.feasibility.inpatient_not_accessible: the rule sets no level",
+        "rules.feasibility.inpatient_not_accessible: the rule sets no level or rating",
     ]
     rec = PlacementEngine.from_directory(str(rules_dir)).recommend(
         assessment(detox_status="needed")

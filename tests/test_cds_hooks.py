@@ -126,7 +126,7 @@ def test_a_long_flag_list_is_shortened() -> None:
     rec = recommend(_example("inpatient_withdrawal"))
     many = rec.model_copy(update={"flags": tuple(f for f in Flag if f is not Flag.CRISIS)})
     summary = cds_hooks.card_summary(many)
-    assert summary.endswith("6 flags, see details")
+    assert summary.endswith(f"{len(Flag) - 1} flags, see details")
     assert len(summary) < 140
 
 

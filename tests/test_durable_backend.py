@@ -27,7 +27,7 @@ from iop_placement._backends.durable import to_durable  # noqa: E402 - needs dur
 def test_compiled_conditions_use_only_supported_operators(engine: PlacementEngine) -> None:
     from iop_placement._rules.normal_form import normal_form
 
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     text = json.dumps([to_durable(normal_form(r.when, specs)) for r in engine.rule_set.rules])
     assert "$in" not in text
     assert "$not" not in text

@@ -30,15 +30,15 @@ from iop_placement._model.fields import field_specs
 
 @pytest.fixture
 def custom_dir(tmp_path: Path) -> Path:
-    """A customised rule set: moderate use goes to inpatient, with its own name and version."""
+    """A customised rule set: moderate use rated 3 (inpatient), with its own name and version."""
 
     def rename(manifest: dict[str, Any]) -> None:
         manifest.update(name="clinic-custom", version="9.9.9")
 
     def moderate_to_inpatient(severity: dict[str, Any]) -> None:
         for rule in severity["rules"]:
-            if rule["id"] == "severity.moderate_or_severe":
-                rule["then"]["level"] = "inpatient"
+            if rule["id"] == "severity.moderate_use":
+                rule["then"]["rating"]["value"] = 3
 
     changes = (("ruleset.json", rename), ("severity.json", moderate_to_inpatient))
     return copy_rules(tmp_path / "custom", *changes)
@@ -51,8 +51,8 @@ def test_engines_from_different_rule_sets_are_isolated(
     moderate = assessment(substance_use_severity="moderate")
     for _ in range(3):  # interleaved calls must not leak state between rule sets
         assert custom.recommend(moderate).level is LevelOfCare.INPATIENT
-        assert engine.recommend(moderate).level is LevelOfCare.INTENSIVE_OUTPATIENT
-        assert recommend(moderate).level is LevelOfCare.INTENSIVE_OUTPATIENT
+        assert engine.recommend(moderate).level is LevelOfCare.STANDARD_OUTPATIENT
+        assert recommend(moderate).level is LevelOfCare.STANDARD_OUTPATIENT
     assert custom.ruleset_info.name == "clinic-custom"
     assert custom.ruleset_info.version == "9.9.9"
     assert custom.ruleset_info.sha256 != engine.ruleset_info.sha256
@@ -137,7 +137,7 @@ def test_compiled_backend_source_is_only_comparisons() -> None:
     from iop_placement._backends.compiled import CompiledMatcher
     from iop_placement._rules.normal_form import normal_form
 
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     rules = PlacementEngine.from_directory(DEFAULT_RULES).rule_set.rules
     matcher = CompiledMatcher(
         "t", {f"r{i}": normal_form(r.when, specs) for i, r in enumerate(rules)}

@@ -35,6 +35,7 @@ MODIFIABLE = {
     "motivation": ("high", "ambivalent"),
     "medically_unstable": (False,),
     "recovery_plan_established": (True,),
+    "recovery_residence": ("residing", "arranged"),
 }
 
 
@@ -94,20 +95,42 @@ def test_why_not_lists_every_inpatient_rule_for_an_iop_case(engine: PlacementEng
     assert ex.why_not_level is LevelOfCare.INPATIENT
     inpatient_rules = {r.id for r in engine.rule_set.rules if r.then.level is LevelOfCare.INPATIENT}
     assert {m.rule_id for m in ex.why_not} == inpatient_rules
-    severe = next(m for m in ex.why_not if m.rule_id == "severity.severe_before_residential")
+    # Through the two stages: the placement rule did not find the rating, and the rating
+    # rules say which answers would give it.
+    relapse = next(m for m in ex.why_not if m.rule_id == "placement.relapse_needs_24_hour_care")
+    assert relapse.unmet == {"rating.relapse_potential": (3, 4)}
+    assert relapse.current == {"rating.relapse_potential": 2}
+    severe = next(t for t in relapse.through if t.rule_id == "severity.severe_before_residential")
     assert severe.unmet == {"substance_use_severity": ("severe",)}
     assert severe.current == {"substance_use_severity": "moderate"}
     assert severe.met == {"completed_residential": False}
-    assert "substance use severity is Moderate, not Severe" in ex.to_text()
+    text = ex.to_text()
+    assert "rating of relapse and continued use is 2 (moderate), not 3 to 4" in text
+    assert "A higher rating would come from" in text
     distances = [len(m.unmet) for m in ex.why_not]
     assert distances == sorted(distances), "nearest misses first"
 
 
-def test_why_not_shows_equally_near_ways() -> None:
-    # At standard outpatient, 'no support or low motivation' misses by one answer either way.
-    ex = explain(assessment())
+def test_why_not_shows_equally_near_ways(tmp_path: Path) -> None:
+    # A rule that holds with no support or with low motivation misses by one answer either way.
+    def either(data: dict[str, Any]) -> None:
+        rule = dict(data["rules"][0])
+        rule["id"] = "support.either"
+        rule["when"] = {
+            "any": [
+                {"field": "support_system", "is": "none"},
+                {"field": "motivation", "is": "low"},
+            ]
+        }
+        rule["then"] = {"level": "intensive_outpatient"}
+        data["rules"].append(rule)
+
+    custom = PlacementEngine.from_directory(
+        str(copy_rules(tmp_path / "r", ("support.json", either)))
+    )
+    ex = custom.explain(assessment())
     assert ex.why_not_level is LevelOfCare.INTENSIVE_OUTPATIENT
-    miss = next(m for m in ex.why_not if m.rule_id == "support.no_support_or_low_motivation")
+    miss = next(m for m in ex.why_not if m.rule_id == "support.either")
     ways = [miss.unmet, *miss.other_ways]
     assert {"support_system": ("none",)} in ways
     assert {"motivation": ("low",)} in ways
@@ -125,11 +148,11 @@ def test_completed_detox_is_the_goal_that_lowers_a_withdrawal_case() -> None:
     assert ex.recommendation.level is LevelOfCare.INPATIENT
     assert ex.what_would_change[0] == Counterfactual(
         changes={"detox_status": "completed"},
-        level=LevelOfCare.INTENSIVE_OUTPATIENT,
+        level=LevelOfCare.STANDARD_OUTPATIENT,
         previous={"detox_status": "needed"},
     )
     text = ex.to_text()
-    assert "Intensive outpatient (IOP) would fit once:" in text
+    assert "Standard outpatient would fit once:" in text
     assert "detox status: Completed (now Needed)" in text
     assert "treatment-planning goals" in text
     assert "not answers to record" in text
@@ -215,7 +238,8 @@ def test_near_miss_takes_the_nearest_way(tmp_path: Path) -> None:
             (target / entry.name).write_bytes(entry.read_bytes())
     path = target / "support.json"
     data = json.loads(path.read_text())
-    rule = dict(data["rules"][1])
+    rule = dict(data["rules"][0])
+    rule["then"] = {"level": "intensive_outpatient"}
     rule["id"] = "support.two_ways"
     rule["when"] = {
         "any": [

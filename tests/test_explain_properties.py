@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
 from iop_placement._explain.modifiable import goal_options, modifiable_goals
 from iop_placement._model.assessment import RISK_ORDERS
-from iop_placement._model.fields import field_specs
+from iop_placement._model.fields import derive, field_specs
 from iop_placement.testing import assessments
 
 # Answers that are no other answer's worsening: the lowest risk of each order.
@@ -106,7 +106,12 @@ def test_near_misses_name_exactly_what_was_missing(
     engine: PlacementEngine, assessment: Assessment
 ) -> None:
     ex = engine.explain(assessment)
-    values = assessment.values()
+    specs = field_specs()
+    ratings = {d.dimension: d.rating for d in ex.recommendation.dimensions}
+    values = {
+        **{name: specs[name].read(value) for name, value in assessment.values().items()},
+        **derive(ratings),
+    }
     rules = {rule.id: rule for rule in engine.rule_set.rules}
     above = ex.why_not_level
     if above is None:

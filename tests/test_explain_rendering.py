@@ -189,7 +189,7 @@ def test_control_characters_never_reach_any_rendering(tmp_path: Path) -> None:
     target = hostile_rules(tmp_path)
     path = target / "severity.json"
     data = json.loads(path.read_text())
-    data["rules"][1]["text"] = "Moderate use\x1b[2J\x1b[31m needs IOP\u202e reversed\r\n."
+    data["rules"][0]["text"] = "Moderate use\x1b[2J\x1b[31m needs IOP\u202e reversed\r\n."
     path.write_text(json.dumps(data))
     ex = PlacementEngine.from_directory(str(target)).explain(
         assessment(substance_use_severity="moderate")

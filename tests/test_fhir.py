@@ -91,7 +91,7 @@ class TestQuestionnaire:
             assert item["item"][0]["text"] == info.description
             expected_type = {"choice": "choice", "choices": "choice"}.get(spec.kind, spec.kind)
             assert item["type"] == expected_type
-            assert item["required"] is (name != "obligations")
+            assert item["required"] is (name != "obligations" and not spec.optional)
             assert item.get("repeats", False) is (name == "obligations")
 
     def test_choices_are_codings_of_the_project_code_systems(self) -> None:

@@ -111,7 +111,7 @@ def _open(browser: webdriver.Chrome, url: str) -> None:
 def _fill(browser: webdriver.Chrome, answers: dict[str, Any], *, skip: str | None = None) -> None:
     """Answer every question as a person would: click the options, type the number."""
     for name in intake_order():
-        if name == skip:
+        if name == skip or name not in answers:  # an optional question left unanswered
             continue
         value = answers[name]
         if isinstance(value, list):
@@ -181,6 +181,15 @@ def test_filling_in_the_form_shows_the_recommendation(
     else:
         assert alternatives[0].get_attribute("data-level") == expected.alternative.level.value
     assert browser.find_element(By.ID, "asam").is_displayed()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#dimensions tbody tr")
+    assert [(r.get_attribute("data-dimension"), r.get_attribute("data-rating")) for r in rows] == [
+        (d.dimension.value, str(d.rating)) for d in expected.dimensions
+    ]
+    assert len(rows) == 6
+    safety = browser.find_elements(By.ID, "safety")
+    assert bool(safety) is expected.safety_override
+    if safety and Flag.CRISIS not in expected.flags:  # the danger leads the result
+        assert browser.find_element(By.CSS_SELECTOR, "#result > :first-child") == safety[0]
     alerts = browser.find_elements(By.ID, "alert")
     assert bool(alerts) is (Flag.CRISIS in expected.flags)
     if alerts:  # the crisis comes first, asking for a clinician's evaluation

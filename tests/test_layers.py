@@ -29,6 +29,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "reference": {"_model"},
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model"},
+    "populations": set(),
     "batch": {"_model", "_rules", "_backends", "_engine"},
     "fhir": {"_model", "_version"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir"},
@@ -46,7 +47,10 @@ ALLOWED: Mapping[str, Set[str]] = {
     "__main__": {"cli"},
 }
 # Third-party modules only one place may import.
-CONFINED: Mapping[str, str] = {"durable_rules_engine": f"{PACKAGE}._backends.durable"}
+CONFINED: Mapping[str, str] = {
+    "durable_rules_engine": f"{PACKAGE}._backends.durable",
+    "z3": f"{PACKAGE}.verification._symbolic",
+}
 
 Graph = Mapping[str, Set[str]]
 

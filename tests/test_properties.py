@@ -18,10 +18,8 @@ from iop_placement import (
     recommend,
 )
 from iop_placement._model.assessment import single_step_worsenings
-from iop_placement._model.fields import field_specs
+from iop_placement._model.fields import derive, field_specs
 from iop_placement.testing import assessment_values, assessments, worsened
-
-SAFETY_FLAGS = {Flag.CRISIS, Flag.WITHDRAWAL_MANAGEMENT, Flag.MEDICAL_INSTABILITY}
 
 
 def biased_sample(count: int, seed: int) -> list[Assessment]:
@@ -92,7 +90,8 @@ def test_reasons_are_sound_and_complete(engine: PlacementEngine, assessment: Ass
     assert rec.level == max(
         supported, key=lambda lvl: lvl.rank, default=LevelOfCare.STANDARD_OUTPATIENT
     )
-    values = {**assessment.values(), "level": rec.level.value}
+    ratings = {d.dimension: d.rating for d in rec.dimensions}
+    values = {**assessment.values(), **derive(ratings), "level": rec.level.value}
     for reason in rec.reasons:
         assert reason.facts, reason.rule_id
         for name, value in reason.facts.items():
@@ -109,15 +108,31 @@ def test_flags_come_from_reasons(assessment: Assessment) -> None:
     assert list(rec.flags) == [flag for flag in Flag if flag in from_reasons]
 
 
+def needs_inpatient(assessment: Assessment, rec: Recommendation) -> bool:
+    """DESIGN v2's safety invariant: crisis, medical instability, or withdrawal that needs
+    24-hour care (severe or not rated)."""
+    severe_withdrawal = Flag.WITHDRAWAL_MANAGEMENT in rec.flags and (
+        assessment.withdrawal_severity in {None, "severe"}
+    )
+    return bool(
+        {Flag.CRISIS, Flag.MEDICAL_INSTABILITY} & set(rec.flags)
+        or assessment.medically_unstable
+        or severe_withdrawal
+    )
+
+
 @given(assessments())
 def test_safety_means_inpatient(assessment: Assessment) -> None:
     rec = recommend(assessment)
-    if SAFETY_FLAGS & set(rec.flags) or assessment.medically_unstable:
+    if needs_inpatient(assessment, rec):
         assert rec.level is LevelOfCare.INPATIENT
+        assert rec.safety_override
     assert (Flag.CRISIS in rec.flags) == (assessment.suicide_risk == "imminent")
+    assert (Flag.MEDICAL_INSTABILITY in rec.flags) == assessment.medically_unstable
     detox = assessment.detox_status in {"needed", "in_progress"}
     assert (Flag.WITHDRAWAL_MANAGEMENT in rec.flags) == detox
-    assert (Flag.OVERDOSE_RISK in rec.flags) == assessment.opioid_use_with_lost_tolerance
+    overdose = assessment.opioid_use_with_lost_tolerance or bool(assessment.recent_overdose)
+    assert (Flag.OVERDOSE_RISK in rec.flags) == overdose
 
 
 @given(
@@ -147,8 +162,7 @@ def test_alternative_is_less_intensive_and_never_with_safety_flags(assessment: A
     if rec.alternative is None:
         return
     assert rec.alternative.level.rank < rec.level.rank
-    assert not SAFETY_FLAGS & set(rec.flags)
-    assert not assessment.medically_unstable
+    assert not needs_inpatient(assessment, rec)
     assert rec.alternative.conditions
     offered = {r.rule_id for r in rec.reasons}
     assert set(rec.alternative.rule_ids) <= offered

@@ -23,6 +23,11 @@ CONTRACT_FIELDS = {
     "available_hours_per_week": int,
     "obligations": {"work", "school", "childcare", "caregiving"},
     "inpatient_accessible": bool,
+    # v2: optional, each with its absent meaning
+    "withdrawal_severity": {"minimal", "moderate", "severe"},
+    "recovery_residence": {"residing", "arranged", "none"},
+    "prior_iop_failed": bool,
+    "recent_overdose": bool,
 }
 
 

@@ -16,61 +16,136 @@ from iop_placement import PlacementEngine
 SEVERE = {"substance_use_severity": "severe"}
 AFTER_RESIDENTIAL = {**SEVERE, "completed_residential": True}
 
+TOXIC = {"home_environment": "toxic"}
+DETOX = {"detox_status": "needed"}
+
 # rule id -> (changes that trigger it, nearest changes that do not)
 TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "safety.imminent_suicide_risk": ({"suicide_risk": "imminent"}, {"suicide_risk": "ideation"}),
-    "safety.suicidal_ideation": ({"suicide_risk": "ideation"}, {"suicide_risk": "none"}),
+    "safety.suicidal_ideation": ({"suicide_risk": "ideation"}, {"suicide_risk": "imminent"}),
     "safety.medically_unstable": ({"medically_unstable": True}, {}),
-    "withdrawal.detox_needed_or_in_progress": (
-        {"detox_status": "in_progress"},
-        {"detox_status": "completed"},
+    "withdrawal.severe_or_unrated": (DETOX, {**DETOX, "withdrawal_severity": "moderate"}),
+    "withdrawal.moderate_ambulatory": (
+        {**DETOX, "withdrawal_severity": "moderate"},
+        {**DETOX, "withdrawal_severity": "minimal"},
     ),
-    "withdrawal.completed_without_recovery_plan": (
-        {"detox_status": "completed", "recovery_plan_established": False},
-        {"detox_status": "completed"},
-    ),
-    "severity.severe_before_residential": (SEVERE, AFTER_RESIDENTIAL),
-    "severity.moderate_or_severe": ({"substance_use_severity": "moderate"}, {}),
-    "co_occurring.significant": (
-        {"co_occurring_mental_health": "significant"},
-        {"co_occurring_mental_health": "stable"},
+    "withdrawal.minimal_ambulatory": (
+        {"detox_status": "in_progress", "withdrawal_severity": "minimal"},
+        {"detox_status": "completed", "withdrawal_severity": "minimal"},
     ),
     "co_occurring.stable": ({"co_occurring_mental_health": "stable"}, {}),
-    "environment.toxic_or_homeless": (
-        {"home_environment": "homeless"},
-        {"home_environment": "unstable"},
+    "co_occurring.significant": (
+        {"co_occurring_mental_health": "significant"},
+        {"co_occurring_mental_health": "significant", "completed_residential": True},
     ),
-    "environment.unstable_without_support": (
-        {"home_environment": "unstable", "support_system": "none"},
-        {"home_environment": "unstable", "support_system": "limited"},
+    "co_occurring.significant_after_residential": (
+        {"co_occurring_mental_health": "significant", "completed_residential": True},
+        {"co_occurring_mental_health": "significant"},
     ),
-    "environment.not_supportive": ({"home_environment": "stable"}, {}),
-    "support.no_support_and_low_motivation": (
-        {"support_system": "none", "motivation": "low"},
-        {"support_system": "none", "motivation": "ambivalent"},
-    ),
-    "support.no_support_or_low_motivation": ({"motivation": "low"}, {"motivation": "ambivalent"}),
-    "relapse.any_relapse": ({"relapse_history": "occasional"}, {}),
-    "relapse.prior_outpatient_failed": ({"prior_outpatient_failed": True}, {}),
-    "relapse.opioid_lost_tolerance": ({"opioid_use_with_lost_tolerance": True}, {}),
     "functioning.impaired": (
         {"functional_impairment": "moderate"},
         {"functional_impairment": "mild"},
     ),
     "functioning.cannot_hold_life_together": (
-        {"functional_impairment": "severe", **SEVERE},
+        {"functional_impairment": "severe", "substance_use_severity": "moderate"},
+        {"functional_impairment": "severe"},
+    ),
+    "functioning.severe_with_mild_use": (
+        {"functional_impairment": "severe"},
         {"functional_impairment": "severe", "substance_use_severity": "moderate"},
     ),
+    "readiness.ambivalent": ({"motivation": "ambivalent"}, {"motivation": "low"}),
+    "readiness.low_motivation": ({"motivation": "low"}, {"motivation": "ambivalent"}),
+    "severity.moderate_use": ({"substance_use_severity": "moderate"}, {}),
+    "severity.severe_before_residential": (SEVERE, AFTER_RESIDENTIAL),
+    "severity.severe_without_support": (
+        {**AFTER_RESIDENTIAL, "support_system": "none"},
+        {**AFTER_RESIDENTIAL, "support_system": "limited"},
+    ),
+    "relapse.occasional": ({"relapse_history": "occasional"}, {"relapse_history": "frequent"}),
+    "relapse.frequent": ({"relapse_history": "frequent"}, {"relapse_history": "occasional"}),
+    "relapse.prior_outpatient_failed": ({"prior_outpatient_failed": True}, {}),
+    "relapse.prior_iop_failed": ({"prior_iop_failed": True}, {"prior_iop_failed": False}),
+    "relapse.chronic_history": (
+        {"prior_iop_failed": True, "relapse_history": "frequent"},
+        {"prior_iop_failed": True, "relapse_history": "occasional"},
+    ),
+    "relapse.opioid_lost_tolerance": ({"opioid_use_with_lost_tolerance": True}, {}),
+    "relapse.recent_overdose": ({"recent_overdose": True}, {}),
     "step_down.after_residential_with_support": (
         {**AFTER_RESIDENTIAL, "support_system": "limited"},
         {**AFTER_RESIDENTIAL, "support_system": "none"},
     ),
-    "step_down.after_residential_without_support": (
-        {**AFTER_RESIDENTIAL, "support_system": "none"},
-        {**AFTER_RESIDENTIAL, "support_system": "limited"},
+    "environment.unstable": (
+        {"home_environment": "unstable"},
+        {"home_environment": "unstable", "recovery_residence": "residing"},
     ),
-    "step_down.ready_for_standard_outpatient": ({}, {"recovery_plan_established": False}),
-    "step_down.no_recovery_plan": ({"recovery_plan_established": False}, {}),
+    "environment.homeless": (
+        {"home_environment": "homeless", "recovery_residence": "arranged"},
+        {"home_environment": "homeless", "recovery_residence": "residing"},
+    ),
+    "environment.toxic": (TOXIC, {**TOXIC, "recovery_residence": "residing"}),
+    "environment.toxic_without_safe_housing": (
+        {**TOXIC, "substance_use_severity": "moderate"},
+        {**TOXIC, "substance_use_severity": "moderate", "recovery_residence": "arranged"},
+    ),
+    "environment.in_recovery_residence": (
+        {**TOXIC, "recovery_residence": "residing"},
+        {**TOXIC, "recovery_residence": "arranged"},
+    ),
+    "environment.housing_needed": (
+        {"home_environment": "homeless"},
+        {"home_environment": "homeless", "recovery_residence": "arranged"},
+    ),
+    "support.none": ({"support_system": "none"}, {"support_system": "limited"}),
+    "placement.withdrawal_needs_24_hour_care": (
+        DETOX,
+        {**DETOX, "withdrawal_severity": "moderate"},
+    ),
+    "placement.biomedical_needs_24_hour_care": ({"medically_unstable": True}, {}),
+    "placement.emotional_needs_24_hour_care": (
+        {"co_occurring_mental_health": "significant"},
+        {"suicide_risk": "ideation"},
+    ),
+    "placement.relapse_needs_24_hour_care": (SEVERE, AFTER_RESIDENTIAL),
+    "placement.environment_needs_24_hour_care": (
+        {**TOXIC, "substance_use_severity": "moderate"},
+        TOXIC,
+    ),
+    "placement.withdrawal_ambulatory": (
+        {**DETOX, "withdrawal_severity": "moderate"},
+        {**DETOX, "withdrawal_severity": "minimal"},
+    ),
+    "placement.emotional_needs_iop": (
+        {"suicide_risk": "ideation"},
+        {"co_occurring_mental_health": "stable"},
+    ),
+    "placement.relapse_needs_iop": (
+        {"relapse_history": "frequent"},
+        {"relapse_history": "occasional"},
+    ),
+    "placement.environment_needs_iop": (
+        {"home_environment": "unstable"},
+        {"support_system": "none"},
+    ),
+    "placement.dimensions_interact": (
+        {"suicide_risk": "ideation", "relapse_history": "frequent", "home_environment": "unstable"},
+        {"suicide_risk": "ideation", "relapse_history": "frequent"},
+    ),
+    "placement.standard_outpatient": ({"motivation": "low"}, {"relapse_history": "frequent"}),
+    "placement.iop_after_detox_for_severe_use": (
+        {**SEVERE, "detox_status": "completed"},
+        {**SEVERE, "detox_status": "completed", "support_system": "none"},
+    ),
+    "placement.iop_with_recovery_residence": (
+        {**TOXIC, "substance_use_severity": "moderate"},
+        {
+            **TOXIC,
+            "substance_use_severity": "moderate",
+            "suicide_risk": "ideation",
+            "relapse_history": "frequent",
+        },
+    ),
     "feasibility.inpatient_not_accessible": (
         {**SEVERE, "inpatient_accessible": False},
         {**SEVERE, "inpatient_accessible": True},
@@ -80,8 +155,12 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {**SEVERE, "obligations": []},
     ),
     "feasibility.too_few_hours_for_iop": (
-        {"substance_use_severity": "moderate", "available_hours_per_week": 8},
-        {"substance_use_severity": "moderate", "available_hours_per_week": 9},
+        {"relapse_history": "frequent", "available_hours_per_week": 8},
+        {"relapse_history": "frequent", "available_hours_per_week": 9},
+    ),
+    "feasibility.too_few_hours_for_outpatient": (
+        {"available_hours_per_week": 0},
+        {"available_hours_per_week": 1},
     ),
 }
 
@@ -95,7 +174,7 @@ def test_every_bundled_rule_has_a_trigger(engine: PlacementEngine) -> None:
 
 
 def test_baseline_is_low_risk(engine: PlacementEngine) -> None:
-    assert _fired(engine, {}) == {"step_down.ready_for_standard_outpatient"}
+    assert _fired(engine, {}) == {"placement.standard_outpatient"}
     assert engine.recommend(BASELINE).level.value == "standard_outpatient"
 
 
@@ -120,6 +199,13 @@ def test_rule_outcome_shows_in_the_recommendation(engine: PlacementEngine, rule_
         assert rec.level.rank >= rule.then.level.rank
     reason = next(r for r in rec.reasons if r.rule_id == rule_id)
     assert (reason.level, reason.text, reason.title) == (rule.then.level, rule.text, rule.title)
+    if rule.then.rating is not None:
+        assert (reason.dimension, reason.rating) == (
+            rule.then.rating.dimension,
+            rule.then.rating.value,
+        )
+        rated = {d.dimension: d.rating for d in rec.dimensions}
+        assert rated[rule.then.rating.dimension] >= rule.then.rating.value
     assert str(rule.source) == reason.source
     for document in rule.source.documents:
         assert document in reason.source

@@ -106,7 +106,10 @@ def _set_when(when: dict[str, Any]) -> Edit:
             "can never hold",
         ),
         (_set_when({"field": "medically_unstable", "in": [True, False]}), "always holds"),
-        (lambda d: first_rule(d).update(then={}), "needs a level, flags or an alternative"),
+        (
+            lambda d: first_rule(d).update(then={}),
+            "needs a level, a rating, flags or an alternative",
+        ),
         (lambda d: first_rule(d).update(then={"level": "hospital"}), "then.level"),
         (lambda d: first_rule(d).update(levle="inpatient"), "levle"),
         (lambda d: first_rule(d).update(source={"reading": "trust me"}), "documents or practice"),

@@ -1,4 +1,8 @@
-"""The exhaustive verifier: the bundled rules hold every invariant; broken copies are caught."""
+"""The verifier: the bundled rules hold every invariant; broken copies are caught.
+
+Both methods run on the same planted defects: the symbolic proof (Z3) over every
+assessment, and the enumeration over the grid of required fields (optional ones absent).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,15 @@ import pytest
 from helpers import copy_rules
 from iop_placement import DEFAULT_RULES
 from iop_placement.cli import main
-from iop_placement.verification import VerificationReport, verify_rules
+from iop_placement.reference import ReferenceEvaluator
+from iop_placement.verification import (
+    METHODS,
+    VerificationReport,
+    verify_reference,
+    verify_rules,
+)
+
+OLD_RULES = Path(__file__).parent / "data" / "rules-1.0.0"
 
 
 def rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
@@ -30,9 +42,9 @@ def extra_rule(rule_id: str, when: dict[str, Any], then: dict[str, Any]) -> dict
     }
 
 
-@pytest.fixture(scope="module")
-def bundled() -> VerificationReport:
-    return verify_rules(DEFAULT_RULES)
+@pytest.fixture(scope="module", params=METHODS)
+def bundled(request: pytest.FixtureRequest) -> VerificationReport:
+    return verify_rules(DEFAULT_RULES, method=request.param)
 
 
 def test_bundled_rules_hold_every_invariant(bundled: VerificationReport) -> None:
@@ -41,41 +53,129 @@ def test_bundled_rules_hold_every_invariant(bundled: VerificationReport) -> None
     assert bundled.ok
 
 
-def test_the_whole_space_is_covered(bundled: VerificationReport) -> None:
-    # 3*4*3*5*3*3*4*3*2*3*2*2*2*2*2 choice/true-false combinations; hours at 0, 8, 9, 10,
-    # 168 (the threshold 9 from the rules, one either side, the range ends); obligations
-    # as none or some (the only pattern the rules can see).
-    assert bundled.combinations == 3_732_480
-    assert bundled.points == 3_732_480 // 2 * 5 * 2 * 2
+def test_the_space_each_method_covers(bundled: VerificationReport) -> None:
+    if bundled.method == "symbolic":
+        # Every answer of every field, absent ones included, hours 0-168, any obligations.
+        assert bundled.points == 3_732_480 * 4 * 4 * 3 * 3 * 169 * 16
+        assert bundled.queries > 0
+    else:
+        # Every required choice and true/false answer; hours at the rules' thresholds.
+        assert bundled.combinations == 3_732_480
+        assert bundled.points > bundled.combinations
 
 
-def test_a_rule_that_lowers_the_level_when_severity_worsens(tmp_path: Path) -> None:
-    def moderate_to_inpatient(data: dict[str, Any]) -> None:
-        rule(data, "severity.severe_before_residential")["when"]["all"][0]["is"] = "moderate"
-
-    report = verify_rules(str(copy_rules(tmp_path / "r", ("severity.json", moderate_to_inpatient))))
-    monotone = [f for f in report.violations if f.kind == "monotone"]
-    first = next(f for f in monotone if "substance_use_severity" in f.message)
-    assert "from 'moderate' to 'severe'" in first.message
-    assert "severity.severe_before_residential" in first.rule_ids
-    assert first.example is not None
-    assert first.worsened is not None
-    assert first.example["substance_use_severity"] == "moderate"
-    assert first.worsened["substance_use_severity"] == "severe"
-    # minimal: every other risk answer is at its lowest
-    assert first.example["suicide_risk"] == "none"
-    assert first.example["home_environment"] == "supportive"
-    assert not report.ok
+# --- planted defects, each caught by both methods --------------------------------------
 
 
-def test_safety_alternative_and_lint_findings(tmp_path: Path) -> None:
-    def break_safety(data: dict[str, Any]) -> None:
-        rule(data, "safety.imminent_suicide_risk")["then"] = {"flags": ["crisis"]}
+def non_monotone_rating(data: dict[str, Any]) -> None:
+    # Relapse potential 2 with no relapse at all; an occasional relapse then lowers it.
+    rule(data, "relapse.occasional").update(
+        when={"field": "relapse_history", "is": "none"},
+        then={"rating": {"dimension": "relapse_potential", "value": 2}},
+    )
+
+
+def narrowed_safety(data: dict[str, Any]) -> None:
+    rule(data, "safety.imminent_suicide_risk")["when"] = {
+        "all": [
+            {"field": "suicide_risk", "is": "imminent"},
+            {"field": "motivation", "is": "low"},
+        ]
+    }
+
+
+def alternative_with_crisis(data: dict[str, Any]) -> None:
+    rule(data, "safety.imminent_suicide_risk")["then"]["flags"] = []
+    data["rules"].append(
+        extra_rule(
+            "safety.offer_iop",
+            {"field": "suicide_risk", "is": "imminent"},
+            {
+                "flags": ["crisis"],
+                "alternative": {"level": "intensive_outpatient", "conditions": ["x"]},
+            },
+        )
+    )
+
+
+def feasibility_in_a_rating(data: dict[str, Any]) -> None:
+    rule(data, "readiness.ambivalent")["when"] = {
+        "any": [
+            {"field": "motivation", "is": "ambivalent"},
+            {"field": "available_hours_per_week", "lt": 3},
+        ]
+    }
+
+
+def report_for(tmp_path: Path, method: str, *changes: Any) -> VerificationReport:
+    return verify_rules(str(copy_rules(tmp_path / "r", *changes)), method=method)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_non_monotone_rating_is_caught(tmp_path: Path, method: str) -> None:
+    report = report_for(tmp_path, method, ("relapse.json", non_monotone_rating))
+    found = [f for f in report.violations if f.kind == "monotone"]
+    rating = next(f for f in found if "rating of relapse_potential" in f.message)
+    assert "relapse_history from 'none' to 'occasional'" in rating.message
+    assert rating.example is not None
+    assert rating.worsened is not None
+    assert rating.example["relapse_history"] == "none"
+    assert rating.worsened["relapse_history"] == "occasional"
+    # minimal: every other risk answer at its lowest
+    assert rating.example["suicide_risk"] == "none"
+    assert rating.example["home_environment"] == "supportive"
+    assert any("lowers the level" in f.message for f in found)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_narrowed_safety_rule_is_caught(tmp_path: Path, method: str) -> None:
+    report = report_for(tmp_path, method, ("safety.json", narrowed_safety))
+    messages = {f.kind: f.message for f in report.violations}
+    assert messages["flag-definition"] == "crisis is not raised when suicide_risk is 'imminent'"
+    assert messages["safety"] == "crisis below inpatient"
+    example = next(f.example for f in report.violations if f.kind == "flag-definition")
+    assert example is not None
+    assert example["suicide_risk"] == "imminent"
+    assert example["motivation"] != "low"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_alternative_offered_with_crisis_is_caught(tmp_path: Path, method: str) -> None:
+    def unblock(data: dict[str, Any]) -> None:
+        data["safety_override"]["flags"].remove("crisis")
+
+    report = report_for(
+        tmp_path, method, ("safety.json", alternative_with_crisis), ("ruleset.json", unblock)
+    )
+    alternatives = [f for f in report.violations if f.kind == "alternative"]
+    assert [f.message for f in alternatives] == ["an alternative is offered with crisis"]
+    assert "safety.offer_iop" in alternatives[0].rule_ids
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_feasibility_field_leaking_into_a_rating_is_caught(tmp_path: Path, method: str) -> None:
+    broken = copy_rules(tmp_path / "r", ("readiness.json", feasibility_in_a_rating))
+    # The loader refuses it outright...
+    refused = verify_rules(str(broken), method=method)
+    assert [f.kind for f in refused.violations] == ["rule-file"]
+    assert "available_hours_per_week" in refused.violations[0].message
+    # ...and the verifier, given the data as it is, finds the leak on its own.
+    report = verify_reference(ReferenceEvaluator.from_directory(str(broken)), method=method)
+    leaks = [f for f in report.violations if f.kind == "feasibility"]
+    assert leaks
+    assert any(
+        f.message == "available_hours_per_week changes the rating of readiness_to_change"
+        for f in leaks
+    )
+
+
+def test_lint_finds_rules_that_never_fire_or_never_matter(tmp_path: Path) -> None:
+    def add(data: dict[str, Any]) -> None:
         data["rules"].append(
             extra_rule(
                 "safety.shadowed",
                 {"field": "medically_unstable", "is": True},
-                {"level": "intensive_outpatient"},
+                {"rating": {"dimension": "biomedical", "value": 2}},
             )
         )
         impossible = {
@@ -84,29 +184,23 @@ def test_safety_alternative_and_lint_findings(tmp_path: Path) -> None:
                 {"field": "suicide_risk", "is": "none"},
             ]
         }
-        data["rules"].append(extra_rule("safety.never", impossible, {"level": "inpatient"}))
+        data["rules"].append(extra_rule("safety.never", impossible, {"flags": ["crisis"]}))
 
-    def unblock(data: dict[str, Any]) -> None:
-        data["alternative_blocked_by_flags"] = []
-
-    def unmap(data: dict[str, Any]) -> None:
-        # The ASAM crosswalk maps only rules that set a level.
-        data["rules"].pop("safety.imminent_suicide_risk", None)
-
-    changes = (("safety.json", break_safety), ("ruleset.json", unblock), ("asam.json", unmap))
-    report = verify_rules(str(copy_rules(tmp_path / "r", *changes)))
-    kinds = {(f.kind, f.message.split(";")[0]) for f in report.violations}
-    assert (
-        "safety",
-        "crisis, withdrawal management or medical instability below inpatient",
-    ) in kinds
-    assert ("alternative", "an alternative is offered with a safety concern") in kinds
-    safety = next(f for f in report.violations if f.kind == "safety")
-    assert safety.example is not None
+    report = verify_rules(str(copy_rules(tmp_path / "r", ("safety.json", add))))
     lint = {f.kind: f for f in report.lint}
     assert lint["never-fires"].rule_ids == ("safety.never",)
     assert lint["shadowed"].rule_ids[0] == "safety.shadowed"
     assert "safety.medically_unstable" in lint["shadowed"].rule_ids
+
+
+def test_rule_set_1_0_0_misses_the_v2_flags() -> None:
+    # The old rule set knows neither recent overdose nor housing.
+    report = verify_rules(str(OLD_RULES))
+    assert {f.kind for f in report.violations} == {"flag-definition"}
+    assert {f.message.split(" ")[0] for f in report.violations} == {
+        "overdose_risk",
+        "housing_needed",
+    }
 
 
 def test_a_malformed_rule_file_is_a_violation(tmp_path: Path) -> None:
@@ -119,41 +213,19 @@ def test_a_malformed_rule_file_is_a_violation(tmp_path: Path) -> None:
     assert "blood_pressure" in report.violations[0].message
 
 
+def test_an_unknown_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="method must be one of symbolic, enumeration"):
+        verify_rules(DEFAULT_RULES, method="guessing")
+
+
 def test_verify_command(tmp_path: Path) -> None:
     out = io.StringIO()
     assert main(["verify"], stdout=out) == 0
     assert "0 violations, 0 lint findings" in out.getvalue()
 
-    def unstable_not_toxic(data: dict[str, Any]) -> None:
-        rule(data, "environment.toxic_or_homeless")["when"] = {
-            "field": "home_environment",
-            "is": "unstable",
-        }
-
-    broken = copy_rules(tmp_path / "r", ("environment.json", unstable_not_toxic))
+    broken = copy_rules(tmp_path / "r", ("relapse.json", non_monotone_rating))
     out = io.StringIO()
-    assert main(["verify", str(broken)], stdout=out) == 1
+    assert main(["verify", str(broken), "--method", "enumeration"], stdout=out) == 1
     text = out.getvalue()
-    assert "[monotone] worsening home_environment from 'unstable' to 'toxic'" in text
+    assert "[monotone] worsening relapse_history from 'none' to 'occasional'" in text
     assert "FAILED" in text
-
-
-def test_a_rule_set_that_stops_raising_crisis_is_caught(tmp_path: Path) -> None:
-    # The imminent-risk rule now needs low motivation too: imminent risk alone gets no
-    # crisis flag and no inpatient level. Checking only "crisis flag => inpatient" misses it.
-    def narrow(data: dict[str, Any]) -> None:
-        rule(data, "safety.imminent_suicide_risk")["when"] = {
-            "all": [
-                {"field": "suicide_risk", "is": "imminent"},
-                {"field": "motivation", "is": "low"},
-            ]
-        }
-
-    report = verify_rules(str(copy_rules(tmp_path / "r", ("safety.json", narrow))))
-    messages = {f.kind: f.message for f in report.violations}
-    assert messages["flag-definition"] == "crisis is not raised when suicide_risk is 'imminent'"
-    assert "safety" in messages
-    example = next(f.example for f in report.violations if f.kind == "flag-definition")
-    assert example is not None
-    assert example["suicide_risk"] == "imminent"
-    assert example["motivation"] != "low"

@@ -1,4 +1,4 @@
-"""Worked clinical cases, each following a passage of the seed documents.
+"""Worked clinical cases for rule set 2.0.0, each following a passage of the seed documents.
 
 Every row is one realistic assessment: the low-risk baseline below with only the answers
 that differ. A row states the level a clinician reading the seed documents would expect,
@@ -6,6 +6,13 @@ the exact set of flags, the alternative (or None), rules that must appear among 
 reasons, and ``cite``: the seed file and a short verbatim quote of the sentence the case
 follows. Expected values come from the seeds and the rules' clinical reading, not from
 the engine's output.
+
+Cases that encoded readings of rule set 1.0.0 which the clinical review rejected are
+rewritten here and say so in a comment ("1.0.0: ..."): a missing recovery plan, a stable
+home, a stable co-occurring condition, low motivation or no support, and one occasional
+relapse no longer floor at IOP (they say when IOP fits, not that outpatient care is
+insufficient); homelessness and unstable housing without support no longer mean
+residential care; severe impairment with moderate use now does.
 
 Seed files (kept in the project's shared seeds directory, not read by this test):
 000 What is IOP; 001 What is an IOP, all you need to know; 002 IOP for substance use
@@ -35,6 +42,7 @@ OVERDOSE = Flag.OVERDOSE_RISK
 NO_ACCESS = Flag.INPATIENT_NOT_ACCESSIBLE
 OBLIGATIONS = Flag.OBLIGATIONS_CONFLICT
 SCHEDULE = Flag.SCHEDULE_CONFLICT
+HOUSING = Flag.HOUSING_NEEDED
 
 SEED_000 = "000_5b589651295dc063.txt"
 SEED_001 = "001_8721388d5a1adc78.txt"
@@ -53,7 +61,7 @@ AFTER_RESIDENTIAL = {"substance_use_severity": "severe", "completed_residential"
 
 def case(**changes: Any) -> dict[str, Any]:
     """The baseline assessment with only ``changes`` different."""
-    unknown = set(changes) - set(BASELINE)
+    unknown = set(changes) - set(iop_placement.Assessment.model_fields)
     assert not unknown, f"not assessment fields: {sorted(unknown)}"
     return {**BASELINE, **changes}
 
@@ -74,6 +82,7 @@ class WorkedCase:
     alternative: LevelOfCare | None
     rules: frozenset[str]
     cite: str
+    ratings: dict[str, int]
 
 
 def worked(
@@ -85,19 +94,28 @@ def worked(
     flags: Iterable[Flag] = (),
     alternative: LevelOfCare | None = None,
     rules: Iterable[str] = (),
+    ratings: dict[str, int] | None = None,
 ) -> WorkedCase:
     return WorkedCase(
-        case_id, assessment, level, frozenset(flags), alternative, frozenset(rules), cite
+        case_id,
+        assessment,
+        level,
+        frozenset(flags),
+        alternative,
+        frozenset(rules),
+        cite,
+        ratings or {},
     )
 
 
 WORKED_CASES: list[WorkedCase] = [
-    # --- Standard outpatient: mild use, withdrawal behind, a solid plan, a supportive home.
+    # --- Standard outpatient: the least intensive level when no dimension calls for more.
     worked(
         "001-low-risk-mild-use",
         case(),
         level=STANDARD,
-        rules={"step_down.ready_for_standard_outpatient"},
+        rules={"placement.standard_outpatient"},
+        ratings={"relapse_potential": 0, "recovery_environment": 0},
         cite=cite(
             SEED_004,
             "One or two therapy sessions per week or scheduled visits as needed would be"
@@ -108,7 +126,7 @@ WORKED_CASES: list[WorkedCase] = [
         "002-mild-completed-withdrawal-plan-supportive-home",
         case(detox_status="completed"),
         level=STANDARD,
-        rules={"step_down.ready_for_standard_outpatient"},
+        rules={"placement.standard_outpatient"},
         cite=cite(
             SEED_001,
             "some individuals may not require the intensive treatment provided by an IOP,"
@@ -120,35 +138,105 @@ WORKED_CASES: list[WorkedCase] = [
         "003-standard-outpatient-busy-schedule-not-lowered-or-flagged",
         case(detox_status="completed", available_hours_per_week=2, obligations=["work", "school"]),
         level=STANDARD,
-        rules={"step_down.ready_for_standard_outpatient"},
+        rules={"placement.standard_outpatient"},
         cite=cite(SEED_004, "One or two therapy sessions per week"),
     ),
-    # --- Withdrawal: detox first, IOP as the follow-up.
+    worked(
+        "003b-standard-outpatient-no-hours-flagged-not-lowered",
+        case(available_hours_per_week=0, obligations=["work", "childcare"]),
+        level=STANDARD,
+        flags={SCHEDULE},
+        rules={"feasibility.too_few_hours_for_outpatient"},
+        cite=cite(SEED_000, "IOP care facilities typically offer day and evening programs."),
+    ),
+    # 1.0.0: IOP ("only people with completed withdrawal and a solid plan skip it"). The
+    # seed's "especially those who" gives an example, not a necessary condition.
     worked(
         "004-completed-detox-no-recovery-plan",
         case(detox_status="completed", recovery_plan_established=False),
+        level=STANDARD,
+        rules={"placement.standard_outpatient"},
+        cite=cite(
+            SEED_001,
+            "Conversely, some individuals may not require the intensive treatment provided by"
+            " an IOP, especially those who have completed the withdrawal process successfully",
+        ),
+    ),
+    # 1.0.0: IOP. A plan is written in treatment, at any level.
+    worked(
+        "005-no-recovery-plan-yet",
+        case(recovery_plan_established=False),
+        level=STANDARD,
+        rules={"placement.standard_outpatient"},
+        cite=cite(
+            SEED_000,
+            "Writing down goals and coming up with a plan to meet them will provide a measure"
+            " of accountability for people suffering from addiction.",
+        ),
+    ),
+    # A mild, first-visit intake: stable home, limited support, ambivalent, no plan yet.
+    worked(
+        "005b-mild-first-visit-nothing-else-elevated",
+        case(
+            home_environment="stable",
+            support_system="limited",
+            motivation="ambivalent",
+            recovery_plan_established=False,
+            functional_impairment="mild",
+        ),
+        level=STANDARD,
+        rules={"placement.standard_outpatient"},
+        ratings={"readiness_to_change": 1, "recovery_environment": 0},
+        cite=cite(
+            SEED_004,
+            "Like IOPs, outpatient therapy for drug addiction recovery is likely to contain"
+            " some mix of individual counseling, psychoeducation, and relapse prevention.",
+        ),
+    ),
+    # --- Withdrawal: 24-hour care when severe or unrated; ambulatory when minimal/moderate.
+    worked(
+        "006-detox-needed-withdrawal-not-rated",
+        case(substance_use_severity="moderate", detox_status="needed"),
+        level=INPATIENT,
+        flags={WITHDRAWAL},
+        rules={"withdrawal.severe_or_unrated", "placement.withdrawal_needs_24_hour_care"},
+        ratings={"acute_intoxication_withdrawal": 3},
+        cite=cite(SEED_003, "Intensive outpatient programs do not include detox"),
+    ),
+    worked(
+        "006b-moderate-withdrawal-managed-alongside-iop",
+        case(detox_status="needed", withdrawal_severity="moderate"),
         level=IOP,
-        rules={"withdrawal.completed_without_recovery_plan", "step_down.no_recovery_plan"},
+        flags={WITHDRAWAL},
+        rules={"withdrawal.moderate_ambulatory", "placement.withdrawal_ambulatory"},
+        ratings={"acute_intoxication_withdrawal": 2},
         cite=cite(
             SEED_003,
             "IOP’s are great follow up programs for those who complete a detox program.",
         ),
     ),
     worked(
-        "005-no-recovery-plan-yet",
-        case(recovery_plan_established=False),
-        level=IOP,
-        rules={"step_down.no_recovery_plan"},
-        cite=cite(SEED_001, "have established a solid recovery plan."),
+        "006c-minimal-withdrawal-outpatient",
+        case(detox_status="in_progress", withdrawal_severity="minimal"),
+        level=STANDARD,
+        flags={WITHDRAWAL},
+        rules={"withdrawal.minimal_ambulatory"},
+        ratings={"acute_intoxication_withdrawal": 1},
+        cite=cite(
+            SEED_003,
+            "Intensive outpatient programs do not include detox, which makes them ideal for"
+            " those without the need of medically assisted detox",
+        ),
     ),
     worked(
-        "006-detox-needed",
-        case(substance_use_severity="moderate", detox_status="needed"),
+        "006d-severe-withdrawal",
+        case(detox_status="needed", withdrawal_severity="severe"),
         level=INPATIENT,
         flags={WITHDRAWAL},
-        rules={"withdrawal.detox_needed_or_in_progress"},
-        cite=cite(SEED_003, "Intensive outpatient programs do not include detox"),
+        rules={"withdrawal.severe_or_unrated"},
+        cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
     ),
+    # Under the safety override the feasibility flags and the alternative are not shown.
     worked(
         "007-detox-in-progress-inpatient-not-accessible-no-alternative",
         case(
@@ -157,21 +245,18 @@ WORKED_CASES: list[WorkedCase] = [
             inpatient_accessible=False,
         ),
         level=INPATIENT,
-        flags={WITHDRAWAL, NO_ACCESS},
+        flags={WITHDRAWAL},
         alternative=None,
-        rules={"withdrawal.detox_needed_or_in_progress", "feasibility.inpatient_not_accessible"},
+        rules={"withdrawal.severe_or_unrated"},
         cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
     ),
     worked(
         "008-detox-needed-with-work-no-alternative",
         case(substance_use_severity="moderate", detox_status="needed", obligations=["work"]),
         level=INPATIENT,
-        flags={WITHDRAWAL, OBLIGATIONS},
+        flags={WITHDRAWAL},
         alternative=None,
-        rules={
-            "withdrawal.detox_needed_or_in_progress",
-            "feasibility.inpatient_conflicts_with_obligations",
-        },
+        rules={"withdrawal.severe_or_unrated"},
         cite=cite(
             SEED_003,
             "Intensive outpatient programs do not include detox, which makes them ideal for"
@@ -188,7 +273,7 @@ WORKED_CASES: list[WorkedCase] = [
         ),
         level=INPATIENT,
         flags={WITHDRAWAL, OVERDOSE},
-        rules={"withdrawal.detox_needed_or_in_progress", "relapse.opioid_lost_tolerance"},
+        rules={"withdrawal.severe_or_unrated", "relapse.opioid_lost_tolerance"},
         cite=cite(
             SEED_004,
             "someone who has stopped using opioids like heroin or painkillers for a"
@@ -202,7 +287,8 @@ WORKED_CASES: list[WorkedCase] = [
         case(substance_use_severity="moderate", suicide_risk="imminent"),
         level=INPATIENT,
         flags={CRISIS},
-        rules={"safety.imminent_suicide_risk"},
+        rules={"safety.imminent_suicide_risk", "placement.emotional_needs_24_hour_care"},
+        ratings={"emotional_behavioral_cognitive": 4},
         cite=cite(
             SEED_002,
             "An IOP is a structured, therapeutic program designed for individuals struggling"
@@ -218,9 +304,9 @@ WORKED_CASES: list[WorkedCase] = [
             obligations=["childcare"],
         ),
         level=INPATIENT,
-        flags={CRISIS, NO_ACCESS, OBLIGATIONS},
+        flags={CRISIS},
         alternative=None,
-        rules={"safety.imminent_suicide_risk", "feasibility.inpatient_not_accessible"},
+        rules={"safety.imminent_suicide_risk"},
         cite=cite(
             SEED_000,
             "Of particular concern for individuals involved in drug abuse is the issue of"
@@ -231,7 +317,7 @@ WORKED_CASES: list[WorkedCase] = [
         "012-suicidal-ideation-without-intent",
         case(suicide_risk="ideation"),
         level=IOP,
-        rules={"safety.suicidal_ideation"},
+        rules={"safety.suicidal_ideation", "placement.emotional_needs_iop"},
         cite=cite(
             SEED_000,
             "One out of 11 people using illicit drugs during the past year has had serious"
@@ -243,7 +329,8 @@ WORKED_CASES: list[WorkedCase] = [
         case(substance_use_severity="moderate", medically_unstable=True),
         level=INPATIENT,
         flags={MEDICAL},
-        rules={"safety.medically_unstable"},
+        rules={"safety.medically_unstable", "placement.biomedical_needs_24_hour_care"},
+        ratings={"biomedical": 4},
         cite=cite(
             SEED_003,
             "have deteriorating health and in general decrepit, then inpatient treatment is"
@@ -259,7 +346,7 @@ WORKED_CASES: list[WorkedCase] = [
             obligations=["caregiving"],
         ),
         level=INPATIENT,
-        flags={MEDICAL, NO_ACCESS, OBLIGATIONS},
+        flags={MEDICAL},
         alternative=None,
         rules={"safety.medically_unstable"},
         cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
@@ -269,7 +356,8 @@ WORKED_CASES: list[WorkedCase] = [
         "015-severe-use-no-residential-yet",
         case(**SEVERE_USE),
         level=INPATIENT,
-        rules={"severity.severe_before_residential"},
+        rules={"severity.severe_before_residential", "placement.relapse_needs_24_hour_care"},
+        ratings={"relapse_potential": 3},
         cite=cite(
             SEED_001,
             "Those with severe addiction problems or significant co-occurring mental health"
@@ -307,12 +395,26 @@ WORKED_CASES: list[WorkedCase] = [
             " work or to leave school during the middle of a semester.",
         ),
     ),
+    # A clinical alternative, not a feasibility one: IOP after completed detox.
+    worked(
+        "017b-severe-use-after-detox-iop-clinical-alternative",
+        case(**SEVERE_USE, detox_status="completed"),
+        level=INPATIENT,
+        alternative=IOP,
+        rules={"severity.severe_before_residential", "placement.iop_after_detox_for_severe_use"},
+        cite=cite(
+            SEED_001,
+            "Have completed medical detox and/or residential treatment in cases of severe"
+            " addiction",
+        ),
+    ),
     # --- Step-down after completed residential treatment.
     worked(
         "018-step-down-after-residential-with-support",
         case(**AFTER_RESIDENTIAL),
         level=IOP,
-        rules={"step_down.after_residential_with_support"},
+        rules={"step_down.after_residential_with_support", "placement.relapse_needs_iop"},
+        ratings={"relapse_potential": 2},
         cite=cite(
             SEED_001,
             "Have completed medical detox and/or residential treatment in cases of severe"
@@ -339,23 +441,60 @@ WORKED_CASES: list[WorkedCase] = [
         "020-after-residential-no-support",
         case(**AFTER_RESIDENTIAL, support_system="none", home_environment="stable"),
         level=INPATIENT,
-        rules={"step_down.after_residential_without_support"},
+        rules={"severity.severe_without_support"},
         cite=cite(
-            SEED_001, "Are surrounded by loved ones actively engaged in their recovery journey"
+            SEED_002, "Managing triggers and high-risk situations without round-the-clock support."
         ),
     ),
     # --- Home environment.
     worked(
-        "021-toxic-home",
+        "021-toxic-home-moderate-use-no-safe-housing",
         case(substance_use_severity="moderate", home_environment="toxic"),
         level=INPATIENT,
-        rules={"environment.toxic_or_homeless"},
+        flags={HOUSING},
+        alternative=IOP,
+        rules={
+            "environment.toxic_without_safe_housing",
+            "environment.housing_needed",
+            "placement.iop_with_recovery_residence",
+        },
+        ratings={"recovery_environment": 3},
         cite=cite(
             SEED_001,
             "While an IOP offers comprehensive therapy, it does not protect a toxic and"
             " stressful environment that may increase the risk of relapse.",
         ),
     ),
+    # 1.0.0: inpatient at any severity.
+    worked(
+        "021b-toxic-home-mild-use",
+        case(home_environment="toxic"),
+        level=IOP,
+        flags={HOUSING},
+        rules={"environment.toxic", "placement.environment_needs_iop"},
+        cite=cite(
+            SEED_001,
+            "Many individuals must change their environment to focus on recovery and remove"
+            " themselves from stressful situations.",
+        ),
+    ),
+    worked(
+        "021c-toxic-home-recovery-residence-arranged",
+        case(
+            substance_use_severity="moderate",
+            home_environment="toxic",
+            recovery_residence="arranged",
+        ),
+        level=IOP,
+        rules={"environment.toxic"},
+        ratings={"recovery_environment": 2},
+        cite=cite(
+            SEED_001,
+            "Individuals with mental disorders, addictions, or other challenges can enroll in"
+            " these programs at home or in sober living facilities.",
+        ),
+    ),
+    # 1.0.0: inpatient. Residential treatment is not housing.
     worked(
         "022-homeless",
         case(
@@ -363,9 +502,26 @@ WORKED_CASES: list[WorkedCase] = [
             home_environment="homeless",
             support_system="limited",
         ),
-        level=INPATIENT,
-        rules={"environment.toxic_or_homeless"},
-        cite=cite(SEED_002, "Have a stable living environment and supportive social network."),
+        level=IOP,
+        flags={HOUSING},
+        rules={"environment.homeless", "environment.housing_needed"},
+        cite=cite(
+            SEED_003,
+            "Patients, with the help of trained professionals, learn and address the issues of"
+            " housing, employment, education and community support.",
+        ),
+    ),
+    worked(
+        "022b-homeless-living-in-recovery-residence",
+        case(home_environment="homeless", recovery_residence="residing"),
+        level=STANDARD,
+        rules={"environment.in_recovery_residence", "placement.standard_outpatient"},
+        ratings={"recovery_environment": 1},
+        cite=cite(
+            SEED_001,
+            "Individuals with mental disorders, addictions, or other challenges can enroll in"
+            " these programs at home or in sober living facilities.",
+        ),
     ),
     worked(
         "023-toxic-home-childcare-inpatient-not-accessible",
@@ -376,10 +532,10 @@ WORKED_CASES: list[WorkedCase] = [
             inpatient_accessible=False,
         ),
         level=INPATIENT,
-        flags={NO_ACCESS, OBLIGATIONS},
+        flags={NO_ACCESS, OBLIGATIONS, HOUSING},
         alternative=IOP,
         rules={
-            "environment.toxic_or_homeless",
+            "environment.toxic_without_safe_housing",
             "feasibility.inpatient_not_accessible",
             "feasibility.inpatient_conflicts_with_obligations",
         },
@@ -389,14 +545,16 @@ WORKED_CASES: list[WorkedCase] = [
             " with a partner or domestic violence",
         ),
     ),
+    # 1.0.0: inpatient ("neither condition IOP relies on"): a fit statement inverted.
     worked(
         "024-unstable-housing-no-support",
         case(substance_use_severity="moderate", home_environment="unstable", support_system="none"),
-        level=INPATIENT,
-        rules={"environment.unstable_without_support"},
+        level=IOP,
+        rules={"environment.unstable", "support.none", "placement.environment_needs_iop"},
+        ratings={"recovery_environment": 2},
         cite=cite(SEED_002, "Have a stable living environment and supportive social network."),
     ),
-    # --- Relapse and failed outpatient treatment.
+    # --- Relapse, treatment history and overdose.
     worked(
         "025-frequent-relapses-failed-outpatient",
         case(
@@ -405,7 +563,7 @@ WORKED_CASES: list[WorkedCase] = [
             prior_outpatient_failed=True,
         ),
         level=IOP,
-        rules={"relapse.any_relapse", "relapse.prior_outpatient_failed"},
+        rules={"relapse.frequent", "relapse.prior_outpatient_failed"},
         cite=cite(
             SEED_001,
             "Frequent relapses: If an individual cannot recover from substance abuse despite"
@@ -413,16 +571,15 @@ WORKED_CASES: list[WorkedCase] = [
             " needed to prevent relapses.",
         ),
     ),
+    # 1.0.0: IOP for any relapse. The seed is permissive, and relapse is common.
     worked(
-        "026-relapse-first-line-of-defence",
+        "026-one-occasional-relapse",
         case(relapse_history="occasional"),
-        level=IOP,
-        rules={"relapse.any_relapse"},
+        level=STANDARD,
+        rules={"relapse.occasional", "placement.standard_outpatient"},
+        ratings={"relapse_potential": 1},
         cite=cite(
-            SEED_004,
-            "In the event of a relapse, which commonly indicates the need for new or changed"
-            " treatment techniques, this sort of program can also be employed as the first line"
-            " of defense.",
+            SEED_004, "Regrettably, 40–60% of addicts who are in recovery relapse at some time."
         ),
     ),
     worked(
@@ -441,8 +598,42 @@ WORKED_CASES: list[WorkedCase] = [
         case(relapse_history="occasional", opioid_use_with_lost_tolerance=True),
         level=IOP,
         flags={OVERDOSE},
-        rules={"relapse.opioid_lost_tolerance", "relapse.any_relapse"},
+        rules={"relapse.opioid_lost_tolerance", "relapse.occasional"},
         cite=cite(SEED_004, "Overdosing might happen more frequently if you relapse."),
+    ),
+    worked(
+        "028b-overdose-in-the-last-year",
+        case(recent_overdose=True),
+        level=IOP,
+        flags={OVERDOSE},
+        rules={"relapse.recent_overdose"},
+        cite=cite(
+            SEED_000,
+            "The threat of overdosing on drugs is a constant possibility, with patients"
+            " potentially becoming injured or dying.",
+        ),
+    ),
+    worked(
+        "028c-chronic-history-after-iop",
+        case(substance_use_severity="moderate", relapse_history="frequent", prior_iop_failed=True),
+        level=INPATIENT,
+        rules={"relapse.chronic_history", "placement.relapse_needs_24_hour_care"},
+        cite=cite(
+            SEED_000,
+            "outpatient care may not be suitable for individuals who have a chronic history of"
+            " drug abuse and who need a higher level of supervision.",
+        ),
+    ),
+    worked(
+        "028d-one-iop-that-did-not-hold",
+        case(prior_iop_failed=True),
+        level=IOP,
+        rules={"relapse.prior_iop_failed"},
+        cite=cite(
+            SEED_004,
+            "In the event of a relapse, which commonly indicates the need for new or changed"
+            " treatment techniques",
+        ),
     ),
     # --- Functioning.
     worked(
@@ -464,11 +655,25 @@ WORKED_CASES: list[WorkedCase] = [
         rules={"functioning.cannot_hold_life_together"},
         cite=cite(SEED_003, "If they can barely hold onto their lives"),
     ),
+    # 1.0.0: IOP (the rule needed severe use). The seed has no severity condition.
     worked(
         "031-severe-impairment-moderate-use",
         case(substance_use_severity="moderate", functional_impairment="severe"),
+        level=INPATIENT,
+        rules={"functioning.cannot_hold_life_together"},
+        ratings={"emotional_behavioral_cognitive": 3},
+        cite=cite(
+            SEED_003,
+            "If they can barely hold onto their lives; missing work, assignments, stealing,"
+            " lying, cheating, have deteriorating health and in general decrepit, then"
+            " inpatient treatment is necessary.",
+        ),
+    ),
+    worked(
+        "031b-severe-impairment-mild-use",
+        case(functional_impairment="severe"),
         level=IOP,
-        rules={"functioning.impaired"},
+        rules={"functioning.severe_with_mild_use"},
         cite=cite(
             SEED_001,
             "When an individual’s mental health symptoms significantly impair their daily"
@@ -488,45 +693,97 @@ WORKED_CASES: list[WorkedCase] = [
             " likely to be advised to enter an inpatient treatment program.",
         ),
     ),
+    # 1.0.0: still inpatient after residential treatment.
+    worked(
+        "032b-significant-co-occurring-after-residential",
+        case(co_occurring_mental_health="significant", completed_residential=True),
+        level=IOP,
+        rules={"co_occurring.significant_after_residential"},
+        cite=cite(
+            SEED_001,
+            "must pursue residential treatment before enrolling in an intensive outpatient"
+            " program.",
+        ),
+    ),
+    # 1.0.0: IOP. IOP can serve co-occurring conditions; that does not make outpatient
+    # care insufficient for a stable one.
     worked(
         "033-stable-co-occurring-on-medication",
         case(co_occurring_mental_health="stable"),
-        level=IOP,
-        rules={"co_occurring.stable"},
+        level=STANDARD,
+        rules={"co_occurring.stable", "placement.standard_outpatient"},
+        ratings={"emotional_behavioral_cognitive": 1},
         cite=cite(
-            SEED_001,
-            "In cases where individuals require medication for managing their mental health or"
-            " substance abuse disorder, an IOP may include services for medication management.",
+            SEED_003,
+            "IOP drug rehab is designed for those with addiction, substance use, and abuse"
+            " disorders, as well as co-occurring disorders.",
         ),
     ),
-    # --- Support and motivation.
+    # --- Support and motivation: fit conditions, not floors.
+    # 1.0.0: inpatient.
     worked(
         "034-no-support-low-motivation",
         case(home_environment="stable", support_system="none", motivation="low"),
-        level=INPATIENT,
-        rules={"support.no_support_and_low_motivation"},
+        level=STANDARD,
+        rules={"support.none", "readiness.low_motivation", "placement.standard_outpatient"},
+        ratings={"readiness_to_change": 2, "recovery_environment": 1},
         cite=cite(
-            SEED_001,
-            "This option is particularly suitable for individuals who possess self-motivation"
-            " to recover, have a strong support system",
+            SEED_004, "It is essential to participate in self-help groups both before and after"
         ),
     ),
+    # 1.0.0: IOP.
     worked(
         "035-low-motivation-strong-support",
         case(motivation="low"),
-        level=IOP,
-        rules={"support.no_support_or_low_motivation"},
+        level=STANDARD,
+        rules={"readiness.low_motivation"},
         cite=cite(
             SEED_002, "Motivational Interviewing (MI): Encourages self-motivation and commitment"
+        ),
+    ),
+    # --- Risks accumulate.
+    worked(
+        "039-three-moderate-dimensions",
+        case(
+            substance_use_severity="moderate",
+            suicide_risk="ideation",
+            relapse_history="frequent",
+            home_environment="unstable",
+        ),
+        level=INPATIENT,
+        rules={"placement.dimensions_interact"},
+        ratings={
+            "emotional_behavioral_cognitive": 2,
+            "relapse_potential": 2,
+            "recovery_environment": 2,
+        },
+        cite=cite(
+            SEED_000,
+            "It’s important to recognize that outpatient care may not be suitable for"
+            " individuals who have a chronic history of drug abuse and who need a higher level"
+            " of supervision.",
+        ),
+    ),
+    worked(
+        "040-two-moderate-dimensions",
+        case(
+            substance_use_severity="moderate", suicide_risk="ideation", relapse_history="frequent"
+        ),
+        level=IOP,
+        rules={"placement.emotional_needs_iop", "placement.relapse_needs_iop"},
+        cite=cite(
+            SEED_001,
+            "Individuals needing more intensive support than traditional outpatient treatment"
+            " but not requiring round-the-clock supervision should consider IOP treatment.",
         ),
     ),
     # --- Feasibility: hours and obligations shape flags, never the level.
     worked(
         "036-iop-too-few-hours-flagged-not-lowered",
-        case(substance_use_severity="moderate", available_hours_per_week=6, obligations=["work"]),
+        case(relapse_history="frequent", available_hours_per_week=6, obligations=["work"]),
         level=IOP,
         flags={SCHEDULE},
-        rules={"severity.moderate_or_severe", "feasibility.too_few_hours_for_iop"},
+        rules={"relapse.frequent", "feasibility.too_few_hours_for_iop"},
         cite=cite(
             SEED_003,
             "The services that are offered in these programs are similar but limited as a"
@@ -535,24 +792,24 @@ WORKED_CASES: list[WorkedCase] = [
     ),
     worked(
         "037-iop-nine-hours-is-enough",
-        case(substance_use_severity="moderate", available_hours_per_week=9),
+        case(relapse_history="frequent", available_hours_per_week=9),
         level=IOP,
-        rules={"severity.moderate_or_severe"},
+        rules={"relapse.frequent"},
         cite=cite(
             SEED_004,
             "Some intensive outpatient programs provide at least nine hours of therapy per week"
             " over a period of three to five days",
         ),
     ),
+    # 1.0.0: IOP (contested; program policy in severity.moderate_use).
     worked(
-        "038-moderate-use-working-parent-iop",
+        "038-moderate-use-working-parent",
         case(substance_use_severity="moderate", obligations=["work", "childcare"]),
-        level=IOP,
-        rules={"severity.moderate_or_severe"},
+        level=STANDARD,
+        rules={"severity.moderate_use", "placement.standard_outpatient"},
         cite=cite(
             SEED_001,
-            "Require intensive treatment but also a flexible schedule for work or childcare"
-            " responsibilities",
+            "Are you struggling with mild to moderate substance use or other mental disorders",
         ),
     ),
 ]
@@ -570,6 +827,9 @@ def test_worked_case(worked_case: WorkedCase) -> None:
     assert alternative is worked_case.alternative, worked_case.cite
     fired = {reason.rule_id for reason in rec.reasons}
     assert worked_case.rules <= fired, worked_case.cite
+    rated = {d.dimension.value: d.rating for d in rec.dimensions}
+    for dimension, rating in worked_case.ratings.items():
+        assert rated[dimension] == rating, (dimension, worked_case.cite)
 
 
 @pytest.mark.parametrize("worked_case", PARAMS)
@@ -596,7 +856,7 @@ def test_table_covers_alternative_offered_and_withheld() -> None:
     withheld = [
         c
         for c in WORKED_CASES
-        if NO_ACCESS in c.flags
+        if c.assessment["inpatient_accessible"] is False
         and c.alternative is None
         and c.flags & {CRISIS, WITHDRAWAL, MEDICAL}
     ]

@@ -2,12 +2,20 @@
 
 The engine knows nothing clinical. Its policy, the same for any rule set:
 
-1. Rules that set levels run first; the level is the most intensive level any of them
-   supports, or the least intensive level when none fires.
-2. Rules that read that decided level (flags and alternatives about feasibility) run next.
-3. The alternative is the most intensive of the alternatives offered that is below the
+1. Rules that read only answers run first. Rating rules among them give dimensions a risk
+   rating: each dimension's rating is the highest any fired rating rule gives it, else 0.
+   From the ratings the engine derives, for each k, how many dimensions are rated at
+   least k.
+2. Rules that read ratings or those counts run next.
+3. The level is the most intensive level any rule of stages 1-2 supports, or the least
+   intensive level when none does. Rules that read that decided level (flags and
+   alternatives about feasibility) run last.
+4. The alternative is the most intensive of the alternatives offered that is below the
    level; none is offered when a flag the manifest lists in
-   ``alternative_blocked_by_flags`` is raised.
+   ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
+   in force (one of its flags raised or one of its rules fired). Under the override the
+   recommendation keeps only the reasons for the decided level, the rating reasons and
+   answer-reading flag rules: nothing that suggests weighing a lower level.
 """
 
 from __future__ import annotations
@@ -20,14 +28,14 @@ from importlib.resources.abc import Traversable
 from typing import Any, Final
 
 from iop_placement._backends.base import Backend, Matcher
-from iop_placement._backends.facts import check_fact_keys, encode
+from iop_placement._backends.facts import check_fact_keys, encode, fact_name
 from iop_placement._backends.selection import matcher, resolve
 from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Explanation
-from iop_placement._model.fields import DECIDED_LEVEL, FactValue, field_specs
-from iop_placement._model.levels import Flag, LevelOfCare
-from iop_placement._model.recommendation import Alternative, Reason, Recommendation
+from iop_placement._model.fields import DECIDED_LEVEL, FactValue, derive, field_specs, rating_field
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
+from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment
 from iop_placement._rules.asam import correspondence
@@ -64,18 +72,26 @@ class _Prepared:
             rule_id=self.rule.id,
             title=self.rule.title,
             level=then.level,
+            dimension=then.rating.dimension if then.rating else None,
+            rating=int(then.rating.value) if then.rating else None,
             flags=then.flags,
             text=self.rule.text,
             facts=facts,
             source=self.source,
         )
 
+    @property
+    def only_offers(self) -> bool:
+        """Whether the rule does nothing but offer an alternative."""
+        then = self.rule.then
+        return then.alternative is not None and then.level is None and then.rating is None
+
 
 class _Phase:
     """The rules of one phase, compiled for one backend."""
 
     def __init__(self, name: str, prepared: list[_Prepared], backend: Backend) -> None:
-        specs = field_specs(with_decided_level=True)
+        specs = field_specs(with_decided_level=True, with_derived=True)
         self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
         self.matcher: Matcher | None = matcher(backend, name, conditions) if prepared else None
@@ -99,13 +115,22 @@ class PlacementEngine:
         self._info = RulesetInfo(
             name=rule_set.name, version=rule_set.version, sha256=rule_set.sha256
         )
-        self._blocking = frozenset(rule_set.manifest.alternative_blocked_by_flags)
+        manifest = rule_set.manifest
+        self._blocking = frozenset(manifest.alternative_blocked_by_flags)
+        self._override_flags = frozenset(manifest.safety_override.flags)
+        self._override_rules = frozenset(manifest.safety_override.rules)
+        self._asam_rules = frozenset(rule_set.asam.rules) if rule_set.asam else frozenset()
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
         tag = f"{rule_set.name}@{rule_set.version}#{next(_ENGINES)}"
-        levels = [p for p in prepared if not p.rule.reads_decided_level]
-        context = [p for p in prepared if p.rule.reads_decided_level]
-        self._levels = _Phase(f"{tag}/levels", levels, self.backend)
-        self._context = _Phase(f"{tag}/context", context, self.backend)
+        self._answers = _Phase(
+            f"{tag}/answers", [p for p in prepared if p.rule.stage == 1], self.backend
+        )
+        self._placement = _Phase(
+            f"{tag}/placement", [p for p in prepared if p.rule.stage == 2], self.backend
+        )
+        self._context = _Phase(
+            f"{tag}/context", [p for p in prepared if p.rule.stage == 3], self.backend
+        )
 
     @classmethod
     def from_directory(
@@ -143,27 +168,65 @@ class PlacementEngine:
         """
         values = parse_assessment(assessment).values()
         fact = encode(values)
-        fired = self._levels.fired(fact)
+        fired = self._answers.fired(fact)
+        ratings = dict.fromkeys(Dimension, 0)
+        for p in fired:
+            if (rating := p.rule.then.rating) is not None:
+                ratings[rating.dimension] = max(ratings[rating.dimension], int(rating.value))
+        derived = derive(ratings)
+        if self._placement.matcher is not None:
+            fact.update({fact_name(name): value for name, value in derived.items()})
+            fired += self._placement.fired(fact)
         level = max(
             (p.rule.then.level for p in fired if p.rule.then.level is not None),
             key=lambda lvl: lvl.rank,
             default=LevelOfCare.least_intensive(),
         )
+        values = {**values, **derived}
         if self._context.matcher is not None:
             fact[DECIDED_LEVEL] = level.value
             fired += self._context.fired(fact)
-            values = {**values, DECIDED_LEVEL: level.value}
+            values[DECIDED_LEVEL] = level.value
+        override = any(p.rule.id in self._override_rules for p in fired) or any(
+            flag in self._override_flags for p in fired for flag in p.rule.then.flags
+        )
+        if override:
+            # Nothing that suggests weighing a lower level: the danger leads.
+            fired = [
+                p
+                for p in fired
+                if p.rule.stage != 3
+                and not p.only_offers
+                and (p.rule.then.level is None or p.rule.then.level == level)
+            ]
         fired.sort(key=lambda p: (-(p.rule.then.level.rank if p.rule.then.level else -1), p.order))
         raised = {flag for p in fired for flag in p.rule.then.flags}
+        deciding = [p for p in fired if p.rule.then.level == level]
         return Recommendation(
             level=level,
             flags=tuple(flag for flag in Flag if flag in raised),
             reasons=tuple(p.reason(values) for p in fired),
-            alternative=self._alternative(level, fired, raised),
+            alternative=None if override else self._alternative(level, fired, raised),
+            safety_override=override,
             intensity=level.intensity,
             ruleset=self._info,
             asam=correspondence(
-                self._rule_set.asam, level, [p.rule.id for p in fired if p.rule.then.level == level]
+                self._rule_set.asam, level, _basis(deciding, fired, ratings, self._asam_rules)
+            ),
+            dimensions=tuple(
+                DimensionRating(
+                    dimension=dimension,
+                    rating=rating,
+                    label=RiskRating.of(rating).label,
+                    rule_ids=tuple(
+                        p.rule.id
+                        for p in fired
+                        if p.rule.then.rating is not None
+                        and p.rule.then.rating.dimension == dimension
+                        and p.rule.then.rating.value == rating
+                    ),
+                )
+                for dimension, rating in ratings.items()
             ),
         )
 
@@ -202,6 +265,32 @@ class PlacementEngine:
             conditions=tuple(conditions),
             rule_ids=tuple(rule_id for _, rule_id in chosen),
         )
+
+
+def _basis(
+    deciding: list[_Prepared],
+    fired: list[_Prepared],
+    ratings: Mapping[Dimension, int],
+    listed: frozenset[str],
+) -> list[str]:
+    """The rules a recommendation's ASAM codes come from.
+
+    A deciding rule that reads a dimension's rating stands for the rating rules that set
+    that rating, where the crosswalk lists them (``listed``); otherwise it stands for itself.
+    """
+    basis: list[str] = []
+    for p in deciding:
+        read = [d for d in Dimension if rating_field(d.value) in p.rule.when.fields()]
+        behind = [
+            q.rule.id
+            for q in fired
+            if q.rule.then.rating is not None
+            and q.rule.then.rating.dimension in read
+            and int(q.rule.then.rating.value) == ratings[q.rule.then.rating.dimension]
+            and q.rule.id in listed
+        ]
+        basis += behind or [p.rule.id]
+    return list(dict.fromkeys(basis))
 
 
 _default: PlacementEngine | None = None

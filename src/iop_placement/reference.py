@@ -19,8 +19,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from iop_placement._model.assessment import Assessment
-from iop_placement._model.levels import LevelOfCare
+from iop_placement._model.assessment import ABSENT_MEANS, Assessment
+from iop_placement._model.levels import Dimension, LevelOfCare
 from iop_placement._model.validation import parse_assessment
 
 __all__ = ["ReferenceEvaluator", "ReferenceResult"]
@@ -35,6 +35,12 @@ _COMPARE: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
     "ge": operator.ge,
 }
 _RANK: Final = {level.value: level.rank for level in LevelOfCare}
+# What an optional field left out is read as, from the model (None: absence is its own value).
+_ABSENT: Final[Mapping[str, Any]] = {
+    name: info.json_schema_extra.get(ABSENT_MEANS)
+    for name, info in Assessment.model_fields.items()
+    if isinstance(info.json_schema_extra, dict) and ABSENT_MEANS in info.json_schema_extra
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class ReferenceResult:
     flags: frozenset[str]
     rule_ids: frozenset[str]
     alternative: tuple[str, tuple[str, ...], tuple[str, ...]] | None  # level, conditions, rules
+    ratings: Mapping[str, int]  # dimension -> rating
 
 
 def _same(value: Any, expected: Any) -> bool:  # noqa: ANN401 - JSON scalars
@@ -53,14 +60,23 @@ def _same(value: Any, expected: Any) -> bool:  # noqa: ANN401 - JSON scalars
 
 
 def holds(condition: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
-    """Whether a condition, as written in a rule file, holds for these answers."""
+    """Whether a condition, as written in a rule file, holds for these answers.
+
+    ``answers`` also holds the ratings (``rating.<dimension>``) and counts
+    (``dimensions_at_least.<k>``) once they are known.
+    """
     if "all" in condition:
         return all(holds(part, answers) for part in condition["all"])
     if "any" in condition:
         return any(holds(part, answers) for part in condition["any"])
     if "not" in condition:
         return not holds(condition["not"], answers)
-    value = answers[condition["field"]]
+    if "rating" in condition:
+        value = answers[f"rating.{condition['rating']}"]
+    elif "dimensions_at_least" in condition:
+        value = answers[f"dimensions_at_least.{condition['dimensions_at_least']}"]
+    else:
+        value = answers[condition["field"]]
     if "is" in condition:
         return _same(value, condition["is"])
     if "in" in condition:
@@ -74,13 +90,28 @@ def holds(condition: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
     raise ValueError(msg)
 
 
+def _tests(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if "all" in condition or "any" in condition:
+        parts = condition.get("all", condition.get("any", []))
+        return [test for part in parts for test in _tests(part)]
+    if "not" in condition:
+        return _tests(condition["not"])
+    return [condition]
+
+
 def reads_level(condition: Mapping[str, Any]) -> bool:
     """Whether a condition mentions the decided level anywhere."""
-    if "all" in condition or "any" in condition:
-        return any(reads_level(part) for part in condition.get("all", condition.get("any", [])))
-    if "not" in condition:
-        return reads_level(condition["not"])
-    return bool(condition["field"] == _LEVEL)
+    return any(test.get("field") == _LEVEL for test in _tests(condition))
+
+
+def reads_ratings(condition: Mapping[str, Any]) -> bool:
+    """Whether a condition reads a rating or a count of ratings anywhere."""
+    return any("rating" in test or "dimensions_at_least" in test for test in _tests(condition))
+
+
+def stage(condition: Mapping[str, Any]) -> int:
+    """1: reads only answers; 2: reads ratings; 3: reads the decided level."""
+    return 3 if reads_level(condition) else 2 if reads_ratings(condition) else 1
 
 
 class ReferenceEvaluator:
@@ -90,6 +121,9 @@ class ReferenceEvaluator:
         self.manifest = manifest
         self.rules = rules
         self._blocking = frozenset(manifest.get("alternative_blocked_by_flags", ()))
+        override = manifest.get("safety_override", {})
+        self._override_flags = frozenset(override.get("flags", ()))
+        self._override_rules = frozenset(override.get("rules", ()))
 
     @classmethod
     def from_directory(cls, directory: Traversable | str) -> ReferenceEvaluator:
@@ -104,15 +138,44 @@ class ReferenceEvaluator:
     def evaluate(self, assessment: Assessment | Mapping[str, Any]) -> ReferenceResult:
         """The level, flags, fired rules and alternative for one assessment."""
         answers = parse_assessment(assessment).values()
-        level_rules = [rule for rule in self.rules if not reads_level(rule["when"])]
-        context_rules = [rule for rule in self.rules if reads_level(rule["when"])]
+        for name, means in _ABSENT.items():
+            if answers[name] is None and means is not None:
+                answers[name] = means
+        by_stage = {n: [r for r in self.rules if stage(r["when"]) == n] for n in (1, 2, 3)}
 
-        fired = [rule for rule in level_rules if holds(rule["when"], answers)]
+        fired = [rule for rule in by_stage[1] if holds(rule["when"], answers)]
+        ratings = {dimension.value: 0 for dimension in Dimension}
+        for rule in fired:
+            if "rating" in rule["then"]:
+                given = rule["then"]["rating"]
+                ratings[given["dimension"]] = max(ratings[given["dimension"]], given["value"])
+        with_ratings = dict(answers)
+        for name, value in ratings.items():
+            with_ratings[f"rating.{name}"] = value
+        for at_least in range(1, 5):
+            count = sum(value >= at_least for value in ratings.values())
+            with_ratings[f"dimensions_at_least.{at_least}"] = count
+        fired += [rule for rule in by_stage[2] if holds(rule["when"], with_ratings)]
         levels = [rule["then"]["level"] for rule in fired if rule["then"].get("level")]
         level = max(levels, key=_RANK.__getitem__, default=LevelOfCare.STANDARD_OUTPATIENT.value)
 
-        with_level = {**answers, _LEVEL: level}
-        fired += [rule for rule in context_rules if holds(rule["when"], with_level)]
+        with_level = {**with_ratings, _LEVEL: level}
+        fired += [rule for rule in by_stage[3] if holds(rule["when"], with_level)]
+        override = any(rule["id"] in self._override_rules for rule in fired) or any(
+            flag in self._override_flags for rule in fired for flag in rule["then"].get("flags", ())
+        )
+        if override:
+            fired = [
+                rule
+                for rule in fired
+                if stage(rule["when"]) != 3
+                and (rule["then"].get("level") in (None, level))
+                and not (
+                    "alternative" in rule["then"]
+                    and "level" not in rule["then"]
+                    and "rating" not in rule["then"]
+                )
+            ]
         flags = frozenset(flag for rule in fired for flag in rule["then"].get("flags", ()))
 
         alternative = None
@@ -122,7 +185,7 @@ class ReferenceEvaluator:
             if "alternative" in rule["then"]
             and _RANK[rule["then"]["alternative"]["level"]] < _RANK[level]
         ]
-        if offers and not flags & self._blocking:
+        if offers and not flags & self._blocking and not override:
             best = max(
                 (rule["then"]["alternative"]["level"] for rule in offers), key=_RANK.__getitem__
             )
@@ -139,4 +202,5 @@ class ReferenceEvaluator:
             flags=flags,
             rule_ids=frozenset(rule["id"] for rule in fired),
             alternative=alternative,
+            ratings=ratings,
         )

@@ -32,7 +32,16 @@ __all__ = [
 ]
 
 
+_LEFT_OUT: Any = object()  # an optional field the form did not send
+
+
 def _values(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if spec.optional:
+        return st.just(_LEFT_OUT) | _answered(spec)
+    return _answered(spec)
+
+
+def _answered(spec: FieldSpec) -> st.SearchStrategy[Any]:
     if spec.kind == "choice":
         return st.sampled_from(spec.values)
     if spec.kind == "boolean":
@@ -45,8 +54,10 @@ def _values(spec: FieldSpec) -> st.SearchStrategy[Any]:
 def assessment_values(**fixed: Any) -> st.SearchStrategy[dict[str, Any]]:  # noqa: ANN401
     """Valid assessments as JSON-like dicts (what a form sends).
 
-    Any field can be fixed to a value or to a strategy: ``assessment_values(
-    substance_use_severity="severe", available_hours_per_week=st.integers(0, 8))``.
+    Optional fields are sometimes left out. Any field can be fixed to a value or to a
+    strategy: ``assessment_values(substance_use_severity="severe",
+    available_hours_per_week=st.integers(0, 8))``; fixing an optional field to None leaves
+    it out.
     """
     specs = field_specs()
     if unknown := set(fixed) - set(specs):
@@ -63,7 +74,11 @@ def assessment_values(**fixed: Any) -> st.SearchStrategy[dict[str, Any]]:  # noq
         for name, spec in specs.items()
     }
     return st.fixed_dictionaries(strategies).map(
-        lambda data: {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        lambda data: {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in data.items()
+            if v is not _LEFT_OUT and not (v is None and specs[k].optional)
+        }
     )
 
 
@@ -111,15 +126,19 @@ def _wrong_value(spec: FieldSpec) -> st.SearchStrategy[Any]:
             | st.text(max_size=5)
             | st.none()
         )
+    # None (null) is a valid answer for an optional field: left out.
+    null = st.nothing() if spec.optional else st.none()
     if spec.kind == "boolean":
-        return st.sampled_from(["true", "false", 0, 1, None, "yes"]) | st.lists(
-            st.booleans(), max_size=2
+        return (
+            st.sampled_from(["true", "false", 0, 1, "yes"])
+            | null
+            | st.lists(st.booleans(), max_size=2)
         )
     if spec.kind == "choice":
         return (
             st.text(max_size=20).filter(lambda t: t not in spec.values)
             | st.integers()
-            | st.none()
+            | null
             | st.lists(st.sampled_from(spec.values), max_size=2)
         )
     return (
@@ -137,7 +156,8 @@ def _broken_assessment(draw: st.DrawFn) -> dict[str, Any]:
     data = dict(draw(assessment_values()))
     specs = field_specs()
     how = draw(st.sampled_from(["wrong", "missing", "unknown"]))
-    name = draw(st.sampled_from(list(specs)))
+    required = [n for n, spec in specs.items() if not spec.optional]
+    name = draw(st.sampled_from(required if how == "missing" else list(specs)))
     if how == "wrong":
         data[name] = draw(_wrong_value(specs[name]))
     elif how == "missing":

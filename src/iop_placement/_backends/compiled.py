@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from iop_placement._backends.facts import fact_key
+from iop_placement._backends.facts import fact_key, fact_name, fact_value
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.operators import ORDERS
 
@@ -21,11 +21,12 @@ __all__ = ["CompiledMatcher", "python_source"]
 
 def _expression(node: Node) -> str:
     if isinstance(node, Equals):
+        key = fact_name(node.field)
         if isinstance(node.value, bool):
-            return f"(f[{node.field!r}] is {node.value!r})"
-        return f"(f[{node.field!r}] == {node.value!r})"
+            return f"(f[{key!r}] is {node.value!r})"
+        return f"(f[{key!r}] == {fact_value(node.value)!r})"
     if isinstance(node, Compare):
-        return f"(f[{node.field!r}] {ORDERS[node.op].python} {node.number!r})"
+        return f"(f[{fact_name(node.field)!r}] {ORDERS[node.op].python} {node.number!r})"
     if isinstance(node, Includes):
         return f"(f[{fact_key(node.field, node.item)!r}] is {node.present!r})"
     if isinstance(node, And | Or):

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import durable_rules_engine as _core
 
-from iop_placement._backends.facts import fact_key
+from iop_placement._backends.facts import fact_key, fact_name, fact_value
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.operators import ORDERS
@@ -45,9 +45,9 @@ _SENTINEL_RULE: Final = "sentinel__"
 def to_durable(node: Node) -> dict[str, Any]:
     """One normal-form condition as a durable-rules expression."""
     if isinstance(node, Equals):
-        return {node.field: node.value}
+        return {fact_name(node.field): fact_value(node.value)}
     if isinstance(node, Compare):
-        return {ORDERS[node.op].durable: {node.field: node.number}}
+        return {ORDERS[node.op].durable: {fact_name(node.field): node.number}}
     if isinstance(node, Includes):
         return {fact_key(node.field, node.item): node.present}
     if isinstance(node, And | Or):

@@ -8,10 +8,13 @@ from typing import Any, Final
 from iop_placement._model.errors import PlacementError
 from iop_placement._model.fields import field_specs
 
-__all__ = ["check_fact_keys", "encode", "fact_key"]
+__all__ = ["ABSENT_CODE", "check_fact_keys", "encode", "fact_key", "fact_name", "fact_value"]
 
 # Keys durable-rules gives a meaning ("sid", "id") or the durable adapter uses itself.
 RESERVED: Final = frozenset({"sid", "id", "always__"})
+# An optional field left out whose absence is a value of its own: durable-rules has no
+# null test, so absence is a code no field value can take (values are [a-z_] codes).
+ABSENT_CODE: Final = "absent__"
 
 
 def fact_key(field: str, item: str) -> str:
@@ -19,23 +22,36 @@ def fact_key(field: str, item: str) -> str:
     return f"{field}__{item}"
 
 
+def fact_name(field: str) -> str:
+    """The flat key of a field or pseudo-field (durable-rules reads dots as nesting)."""
+    return field.replace(".", "__")
+
+
+def fact_value(value: Any) -> Any:  # noqa: ANN401 - a JSON scalar
+    """A value as the fact holds it (absence as :data:`ABSENT_CODE`)."""
+    return ABSENT_CODE if value is None else value
+
+
 def encode(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers as a flat fact: a list field becomes one true/false key per value."""
+    """The answers as a flat fact: a list field becomes one true/false key per value.
+
+    An optional field left out is read as what its absence means.
+    """
     fact: dict[str, Any] = {}
     for name, spec in field_specs().items():
         if spec.kind == "choices":
             chosen = values[name]
             fact.update({fact_key(name, item): item in chosen for item in spec.values})
         else:
-            fact[name] = values[name]
+            fact[name] = fact_value(spec.read(values.get(name)))
     return fact
 
 
 def check_fact_keys() -> None:
     """Fail early if field names would clash in the flat fact."""
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     keys = [
-        fact_key(name, item) if spec.kind == "choices" else name
+        fact_key(name, item) if spec.kind == "choices" else fact_name(name)
         for name, spec in specs.items()
         for item in (spec.values if spec.kind == "choices" else (None,))
     ]

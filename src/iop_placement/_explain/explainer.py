@@ -14,6 +14,7 @@ from iop_placement._explain.modifiable import goal_options
 from iop_placement._explain.near_miss import near_misses
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Explanation
+from iop_placement._model.fields import derive, field_specs
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._model.validation import parse_assessment
@@ -54,8 +55,13 @@ def explain_with(
     parsed = parse_assessment(assessment)
     recommendation = engine.recommend(parsed)
     values = parsed.values()
+    # The rules read an optional field left out as what its absence means.
+    read = {name: spec.read(values[name]) for name, spec in field_specs().items() if spec.optional}
+    derived = derive({d.dimension: d.rating for d in recommendation.dimensions})
     above = _next_level(recommendation.level)
-    why_not = () if above is None else near_misses(engine.rule_set, values, above)
+    why_not = (
+        () if above is None else near_misses(engine.rule_set, {**values, **read, **derived}, above)
+    )
     changes = counterfactuals(
         lambda changed: engine.recommend(changed).level,
         parsed,

@@ -13,7 +13,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
 from iop_placement._model.explanation import NearMiss
-from iop_placement._model.fields import FactValue, FieldSpec, field_specs
+from iop_placement._model.fields import FactValue, FieldSpec, field_specs, rating_field
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._rules.normal_form import (
     Compare,
@@ -49,7 +49,7 @@ def _domain(spec: FieldSpec) -> tuple[Hashable, ...]:
             for size in range(len(spec.values) + 1)
             for combo in itertools.combinations(spec.values, size)
         )
-    return spec.values
+    return (*spec.values, None) if spec.absent_distinct else spec.values
 
 
 def _atom_holds(atom: Equals | Compare | Includes, value: Hashable) -> bool:
@@ -140,7 +140,17 @@ def _near_miss(
         return None
     others = tuple(unmet(way) for d, _, way in scored[1:] if d == distance)
     missing = unmet(nearest)
-    return distance, NearMiss(
+    return distance, _near_miss_model(rule, values, nearest, missing, others)
+
+
+def _near_miss_model(
+    rule: Rule,
+    values: Mapping[str, Any],
+    nearest: Way,
+    missing: dict[str, tuple[FactValue, ...]],
+    others: tuple[dict[str, tuple[FactValue, ...]], ...],
+) -> NearMiss:
+    return NearMiss(
         rule_id=rule.id,
         title=rule.title,
         level=rule.then.level,
@@ -153,17 +163,47 @@ def _near_miss(
     )
 
 
+def _through(
+    rule_set: RuleSet,
+    values: Mapping[str, Any],
+    missing: Mapping[str, tuple[FactValue, ...]],
+    specs: Mapping[str, FieldSpec],
+) -> tuple[NearMiss, ...]:
+    """For each unmet rating: the rating rules that would give it, nearest first."""
+    found = []
+    for order, rule in enumerate(rule_set.rules):
+        rating = rule.then.rating
+        if rating is None:
+            continue
+        wanted = missing.get(rating_field(rating.dimension.value))
+        if wanted is None or int(rating.value) not in wanted:
+            continue
+        scored = _near_miss(rule, values, specs)
+        if scored is not None:
+            found.append((scored[0], order, scored[1]))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return tuple(miss for _, _, miss in found)
+
+
 def near_misses(
     rule_set: RuleSet, values: Mapping[str, Any], level: LevelOfCare
 ) -> tuple[NearMiss, ...]:
-    """The rules that set ``level`` and did not hold, nearest (fewest unmet fields) first."""
-    specs = field_specs()
+    """The rules that set ``level`` and did not hold, nearest (fewest unmet fields) first.
+
+    ``values`` holds the answers and the derived ratings and counts. A rule that did not
+    find a high enough rating lists, ``through`` it, the rating rules that would give one.
+    """
+    specs = field_specs(with_derived=True)
     found = []
     for order, rule in enumerate(rule_set.rules):
         if rule.then.level != level or rule.reads_decided_level:
             continue
         scored = _near_miss(rule, values, specs)
         if scored is not None:
-            found.append((scored[0], order, scored[1]))
+            miss = scored[1]
+            if rule.reads_ratings:
+                through = _through(rule_set, values, miss.unmet, specs)
+                miss = miss.model_copy(update={"through": through})
+            found.append((scored[0], order, miss))
     found.sort(key=lambda item: (item[0], item[1]))
     return tuple(miss for _, _, miss in found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
@@ -21,10 +22,12 @@ __all__ = [
     "HomeEnvironment",
     "Motivation",
     "Obligation",
+    "RecoveryResidence",
     "RelapseHistory",
     "SubstanceUseSeverity",
     "SuicideRisk",
     "SupportSystem",
+    "WithdrawalSeverity",
     "single_step_worsenings",
 ]
 
@@ -122,6 +125,36 @@ class Obligation(LabelledEnum):
     CAREGIVING = "caregiving", "Caregiving", "Caring for another adult."
 
 
+class WithdrawalSeverity(LabelledEnum):
+    """How severe withdrawal is, for example by CIWA-Ar or COWS score band."""
+
+    MINIMAL = (
+        "minimal",
+        "Minimal",
+        "Mild signs of withdrawal (for example CIWA-Ar under 10); no history of seizures or"
+        " delirium tremens.",
+    )
+    MODERATE = (
+        "moderate",
+        "Moderate",
+        "Moderate withdrawal (for example CIWA-Ar 10-18, COWS 13-24) without complications.",
+    )
+    SEVERE = (
+        "severe",
+        "Severe",
+        "Severe withdrawal (for example CIWA-Ar 19 or more, COWS over 24), or a history of"
+        " seizures or delirium tremens.",
+    )
+
+
+class RecoveryResidence(LabelledEnum):
+    """A recovery residence (sober living, recovery house) to live in during treatment."""
+
+    RESIDING = "residing", "Residing", "Lives in a recovery residence now."
+    ARRANGED = "arranged", "Arranged", "A place in a recovery residence is arranged."
+    NONE = "none", "None", "No recovery residence."
+
+
 # Fields that say whether a level can be reached, not which level is needed. Rules may
 # use them to raise flags and offer alternatives but never to set the level.
 FEASIBILITY: Final = frozenset({"available_hours_per_week", "obligations", "inpatient_accessible"})
@@ -142,8 +175,26 @@ def _modifiable(*goals: str | bool) -> dict[str, Any]:
     return {MODIFIABLE_TO: list(goals)}
 
 
+# Field metadata keys of the optional fields (v2): what an absent answer means. A field
+# whose absence means one of its values is read as that value by the rules; a field whose
+# absence means "not rated" keeps absence as a value of its own (``null`` in rule files).
+ABSENT_MEANS: Final = "x-absent-means"
+ABSENT_LABEL: Final = "x-absent-label"
+
+
+def _optional(label: str, means: str | bool | None = None, **extra: Any) -> dict[str, Any]:  # noqa: ANN401
+    return {
+        "default": None,
+        "json_schema_extra": {ABSENT_MEANS: means, ABSENT_LABEL: label, **extra},
+    }
+
+
 class Assessment(Frozen):
-    """One person's assessment, as an intake form collects it. Every field is required."""
+    """One person's assessment, as an intake form collects it.
+
+    The fields of version 1 are required; the optional fields added since may be left out,
+    and each says what its absence means (``x-absent-means``).
+    """
 
     model_config = ConfigDict(hide_input_in_errors=True, title="Assessment", use_enum_values=False)
 
@@ -222,6 +273,33 @@ class Assessment(Frozen):
         "Inpatient care accessible",
         "Whether the person can reach inpatient care now (place, cost, insurance, travel).",
     )
+    withdrawal_severity: WithdrawalSeverity | None = _field(
+        "Withdrawal severity",
+        "How severe withdrawal is, when detox is needed or in progress (CIWA-Ar or COWS"
+        " band). Leave out when not rated: unrated withdrawal is treated as severe.",
+        **_optional("Not rated (treated as severe when detox is needed or in progress)"),
+    )
+    recovery_residence: RecoveryResidence | None = _field(
+        "Recovery residence",
+        "Whether the person lives in, or has a place arranged in, a recovery residence"
+        " (sober living). Leaving it out means none.",
+        **_optional(
+            "Not asked (counts as none)",
+            RecoveryResidence.NONE.value,
+            **_modifiable(RecoveryResidence.RESIDING.value, RecoveryResidence.ARRANGED.value),
+        ),
+    )
+    prior_iop_failed: StrictBool | None = _field(
+        "Prior IOP failed",
+        "Has tried intensive outpatient treatment before and could not stay abstinent."
+        " Leaving it out means no.",
+        **_optional("Not asked (counts as no)", False),
+    )
+    recent_overdose: StrictBool | None = _field(
+        "Overdose in the last 12 months",
+        "Has had an overdose in the last 12 months. Leaving it out means no.",
+        **_optional("Not asked (counts as no)", False),
+    )
 
     @field_validator("obligations", mode="after")
     @classmethod
@@ -259,6 +337,11 @@ RISK_ORDERS: Final[Mapping[str, Mapping[Any, tuple[Any, ...]]]] = {
     "completed_residential": {True: (False,)},
     "recovery_plan_established": {True: (False,)},
     "opioid_use_with_lost_tolerance": {False: (True,)},
+    # Optional fields: absent (None) sits where its meaning puts it.
+    "withdrawal_severity": {"minimal": ("moderate",), "moderate": ("severe", None)},
+    "recovery_residence": {"residing": ("arranged",), "arranged": ("none", None)},
+    "prior_iop_failed": {False: (True,), None: (True,)},
+    "recent_overdose": {False: (True,), None: (True,)},
 }
 
 
@@ -279,6 +362,10 @@ def single_step_worsenings(assessment: Assessment) -> list[tuple[str, Assessment
 def _typed(name: str, value: Any) -> Any:  # noqa: ANN401 - a field's code
     """A code as the field's own type (model_copy does not validate)."""
     annotation = Assessment.model_fields[name].annotation
+    if value is None:
+        return None
+    members = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    annotation = members[0]
     if isinstance(annotation, type) and issubclass(annotation, LabelledEnum):
         return next(member for member in annotation if member.value == value)
     return value

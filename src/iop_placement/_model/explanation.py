@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import Field
 
 from iop_placement._model.base import Frozen
-from iop_placement._model.fields import FactValue, FieldSpec, field_specs
+from iop_placement._model.fields import FactValue, FieldSpec, field_specs, rating_field
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._model.recommendation import Reason, Recommendation, framed, why_sections
 from iop_placement._model.wording import describe_facts, value_label
@@ -52,6 +52,11 @@ class NearMiss(Frozen):
     other_ways: tuple[Answers, ...] = Field(
         default=(),
         description="Other ways, equally near, each as field -> answers that would have met it.",
+    )
+    through: tuple[NearMiss, ...] = Field(
+        default=(),
+        description="For a rule that reads ratings: the rating rules that would give the"
+        " ratings it did not find, nearest first.",
     )
 
 
@@ -141,7 +146,7 @@ def _answers(spec: FieldSpec, answers: tuple[FactValue, ...]) -> str:
 def _unmet_text(
     unmet: Mapping[str, tuple[FactValue, ...]], current: Mapping[str, FactValue]
 ) -> str:
-    specs = field_specs()
+    specs = field_specs(with_derived=True)
     parts = []
     for name, answers in unmet.items():
         spec = specs[name]
@@ -152,6 +157,13 @@ def _unmet_text(
 
 def _near_miss_item(miss: NearMiss) -> Item:
     details = [Detail(_unmet_text(miss.unmet, miss.current), "Not met")]
+    details += [
+        Detail(
+            f"{through.title} [{through.rule_id}]: {_unmet_text(through.unmet, through.current)}",
+            "A higher rating would come from",
+        )
+        for through in miss.through[:3]
+    ]
     details += [
         Detail(_unmet_text(way, {**miss.current, **miss.met}), "Or it would hold if")
         for way in miss.other_ways
@@ -211,8 +223,18 @@ def _what_would_change(explanation: Explanation) -> Section:
             "Every answer that treatment or circumstances can change is already at its goal,"
             " so no goal can make a less intensive level fit."
         )
+    rec = explanation.recommendation
+    # A deciding rule that reads a rating rests on the answers of the rating rules behind it.
+    read = {name for r in rec.deciding for name in r.facts}
+    behind = [
+        r
+        for r in rec.reasons
+        if r.dimension is not None
+        and rating_field(r.dimension.value) in read
+        and r.rating == next(d.rating for d in rec.dimensions if d.dimension == r.dimension)
+    ]
     deciding = dict.fromkeys(
-        name for r in explanation.recommendation.deciding for name in r.facts if name in specs
+        name for r in (*rec.deciding, *behind) for name in r.facts if name in specs
     )
     rests = ", ".join(specs[name].title.lower() for name in deciding)
     return Section(heading, (reason, f"The level rests on: {rests}.") if rests else (reason,))

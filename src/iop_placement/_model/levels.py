@@ -1,13 +1,13 @@
-"""Levels of care and flags: the vocabulary of a recommendation."""
+"""Levels of care, flags, dimensions and risk ratings: the vocabulary of a recommendation."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Self
 
 from iop_placement._model.labels import LabelledEnum, new_member
 
-__all__ = ["Flag", "FlagKind", "LevelOfCare"]
+__all__ = ["Dimension", "Flag", "FlagKind", "LevelOfCare", "RiskRating"]
 
 
 class LevelOfCare(LabelledEnum):
@@ -62,6 +62,8 @@ class FlagKind(StrEnum):
     """Why a flag is raised: a safety concern, or whether the level can be reached."""
 
     SAFETY = "safety"
+    NEED = "need"
+    """Something to arrange together with the placement (housing, for example)."""
     FEASIBILITY = "feasibility"
 
 
@@ -84,8 +86,9 @@ class Flag(LabelledEnum):
     WITHDRAWAL_MANAGEMENT = (
         "withdrawal_management",
         "Withdrawal management needed",
-        "Detox is needed or in progress: medically supervised withdrawal comes first;"
-        " IOP does not include detox.",
+        "Detox is needed or in progress: withdrawal must be managed, in a 24-hour setting"
+        " when it is severe or not rated, as an outpatient with monitoring when it is minimal"
+        " or moderate; IOP does not include detox.",
         FlagKind.SAFETY,
     )
     MEDICAL_INSTABILITY = (
@@ -97,9 +100,17 @@ class Flag(LabelledEnum):
     OVERDOSE_RISK = (
         "overdose_risk",
         "Overdose risk",
-        "Opioid use after a loss of tolerance: a return to a former dose can be fatal;"
-        " discuss naloxone and overdose prevention.",
+        "Opioid use after a loss of tolerance, or an overdose in the last 12 months: a return"
+        " to a former dose can be fatal; discuss naloxone, medication for opioid use disorder"
+        " and overdose prevention.",
         FlagKind.SAFETY,
+    )
+    HOUSING_NEEDED = (
+        "housing_needed",
+        "Housing needed",
+        "Homeless or living in a toxic home, with no recovery residence: arrange housing"
+        " (a recovery residence, shelter or refuge) together with the placement.",
+        FlagKind.NEED,
     )
     INPATIENT_NOT_ACCESSIBLE = (
         "inpatient_not_accessible",
@@ -115,7 +126,87 @@ class Flag(LabelledEnum):
     )
     SCHEDULE_CONFLICT = (
         "schedule_conflict",
-        "Too few hours for IOP",
-        "IOP is indicated but the person has fewer hours a week free than IOP needs.",
+        "Too few hours for the level",
+        "The person has fewer hours a week free than the indicated level needs (9 for IOP,"
+        " about 1 for standard outpatient): look for evening or flexible sessions.",
         FlagKind.FEASIBILITY,
     )
+
+
+class Dimension(LabelledEnum):
+    """The six dimensions of the ASAM Criteria (3rd-edition names), in their order.
+
+    Each assessment gets a risk rating in every dimension; ``asam_4th`` says where the
+    dimension's content sits in the 4th edition (2023), which regrouped them.
+    """
+
+    asam_4th: str
+
+    def __new__(cls, value: str, label: str, description: str, asam_4th: str) -> Self:
+        member = new_member(cls, value, label, description)
+        member.asam_4th = asam_4th
+        return member
+
+    ACUTE_INTOXICATION_WITHDRAWAL = (
+        "acute_intoxication_withdrawal",
+        "Intoxication and withdrawal",
+        "Dimension 1: acute intoxication and withdrawal potential.",
+        "Dimension 1, intoxication, withdrawal and addiction medications.",
+    )
+    BIOMEDICAL = (
+        "biomedical",
+        "Biomedical conditions",
+        "Dimension 2: biomedical conditions and complications.",
+        "Dimension 2, biomedical conditions.",
+    )
+    EMOTIONAL_BEHAVIORAL_COGNITIVE = (
+        "emotional_behavioral_cognitive",
+        "Emotional, behavioural and cognitive",
+        "Dimension 3: emotional, behavioural or cognitive conditions and complications,"
+        " including suicide risk, co-occurring conditions and daily functioning.",
+        "Dimension 3, psychiatric and cognitive conditions.",
+    )
+    READINESS_TO_CHANGE = (
+        "readiness_to_change",
+        "Readiness to change",
+        "Dimension 4: readiness to change.",
+        "Assessed across the dimensions; dimension 6, person-centred considerations.",
+    )
+    RELAPSE_POTENTIAL = (
+        "relapse_potential",
+        "Relapse and continued use",
+        "Dimension 5: relapse, continued use or continued problem potential, including"
+        " severity of use, treatment history and overdose risk.",
+        "Dimension 4, substance use-related risks.",
+    )
+    RECOVERY_ENVIRONMENT = (
+        "recovery_environment",
+        "Recovery environment",
+        "Dimension 6: recovery and living environment, including support.",
+        "Dimension 5, recovery environment interactions.",
+    )
+
+
+class RiskRating(IntEnum):
+    """A dimension's risk rating, 0 (none) to 4 (severe), as in the ASAM Criteria."""
+
+    label: str
+    description: str
+
+    def __new__(cls, value: int, label: str, description: str) -> Self:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        member.description = description
+        return member
+
+    @classmethod
+    def of(cls, value: int) -> RiskRating:
+        """The rating whose number is ``value`` (0-4)."""
+        return cls._value2member_map_[value]  # type: ignore[return-value]
+
+    NONE = 0, "None", "No problem or risk in this dimension."
+    MILD = 1, "Mild", "A mild problem or risk; standard outpatient care can hold it."
+    MODERATE = 2, "Moderate", "A moderate risk: more structure than standard outpatient care."
+    SIGNIFICANT = 3, "Significant", "A significant risk: 24-hour care is indicated."
+    SEVERE = 4, "Severe", "A severe risk or danger to life: immediate 24-hour care."

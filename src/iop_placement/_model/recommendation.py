@@ -7,13 +7,14 @@ Also what it says in words (the document the renderers format), so that
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 from pydantic import Field
 
 from iop_placement._model.asam import AsamCorrespondence
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FactValue
-from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._model.record import (
     OverrideReason,
     PlacementRecord,
@@ -21,10 +22,17 @@ from iop_placement._model.record import (
     record_override,
 )
 from iop_placement._model.wording import NOTICE, describe_facts
-from iop_placement._render.document import Detail, Document, Item, Section, cleaned
+from iop_placement._render.document import Detail, Document, Item, Section, Table, cleaned
 from iop_placement._render.plain import render_plain
 
-__all__ = ["Alternative", "Reason", "Recommendation", "recommendation_document"]
+__all__ = [
+    "OVERRIDE_NOTICE",
+    "Alternative",
+    "DimensionRating",
+    "Reason",
+    "Recommendation",
+    "recommendation_document",
+]
 
 
 class Reason(Frozen):
@@ -36,12 +44,33 @@ class Reason(Frozen):
         description="The level the rule supports, or null for a rule that only raises flags"
         " or offers an alternative."
     )
+    dimension: Dimension | None = Field(
+        default=None, description="For a rating rule: the dimension it rates."
+    )
+    rating: int | None = Field(
+        default=None, ge=0, le=4, description="For a rating rule: the rating it gives (0-4)."
+    )
     flags: tuple[Flag, ...] = Field(default=(), description="Flags the rule raises.")
     text: str = Field(description="The criterion in plain language.")
     facts: dict[str, FactValue] = Field(
-        description="The assessment answers that made the rule's condition hold."
+        description="The assessment answers that made the rule's condition hold, and for"
+        " rules that read them the ratings ('rating.<dimension>'), counts"
+        " ('dimensions_at_least.<k>') and decided level ('level'); null for a field left out."
     )
     source: str = Field(description="The documents and reading the rule comes from.")
+
+
+class DimensionRating(Frozen):
+    """One dimension's risk rating and the rating rules that set it."""
+
+    dimension: Dimension
+    rating: int = Field(
+        ge=0, le=4, description="0 none, 1 mild, 2 moderate, 3 significant, 4 severe."
+    )
+    label: str = Field(description="The rating in words.")
+    rule_ids: tuple[str, ...] = Field(
+        description="The rating rules that gave this rating (none for a rating of 0)."
+    )
 
 
 class Alternative(Frozen):
@@ -63,6 +92,16 @@ class Recommendation(Frozen):
     )
     intensity: str = Field(description="The typical intensity of the recommended level.")
     ruleset: RulesetInfo
+    safety_override: bool = Field(
+        default=False,
+        description="A danger to life is present (the rule set's safety override): the level"
+        " leads, and no lower-level reason or alternative is offered.",
+    )
+    dimensions: tuple[DimensionRating, ...] = Field(
+        default=(),
+        description="The risk rating of each ASAM dimension, in the order of Dimension (empty"
+        " in records made before version 2 of the contract).",
+    )
     asam: AsamCorrespondence | None = Field(
         default=None,
         description="The ASAM Criteria levels this roughly corresponds to (approximate), or null"
@@ -122,12 +161,47 @@ def reason_item(reason: Reason) -> Item:
     if reason.flags:
         details.append(Detail(", ".join(flag.label for flag in reason.flags), "Raises"))
     details.append(Detail(reason.source, "Source"))
-    outcome = reason.level.label if reason.level is not None else "flags only"
+    if reason.level is not None:
+        outcome = reason.level.label
+    elif reason.dimension is not None:
+        outcome = f"{reason.dimension.label} rated {reason.rating}"
+    else:
+        outcome = "flags only"
     return Item(reason.title, reason.rule_id, outcome, tuple(details))
 
 
+DIMENSIONS_INTRO: Final = (
+    "Each of the six ASAM dimensions is rated 0 (none) to 4 (severe) by the rating rules;"
+    " the placement rules read these ratings."
+)
+
+
+def dimensions_section(rec: Recommendation) -> list[Section]:
+    """The six-row table of dimension ratings and the reasons behind each (none before v2)."""
+    if not rec.dimensions:
+        return []
+    rows = []
+    for rating in rec.dimensions:
+        behind = sorted(
+            (r for r in rec.reasons if r.dimension == rating.dimension),
+            key=lambda r: -(r.rating or 0),
+        )
+        why = "; ".join(
+            f"{r.title} [{r.rule_id}] gives {r.rating}: {describe_facts(r.facts)}" for r in behind
+        )
+        rows.append(
+            (
+                rating.dimension.label,
+                f"{rating.rating} ({RiskRating.of(rating.rating).label.lower()})",
+                why or "No rating rule holds.",
+            )
+        )
+    table = Table(("Dimension", "Rating", "Why"), tuple(rows))
+    return [Section("Dimension ratings", (DIMENSIONS_INTRO,), table=table)]
+
+
 def why_sections(rec: Recommendation) -> list[Section]:
-    """Flags, the deciding and supporting reasons, and the alternative."""
+    """Flags, the deciding reasons, the dimension table, supporting reasons, the alternative."""
     sections = []
     if rec.flags:
         flags = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in rec.flags)
@@ -136,7 +210,9 @@ def why_sections(rec: Recommendation) -> list[Section]:
     none = () if rec.deciding else (f"No rule calls for more than {least.label}.",)
     deciding = tuple(reason_item(reason) for reason in rec.deciding)
     sections.append(Section("Why (deciding reasons)", none, deciding))
+    sections += dimensions_section(rec)
     if rec.supporting:
+        # Rating reasons too: the table sums them up; here each shows its text and source.
         supporting = tuple(reason_item(reason) for reason in rec.supporting)
         sections.append(Section("Also considered (supporting reasons)", items=supporting))
     if rec.alternative is not None:
@@ -151,9 +227,17 @@ def why_sections(rec: Recommendation) -> list[Section]:
     return sections
 
 
+OVERRIDE_NOTICE: Final = (
+    "a danger to life is present (see the flags): act on it first. No less intensive level"
+    " or alternative is offered."
+)
+
+
 def framed(rec: Recommendation, sections: list[Section]) -> Document:
     """``sections`` between the summary (level, intensity) and the footer (rule set, notice)."""
+    lead = (Detail(OVERRIDE_NOTICE, "Safety first"),) if rec.safety_override else ()
     summary = (
+        *lead,
         Detail(rec.level.label, "Recommended level of care"),
         Detail(rec.intensity, "Typical intensity"),
     )

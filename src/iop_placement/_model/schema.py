@@ -67,6 +67,11 @@ def _field_schema(name: str, generated: dict[str, Any]) -> dict[str, Any]:
     """One property: the generated schema, completed for forms."""
     info = Assessment.model_fields[name]
     spec = field_specs()[name]
+    if spec.optional:
+        # Left out of the form = absent; the value branch is the question itself.
+        branches = [b for b in generated.get("anyOf", ()) if b.get("type") != "null"]
+        extra = {k: v for k, v in generated.items() if k not in {"anyOf", "default"}}
+        generated = {**(branches[0] if branches else {}), **extra}
     prop: dict[str, Any] = {"title": info.title or name}
     if info.description:
         prop["description"] = info.description

@@ -9,10 +9,22 @@ from __future__ import annotations
 from typing import Any, Final
 
 from iop_placement._model.levels import Flag, LevelOfCare
-from iop_placement._model.recommendation import Reason, Recommendation
+from iop_placement._model.recommendation import (
+    OVERRIDE_NOTICE,
+    DimensionRating,
+    Reason,
+    Recommendation,
+)
 from iop_placement._model.wording import NOTICE, describe_facts
 
-__all__ = ["CRISIS_ASK", "flag_view", "level_view", "reason_view", "recommendation_view"]
+__all__ = [
+    "CRISIS_ASK",
+    "dimension_view",
+    "flag_view",
+    "level_view",
+    "reason_view",
+    "recommendation_view",
+]
 
 # What the crisis flag asks of the reader: an evaluation by a clinician, not a placement.
 CRISIS_ASK: Final = (
@@ -53,6 +65,21 @@ def reason_view(reason: Reason) -> dict[str, Any]:
     }
 
 
+def dimension_view(rec: Recommendation, rating: DimensionRating) -> dict[str, Any]:
+    """One row of the dimension table: the dimension, its rating, and the rules behind it."""
+    return {
+        "code": rating.dimension.value,
+        "label": rating.dimension.label,
+        "rating": rating.rating,
+        "rating_label": rating.label,
+        "reasons": [
+            reason_view(reason) | {"rating": reason.rating}
+            for reason in rec.reasons
+            if reason.dimension == rating.dimension
+        ],
+    }
+
+
 def recommendation_view(rec: Recommendation) -> dict[str, Any]:
     """Everything a clinician reads about a recommendation, labelled, as plain JSON.
 
@@ -81,6 +108,10 @@ def recommendation_view(rec: Recommendation) -> dict[str, Any]:
         "flags": [flag_view(flag) for flag in rec.flags],
         "deciding": [reason_view(reason) for reason in rec.deciding],
         "supporting": [reason_view(reason) for reason in rec.supporting],
+        "dimensions": [dimension_view(rec, rating) for rating in rec.dimensions],
+        "safety_override": rec.safety_override,
+        # Under the safety override the page leads with this, as the text renderings do.
+        "safety_notice": OVERRIDE_NOTICE if rec.safety_override else None,
         "alternative": alternative,
         "asam": asam,
         "ruleset": rec.ruleset.model_dump(mode="json"),

@@ -24,7 +24,7 @@ def value_label(spec: FieldSpec, value: FactValue) -> str:
 
 def describe_facts(facts: Mapping[str, FactValue]) -> str:
     """Facts as '<field title> = <value label>' pairs, using the model's labels."""
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     parts = []
     for name, value in facts.items():
         spec = specs.get(name)

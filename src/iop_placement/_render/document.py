@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["Detail", "Document", "Item", "Section", "clean", "cleaned"]
+__all__ = ["Detail", "Document", "Item", "Section", "Table", "clean", "cleaned"]
 
 # C0/C1 controls and the bidirectional overrides that can disguise text on screen.
 _UNSAFE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
@@ -43,13 +43,22 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Table:
+    """A small table: column headings and rows of cells, all text."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
-    """A heading, a few sentences, and a numbered or bulleted list of items."""
+    """A heading, a few sentences, a table, and a numbered or bulleted list of items."""
 
     heading: str
     intro: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()
     numbered: bool = True
+    table: Table | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,9 @@ class Document:
         for section in self.sections:
             yield section.heading
             yield from section.intro
+            if section.table is not None:
+                yield from section.table.columns
+                yield from (cell for row in section.table.rows for cell in row)
             for item in section.items:
                 yield from (s for s in (item.title, item.code, item.outcome) if s)
                 for detail in item.details:
@@ -96,6 +108,12 @@ def cleaned(document: Document) -> Document:
                 tuple(clean(t) for t in s.intro),
                 tuple(item(i) for i in s.items),
                 s.numbered,
+                None
+                if s.table is None
+                else Table(
+                    tuple(clean(c) for c in s.table.columns),
+                    tuple(tuple(clean(c) for c in row) for row in s.table.rows),
+                ),
             )
             for s in document.sections
         ),

@@ -1,8 +1,8 @@
 """The explanation document as an HTML fragment safe to embed in an intake page.
 
 Every string is escaped (``& < > " '``); the markup is a fixed set of tags (section, p,
-h2, ol, ul, li, strong, code) with one fixed class attribute: no scripts, styles, links,
-event handlers or inline URLs.
+h2, ol, ul, li, strong, code, table, thead, tbody, tr, th, td) with one fixed class
+attribute: no scripts, styles, links, event handlers or inline URLs.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from iop_placement._render.document import Detail, Document, Item
+from iop_placement._render.document import Detail, Document, Item, Table
 
 __all__ = ["ALLOWED_TAGS", "render_html"]
 
-ALLOWED_TAGS: Final = frozenset({"section", "p", "h2", "ol", "ul", "li", "strong", "code"})
+ALLOWED_TAGS: Final = frozenset(
+    {"section", "p", "h2", "ol", "ul", "li", "strong", "code"}
+    | {"table", "thead", "tbody", "tr", "th", "td"}
+)
 CLASS: Final = "iop-placement-explanation"
 
 
@@ -40,6 +43,14 @@ def _item(item: Item) -> str:
     return f"<li>{head}<ul>{details}</ul></li>"
 
 
+def _table(table: Table) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in table.rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def render_html(document: Document) -> str:
     """One ``<section>`` element; nothing outside it."""
     parts = [f'<section class="{CLASS}">']
@@ -47,6 +58,8 @@ def render_html(document: Document) -> str:
     for section in document.sections:
         parts.append(f"<h2>{_e(section.heading)}</h2>")
         parts += [f"<p>{_e(sentence)}</p>" for sentence in section.intro]
+        if section.table is not None:
+            parts.append(_table(section.table))
         if section.items:
             tag = "ol" if section.numbered else "ul"
             parts.append(f"<{tag}>" + "".join(_item(item) for item in section.items) + f"</{tag}>")

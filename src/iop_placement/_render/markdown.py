@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from iop_placement._render.document import Detail, Document, Item
+from iop_placement._render.document import Detail, Document, Item, Table
 
 __all__ = ["escape_markdown", "render_markdown"]
 
@@ -46,6 +46,13 @@ def _item(item: Item, marker: str) -> list[str]:
     return [f"{marker} {head}", *(f"{indent}- {_detail(detail)}" for detail in item.details)]
 
 
+def _table(table: Table) -> list[str]:
+    def row(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(escape_markdown(cell) for cell in cells) + " |"
+
+    return [row(table.columns), "|" + "---|" * len(table.columns), *map(row, table.rows), ""]
+
+
 def render_markdown(document: Document) -> str:
     """Markdown with level-2 headings; lists are numbered or bulleted as the document says."""
     lines = [f"{_detail(detail)}  " for detail in document.summary]
@@ -53,6 +60,8 @@ def render_markdown(document: Document) -> str:
         lines += ["", f"## {escape_markdown(section.heading)}", ""]
         for sentence in section.intro:
             lines += [escape_markdown(sentence), ""]
+        if section.table is not None:
+            lines += _table(section.table)
         for number, item in enumerate(section.items, 1):
             lines += _item(item, f"{number}." if section.numbered else "-")
     for sentence in document.footer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Final
 
-from iop_placement._render.document import Detail, Document, Item
+from iop_placement._render.document import Detail, Document, Item, Table
 
 __all__ = ["render_plain"]
 
@@ -40,6 +40,18 @@ def _item(item: Item, marker: str) -> list[str]:
     return lines
 
 
+def _table(table: Table) -> list[str]:
+    """Rows as ``first column (second column)``, the other columns wrapped beneath."""
+    lines: list[str] = _wrap(" / ".join(table.columns), "  ")
+    for row in table.rows:
+        first, *rest = row
+        head = f"- {first}" + (f": {rest[0]}" if rest else "")
+        lines += _wrap(head, "  ", "    ")
+        for cell in rest[1:]:
+            lines += _wrap(cell, "    ")
+    return lines
+
+
 def render_plain(document: Document) -> str:
     """Plain text wrapped at 88 columns; items are numbered or bulleted as the document says."""
     lines: list[str] = []
@@ -49,6 +61,8 @@ def render_plain(document: Document) -> str:
         lines += ["", f"{section.heading}:"]
         for sentence in section.intro:
             lines += _wrap(sentence, "  ")
+        if section.table is not None:
+            lines += _table(section.table)
         for number, item in enumerate(section.items, 1):
             lines += _item(item, f"{number}." if section.numbered else "-")
     lines.append("")

@@ -69,8 +69,8 @@ class AsamCrosswalk(Frozen):
 
     __hash__ = None  # type: ignore[assignment] # its dicts make it unhashable anyway
 
-    def unused_rules(self, rule_levels: Mapping[str, LevelOfCare | None]) -> list[str]:
-        """Entries that can never apply to a rule set (rule id -> the level the rule sets).
+    def unused_rules(self, rule_levels: Mapping[str, object | None]) -> list[str]:
+        """Entries that can never apply (rule id -> the level or rating the rule sets, or None).
 
         Not an error: a customised rule set may drop or change a rule and keep the
         crosswalk, whose entry is then simply never looked up. A lint for reviewers.
@@ -80,7 +80,7 @@ class AsamCrosswalk(Frozen):
             if rule_id not in rule_levels:
                 found.append(f"rules.{rule_id}: no rule with this id in the rule set")
             elif rule_levels[rule_id] is None:
-                found.append(f"rules.{rule_id}: the rule sets no level")
+                found.append(f"rules.{rule_id}: the rule sets no level or rating")
         return found
 
     def problems(self) -> list[str]:

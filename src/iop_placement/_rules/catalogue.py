@@ -33,7 +33,7 @@ def describe_outcome(outcome: Outcome) -> str:
 
 def describe_rule(rule: Rule) -> list[str]:
     """One rule as lines of text."""
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     return [
         f"{rule.id}: {rule.title}",
         f"  {rule.text}",
@@ -63,7 +63,7 @@ GENERATED_BY = "iop-placement rules --markdown > docs/rules.md"
 
 
 def _markdown_rule(rule: Rule) -> list[str]:
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     source = rule.source
     lines = [
         f"### `{rule.id}`: {escape_markdown(rule.title)}",

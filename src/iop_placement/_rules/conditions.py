@@ -6,7 +6,13 @@ A condition is JSON a clinician can read::
     {"field": "substance_use_severity", "is": "severe"}
     {"field": "available_hours_per_week", "lt": 9}
     {"field": "obligations", "includes_any": ["work", "childcare"]}
+    {"field": "withdrawal_severity", "in": ["severe", null]}     (null: left out)
+    {"rating": "relapse_potential", "ge": 3}                     (a dimension's rating)
+    {"dimensions_at_least": 2, "ge": 3}                          (how many rated 2 or more)
     {"all": [...]}   {"any": [...]}   {"not": {...}}
+
+A ``rating`` or ``dimensions_at_least`` test is a test on a pseudo-field the engine
+derives from the rating rules (``rating.<dimension>``, ``dimensions_at_least.<k>``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ from typing import Annotated, Any, Union
 from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
 
 from iop_placement._model.base import Frozen
-from iop_placement._model.fields import FieldSpec
+from iop_placement._model.fields import (
+    COUNT_PREFIX,
+    RATING_PREFIX,
+    FieldSpec,
+    count_field,
+    rating_field,
+)
 from iop_placement._rules.operators import OPERATORS, Operator
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
@@ -37,8 +49,10 @@ class Comparison(_Node):
     # One field per operator of ``OPERATORS`` (a test keeps the two in step); ``is`` and
     # ``in`` are Python keywords, hence the trailing underscore.
     field: str = Field(min_length=1)
+    # null is a value here (an optional field left out): presence is read from
+    # model_fields_set, not from the default.
     is_: Scalar | None = Field(default=None, alias="is")
-    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
+    in_: tuple[Scalar | None, ...] | None = Field(default=None, alias="in", min_length=1)
     # Strict: "9" or true must not load as a number.
     lt: StrictInt | None = None
     le: StrictInt | None = None
@@ -46,9 +60,22 @@ class Comparison(_Node):
     ge: StrictInt | None = None
     includes_any: tuple[str, ...] | None = Field(default=None, min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_field(cls, data: Any) -> Any:  # noqa: ANN401 - raw JSON before validation
+        """``{"rating": d, ...}`` and ``{"dimensions_at_least": k, ...}`` name pseudo-fields."""
+        if isinstance(data, Mapping) and "field" not in data:
+            if "rating" in data:
+                rest = {k: v for k, v in data.items() if k != "rating"}
+                return {"field": rating_field(str(data["rating"])), **rest}
+            if "dimensions_at_least" in data:
+                rest = {k: v for k, v in data.items() if k != "dimensions_at_least"}
+                return {"field": count_field(data["dimensions_at_least"]), **rest}
+        return data
+
     @model_validator(mode="after")
     def _one_operator(self) -> Comparison:
-        given = [name for name in OPERATORS if self._given(name) is not None]
+        given = [name for name in OPERATORS if _attribute(name) in self.model_fields_set]
         if len(given) != 1:
             msg = (
                 f"a comparison needs exactly one of {', '.join(OPERATORS)};"
@@ -58,12 +85,14 @@ class Comparison(_Node):
         return self
 
     def _given(self, name: str) -> Any:  # noqa: ANN401 - the operand, if given
-        return getattr(self, name + "_" if keyword.iskeyword(name) else name)
+        return getattr(self, _attribute(name))
 
     @property
     def operator(self) -> Operator:
         """The operator, as declared in ``OPERATORS``."""
-        return next(op for name, op in OPERATORS.items() if self._given(name) is not None)
+        return next(
+            op for name, op in OPERATORS.items() if _attribute(name) in self.model_fields_set
+        )
 
     @property
     def operand(self) -> Any:  # noqa: ANN401 - a scalar, an int or a tuple of scalars
@@ -98,13 +127,22 @@ class Comparison(_Node):
         """What is wrong with this test given the fields and their values."""
         spec = specs.get(self.field)
         if spec is None:
-            return [f"unknown field {self.field!r}; known fields: {', '.join(specs)}"]
+            return [_unknown(self.field, specs)]
         op = self.operator
+        if spec.kind == "integer" and spec.derived and op.family == "equals":
+            # A derived count or rating is a small whole number: is/in test its values.
+            low, high = spec.minimum or 0, spec.maximum or 0
+            if any(type(i) is not int or not low <= i <= high for i in self.items):
+                return [f"{self.field!r} is a whole number from {low} to {high}"]
+            return []
         if spec.kind not in op.kinds:
             return [f"{op.name!r} needs {op.needs}; {self.field!r} is {spec.kind}"]
         if op.order is not None:
             return []
-        bad = [item for item in self.items if not any(_same(item, v) for v in spec.values)]
+        if op.family == "equals" and None in self.items and not spec.absent_distinct:
+            return [_null_problem(spec)]
+        allowed = (*spec.values, None) if op.family == "equals" else spec.values
+        bad = [item for item in self.items if not any(_same(item, v) for v in allowed)]
         if bad:
             return [
                 f"{self.field!r} has no value {', '.join(map(repr, bad))};"
@@ -207,6 +245,8 @@ def _kind(data: Any) -> str | None:  # noqa: ANN401 - raw JSON before validation
         for key in ("all", "any", "not", "field"):
             if key in data:
                 return key
+        if "rating" in data or "dimensions_at_least" in data:
+            return "field"
         return None
     for model, tag in (
         (AllOf, "all"),
@@ -229,12 +269,36 @@ Condition = Annotated[
     Discriminator(
         _kind,
         custom_error_type="condition",
-        custom_error_message="a condition needs one of the keys all, any, not, field",
+        custom_error_message="a condition needs one of the keys all, any, not, field, rating,"
+        " dimensions_at_least",
     ),
 ]
 
 for _model in (AllOf, AnyOf, NotCondition):
     _model.model_rebuild()
+
+
+def _unknown(name: str, specs: Mapping[str, FieldSpec]) -> str:
+    for prefix, what in (
+        (RATING_PREFIX, "dimension"),
+        (COUNT_PREFIX, "rating for dimensions_at_least"),
+    ):
+        if name.startswith(prefix):
+            known = [n.removeprefix(prefix) for n in specs if n.startswith(prefix)]
+            return f"unknown {what} {name.removeprefix(prefix)!r}; known: {', '.join(known)}"
+    known = [n for n, spec in specs.items() if not spec.derived]
+    return f"unknown field {name!r}; known fields: {', '.join(known)}"
+
+
+def _null_problem(spec: FieldSpec) -> str:
+    if spec.optional:
+        return f"{spec.name!r} left out is read as {spec.absent_means!r}: test that value, not null"
+    return f"{spec.name!r} is required, so it is never null"
+
+
+def _attribute(name: str) -> str:
+    """The model attribute of an operator (``is`` and ``in`` are Python keywords)."""
+    return name + "_" if keyword.iskeyword(name) else name
 
 
 def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars

@@ -15,12 +15,23 @@ from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.conditions import AllOf, AnyOf, Comparison, Condition, NotCondition
 from iop_placement._rules.operators import ORDERS
 
-__all__ = ["FALSE", "TRUE", "And", "Compare", "Equals", "Includes", "Node", "Or", "normal_form"]
+__all__ = [
+    "FALSE",
+    "TRUE",
+    "And",
+    "Compare",
+    "Equals",
+    "Includes",
+    "Node",
+    "Or",
+    "finite_domain",
+    "normal_form",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Equals:
-    """``field == value`` for a choice or true/false field."""
+    """``field == value`` for a choice or true/false field (None: left out), or a number."""
 
     field: str
     value: Any
@@ -97,10 +108,22 @@ def _comparison(test: Comparison, spec: FieldSpec, *, negate: bool) -> Node:
             return _and(tuple(Includes(test.field, item, present=False) for item in items))
         return _or(tuple(Includes(test.field, item, present=True) for item in items))
     chosen = test.items
-    keep = [value for value in spec.values if (value in chosen) != negate]
-    if len(keep) == len(spec.values):
+    domain = finite_domain(spec)
+    keep = [value for value in domain if any(_same(value, c) for c in chosen) != negate]
+    if len(keep) == len(domain):
         return TRUE
     return _or(tuple(Equals(test.field, value) for value in keep))
+
+
+def finite_domain(spec: FieldSpec) -> tuple[Any, ...]:
+    """Every value rules can see for a field tested with ``is``/``in`` (None: left out)."""
+    if spec.kind == "integer":
+        return tuple(range(spec.minimum or 0, (spec.maximum or 0) + 1))
+    return (*spec.values, None) if spec.absent_distinct else spec.values
+
+
+def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
+    return type(left) is type(right) and left == right
 
 
 def _bounded(test: Compare, spec: FieldSpec) -> Node:

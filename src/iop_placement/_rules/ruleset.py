@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from iop_placement._model.base import Frozen
 from iop_placement._model.errors import RuleSetError
 from iop_placement._model.fields import DECIDED_LEVEL, field_specs
-from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._rules.asam import ASAM_FILE, AsamCrosswalk
 from iop_placement._rules.conditions import Condition
 from iop_placement._rules.normal_form import TRUE, Constant, normal_form
@@ -25,9 +25,11 @@ __all__ = [
     "AlternativeSpec",
     "Manifest",
     "Outcome",
+    "RatingSpec",
     "Rule",
     "RuleFile",
     "RuleSet",
+    "SafetyOverride",
     "Source",
     "load_rule_set",
 ]
@@ -77,17 +79,33 @@ class AlternativeSpec(Frozen):
     conditions: tuple[str, ...] = Field(min_length=1)
 
 
+class RatingSpec(Frozen):
+    """The risk rating a rating rule gives one dimension."""
+
+    dimension: Dimension
+    value: RiskRating
+
+
 class Outcome(Frozen):
     """What a rule does when its condition holds."""
 
     level: LevelOfCare | None = None
+    rating: RatingSpec | None = None
     flags: tuple[Flag, ...] = ()
     alternative: AlternativeSpec | None = None
 
     @model_validator(mode="after")
     def _does_something(self) -> Outcome:
-        if self.level is None and not self.flags and self.alternative is None:
-            msg = "an outcome needs a level, flags or an alternative"
+        if (
+            self.level is None
+            and self.rating is None
+            and not self.flags
+            and self.alternative is None
+        ):
+            msg = "an outcome needs a level, a rating, flags or an alternative"
+            raise ValueError(msg)
+        if self.rating is not None and (self.level is not None or self.alternative is not None):
+            msg = "a rating rule gives a rating (and flags); the placement rules set levels"
             raise ValueError(msg)
         return self
 
@@ -107,6 +125,17 @@ class Rule(Frozen):
         """Whether the condition reads the level decided by the level-setting rules."""
         return DECIDED_LEVEL in self.when.fields()
 
+    @property
+    def reads_ratings(self) -> bool:
+        """Whether the condition reads a dimension rating or a count of ratings."""
+        specs = field_specs(with_derived=True)
+        return any(name in specs and specs[name].derived for name in self.when.fields())
+
+    @property
+    def stage(self) -> int:
+        """1: reads only answers; 2: reads ratings; 3: reads the decided level."""
+        return 3 if self.reads_decided_level else 2 if self.reads_ratings else 1
+
 
 class RuleFile(Frozen):
     """One family of criteria (one file)."""
@@ -117,15 +146,34 @@ class RuleFile(Frozen):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
+class SafetyOverride(Frozen):
+    """Dangers to life: when one is present, the output leads with it and offers no way down."""
+
+    flags: tuple[Flag, ...] = Field(
+        default=(), description="Flags that, when raised, put the safety override in force."
+    )
+    rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids that, when they fire, put the safety override in force."
+    )
+
+
 class Manifest(Frozen):
     """``ruleset.json``: the rule set's identity and the order of its families."""
 
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     description: str = ""
+    policy: tuple[str, ...] = Field(
+        default=(), description="The decision policy the rules follow, sentence by sentence."
+    )
     families: tuple[str, ...] = Field(min_length=1)
     alternative_blocked_by_flags: tuple[Flag, ...] = Field(
         default=(), description="No alternative is offered when any of these flags is raised."
+    )
+    safety_override: SafetyOverride = Field(
+        default_factory=SafetyOverride,
+        description="When in force: no alternative, and only the reasons for the decided"
+        " level and the ratings are listed (no lower-level or feasibility reason).",
     )
 
 
@@ -190,20 +238,27 @@ def _validation_problem(error: ValidationError, data: Any, label: str) -> RuleSe
 
 
 def _check_rule(rule: Rule, label: str) -> None:
-    specs = field_specs(with_decided_level=True)
+    specs = field_specs(with_decided_level=True, with_derived=True)
     problems = rule.when.problems(specs)
     if problems:
         raise RuleSetError("; ".join(problems), file=label, rule_id=rule.id)
-    if rule.reads_decided_level and rule.then.level is not None:
+    if rule.reads_decided_level and (rule.then.level is not None or rule.then.rating):
         raise RuleSetError(
-            f"a rule that reads {DECIDED_LEVEL!r} may not set a level itself",
+            f"a rule that reads {DECIDED_LEVEL!r} may not set a level or a rating itself",
+            file=label,
+            rule_id=rule.id,
+        )
+    if rule.reads_ratings and rule.then.rating is not None:
+        raise RuleSetError(
+            "a rating rule may read only answers, not other ratings",
             file=label,
             rule_id=rule.id,
         )
     feasibility = [name for name in rule.when.fields() if name in specs and specs[name].feasibility]
-    if rule.then.level is not None and feasibility:
+    if (rule.then.level is not None or rule.then.rating is not None) and feasibility:
+        what = "a level" if rule.then.level is not None else "a rating"
         raise RuleSetError(
-            f"sets a level but reads {', '.join(feasibility)}; these fields say whether a level"
+            f"sets {what} but reads {', '.join(feasibility)}; these fields say whether a level"
             " can be reached, so they may only raise flags or offer an alternative",
             file=label,
             rule_id=rule.id,
@@ -279,6 +334,12 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
             seen[rule.id] = label
             _check_rule(rule, label)
         files.append(rule_file)
+    unknown = [r for r in manifest.safety_override.rules if r not in seen]
+    if unknown:
+        raise RuleSetError(
+            f"safety_override.rules names rules that do not exist: {', '.join(unknown)}",
+            file=MANIFEST,
+        )
     asam = _load_asam(root, digest)
     return RuleSet(manifest=manifest, files=tuple(files), sha256=digest.hexdigest(), asam=asam)
 

@@ -126,6 +126,16 @@
         ),
       );
     }
+    if (view.safety_notice) {
+      result.append(
+        el(
+          "div",
+          { id: "safety", class: "alert safety", role: "alert" },
+          el("strong", { text: "Safety first: " }),
+          view.safety_notice,
+        ),
+      );
+    }
     result.append(el("h2", { text: "Suggested level of care" }));
     result.append(el("p", { id: "level", class: "level", "data-level": view.level.code, text: view.level.label }));
     result.append(el("p", { class: "intensity", text: view.level.intensity }));
@@ -145,6 +155,23 @@
     }
     if (view.deciding.length) result.append(section("Why (deciding reasons)", reasonList("deciding", view.deciding)));
     else result.append(section("Why", el("p", { text: "No rule calls for more than standard outpatient care." })));
+    if (view.dimensions && view.dimensions.length) {
+      const body = el("tbody");
+      for (const dim of view.dimensions) {
+        const why = dim.reasons.map((r) => `${r.title} (${r.rule_id}) gives ${r.rating}: ${r.facts}`).join("; ");
+        body.append(
+          el(
+            "tr",
+            { "data-dimension": dim.code, "data-rating": String(dim.rating) },
+            el("td", { text: dim.label }),
+            el("td", { text: `${dim.rating} (${dim.rating_label.toLowerCase()})` }),
+            el("td", { text: why || "No rating rule holds." }),
+          ),
+        );
+      }
+      const head = el("thead", {}, el("tr", {}, el("th", { text: "Dimension" }), el("th", { text: "Rating" }), el("th", { text: "Why" })));
+      result.append(section("Dimension ratings", el("table", { id: "dimensions", class: "dimensions" }, head, body)));
+    }
     if (view.supporting.length) result.append(section("Also considered", reasonList("supporting", view.supporting)));
     if (view.alternative) {
       const conditions = el("ul");

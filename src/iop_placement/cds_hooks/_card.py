@@ -52,7 +52,13 @@ def card_summary(rec: Recommendation) -> str:
 def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
     lines: list[str] = []
     for number, reason in enumerate(reasons, 1):
-        supports = reason.level.label if reason.level else "flags only"
+        supports = (
+            reason.level.label
+            if reason.level
+            else f"{reason.dimension.label} rated {reason.rating}"
+            if reason.dimension
+            else "flags only"
+        )
         lines.append(
             f"{number}. **{_md(reason.title)}** (`{reason.rule_id}`, {_md(supports)}):"
             f" {_md(reason.text)}"
@@ -62,10 +68,35 @@ def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
     return [f"**{title}**", "", *lines, ""] if lines else []
 
 
+def _dimension_table(rec: Recommendation) -> list[str]:
+    if not rec.dimensions:
+        return []
+    rows = [
+        "**Dimension ratings (0 none to 4 severe)**",
+        "",
+        "| Dimension | Rating | Why |",
+        "|---|---|---|",
+    ]
+    for rating in rec.dimensions:
+        behind = [r for r in rec.reasons if r.dimension == rating.dimension]
+        why = "; ".join(
+            f"{_md(r.title)} (`{r.rule_id}`) gives {r.rating}: {_md(describe_facts(r.facts))}"
+            for r in behind
+        )
+        rows.append(
+            f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
+            f" | {why or 'no rating rule holds'} |"
+        )
+    return [*rows, ""]
+
+
 def _detail(rec: Recommendation) -> str:
     lines = []
     if Flag.CRISIS in rec.flags:
         lines += [f"**{_md(Flag.CRISIS.label)}:** {_md(CRISIS_ASK.capitalize())}.", ""]
+    elif rec.safety_override:
+        danger = ", ".join(f.label for f in rec.flags if f.kind == "safety")
+        lines += [f"**Safety first:** {_md(danger)}: act on it before placement.", ""]
     lines += [f"**Suggested level of care: {_md(rec.level.label)}** ({_md(rec.intensity)})", ""]
     if rec.flags:
         lines += ["**Flags**", ""]
@@ -74,6 +105,7 @@ def _detail(rec: Recommendation) -> str:
     lines += _reasons("Why (deciding reasons)", rec.deciding)
     if not rec.deciding:
         lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
+    lines += _dimension_table(rec)
     lines += _reasons("Also considered", rec.supporting)
     if rec.alternative is not None:
         alt = rec.alternative

@@ -11,7 +11,9 @@ from iop_placement._rules.bundled import bundled_rules
 
 __all__ = ["add_verify_command"]
 
-_INSTALL = "iop-placement verify needs NumPy and rich: pip install 'iop-placement[verify]'"
+_INSTALL = (
+    "iop-placement verify needs NumPy, z3-solver and rich: pip install 'iop-placement[verify]'"
+)
 
 
 def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
@@ -33,12 +35,15 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
             if progress_bar is not None:
                 progress_bar.update(task, description=step, completed=done, total=total)
 
-        report = verify_rules(directory, progress=progress)
-    for finding in [*report.violations, *report.lint]:
-        out.write(f"{finding}\n\n")
-    out.write(f"{report.summary()}\n")
-    out.write("OK: every invariant holds.\n" if report.ok else "FAILED: see the findings above.\n")
-    return 0 if report.ok else 1
+        methods = ("symbolic", "enumeration") if args.method == "both" else (args.method,)
+        reports = [verify_rules(directory, method=m, progress=progress) for m in methods]
+    for report in reports:
+        for finding in [*report.violations, *report.lint]:
+            out.write(f"{finding}\n\n")
+        out.write(f"{report.summary()}\n")
+    ok = all(report.ok for report in reports)
+    out.write("OK: every invariant holds.\n" if ok else "FAILED: see the findings above.\n")
+    return 0 if ok else 1
 
 
 def add_verify_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,5 +57,13 @@ def add_verify_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         nargs="?",
         metavar="RULES_DIR",
         help="a rule set directory (default: the bundled rules)",
+    )
+    verify.add_argument(
+        "--method",
+        choices=("symbolic", "enumeration", "both"),
+        default="symbolic",
+        help="symbolic: prove over every assessment with Z3 (default); enumeration: the"
+        " NumPy grid of required fields (optional fields absent), an independent"
+        " cross-check; both: one after the other",
     )
     verify.set_defaults(run=_run)

@@ -115,6 +115,8 @@ def to_questionnaire() -> dict[str, Any]:
 
 
 def _answers(spec: FieldSpec, value: Any) -> list[dict[str, Any]]:  # noqa: ANN401 - a field's code
+    if value is None:  # an optional field left out: no answer
+        return []
     if spec.kind == "choices":
         return [{"valueCoding": _coding(spec, code)} for code in value]
     if spec.kind == "choice":
@@ -133,7 +135,8 @@ def to_questionnaire_response(
     """An assessment as a completed ``QuestionnaireResponse`` to :func:`to_questionnaire`.
 
     ``subject`` is a FHIR reference such as ``"Patient/123"``; ``authored`` a FHIR
-    dateTime. An empty obligations list leaves that (optional) item out.
+    dateTime. An empty obligations list, and an optional field left out, leave their items
+    out.
 
     Raises:
         InvalidAssessment: when ``assessment`` is not a valid assessment.

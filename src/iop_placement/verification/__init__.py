@@ -42,11 +42,13 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.errors import RuleSetError
 from iop_placement._model.fields import FieldSpec, field_specs
-from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._rules.ruleset import load_rule_set
-from iop_placement.reference import ReferenceEvaluator, reads_level
+from iop_placement.reference import ReferenceEvaluator
+from iop_placement.reference import stage as rule_stage
+from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of
 
-__all__ = ["Finding", "VerificationReport", "verify_rules"]
+__all__ = ["METHODS", "Finding", "VerificationReport", "verify_reference", "verify_rules"]
 
 Bools = npt.NDArray[np.bool_]
 Ranks = npt.NDArray[np.int8]
@@ -62,41 +64,46 @@ _ORDER: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
     "ge": np.greater_equal,
 }
 _RANK: Final = {level.value: level.rank for level in LevelOfCare}
-# The contract defines these flags by the answers (shared DESIGN, "Flags"): each must be
-# raised exactly when its answers hold. Those answers, the flags, and a medically unstable
-# person all mean inpatient, whatever the rule set says.
-_CONTRACT_FLAGS: Final[Mapping[str, Mapping[str, Any]]] = {
+# The contract (DESIGN v2) defines these flags by the answers: each must be raised exactly
+# when its answers hold, whatever the rule set says.
+CONTRACT_FLAGS: Final[Mapping[str, Mapping[str, Any]]] = {
     Flag.CRISIS.value: {"field": "suicide_risk", "is": "imminent"},
     Flag.WITHDRAWAL_MANAGEMENT.value: {"field": "detox_status", "in": ["needed", "in_progress"]},
-    Flag.OVERDOSE_RISK.value: {"field": "opioid_use_with_lost_tolerance", "is": True},
+    Flag.MEDICAL_INSTABILITY.value: {"field": "medically_unstable", "is": True},
+    Flag.OVERDOSE_RISK.value: {
+        "any": [
+            {"field": "opioid_use_with_lost_tolerance", "is": True},
+            {"field": "recent_overdose", "is": True},
+        ]
+    },
+    Flag.HOUSING_NEEDED.value: {
+        "all": [
+            {"field": "home_environment", "in": ["toxic", "homeless"]},
+            {"field": "recovery_residence", "is": "none"},
+        ]
+    },
 }
-_SAFETY_FLAGS: Final = (Flag.CRISIS.value, Flag.WITHDRAWAL_MANAGEMENT.value)
-_SAFETY_ANSWERS: Final[tuple[Mapping[str, Any], ...]] = (
-    _CONTRACT_FLAGS[Flag.CRISIS.value],
-    _CONTRACT_FLAGS[Flag.WITHDRAWAL_MANAGEMENT.value],
-    {"field": "medically_unstable", "is": True},
+# The safety invariant: each of these means inpatient and no alternative. A case holds
+# where its answers hold, or where its flag is raised together with ``also`` (if any).
+SAFETY_CASES: Final[tuple[Mapping[str, Any], ...]] = (
+    {"name": "crisis", "answers": CONTRACT_FLAGS["crisis"], "flag": "crisis"},
+    {
+        "name": "medical instability",
+        "answers": CONTRACT_FLAGS["medical_instability"],
+        "flag": "medical_instability",
+    },
+    {
+        "name": "withdrawal that needs inpatient care (severe or not rated)",
+        "answers": {
+            "all": [
+                CONTRACT_FLAGS["withdrawal_management"],
+                {"field": "withdrawal_severity", "in": ["severe", None]},
+            ]
+        },
+        "flag": "withdrawal_management",
+        "also": {"field": "withdrawal_severity", "in": ["severe", None]},
+    },
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One violation or lint finding, with a counterexample where there is one."""
-
-    kind: str
-    message: str
-    rule_ids: tuple[str, ...] = ()
-    example: Mapping[str, Any] | None = None
-    worsened: Mapping[str, Any] | None = None
-
-    def __str__(self) -> str:
-        lines = [f"[{self.kind}] {self.message}"]
-        if self.rule_ids:
-            lines.append(f"  rules: {', '.join(self.rule_ids)}")
-        if self.example is not None:
-            lines.append(f"  assessment: {dict(self.example)}")
-        if self.worsened is not None:
-            lines.append(f"  worsened:   {dict(self.worsened)}")
-        return "\n".join(lines)
 
 
 @dataclass(slots=True)
@@ -109,6 +116,9 @@ class VerificationReport:
     seconds: float
     violations: list[Finding] = field(default_factory=list)
     lint: list[Finding] = field(default_factory=list)
+    method: str = "enumeration"
+    queries: int = 0
+    """Solver questions asked (symbolic method)."""
 
     @property
     def ok(self) -> bool:
@@ -117,6 +127,13 @@ class VerificationReport:
 
     def summary(self) -> str:
         """One paragraph for people."""
+        if self.method == "symbolic":
+            return (
+                f"{self.rule_set}: proved over all {self.points:,} assessments (every answer,"
+                f" absent ones included) by {self.queries:,} Z3 queries in"
+                f" {self.seconds:.1f} s; {len(self.violations)} violations,"
+                f" {len(self.lint)} lint findings"
+            )
         return (
             f"{self.rule_set}: {self.points:,} points checked"
             f" ({self.combinations:,} choice/true-false combinations x number and list"
@@ -141,7 +158,13 @@ def _leaves(condition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _representatives(spec: FieldSpec, leaves: list[Mapping[str, Any]]) -> list[Any]:
-    """The values of one field that the rules can tell apart, smallest first."""
+    """The values of one field that the rules can tell apart, smallest first.
+
+    Optional fields are left out (absent) everywhere: enumerating their values too would
+    multiply the space beyond memory; the symbolic proof covers them.
+    """
+    if spec.optional:
+        return [None]
     if spec.kind in {"choice", "boolean"}:
         return list(spec.values)
     if spec.kind == "integer":
@@ -166,7 +189,7 @@ class _Grid:
     """Every field on its own axis; arrays broadcast, so one test costs one field's size."""
 
     def __init__(self, specs: Mapping[str, FieldSpec], rules: Sequence[Mapping[str, Any]]) -> None:
-        leaves = [leaf for rule in rules for leaf in _leaves(rule["when"])]
+        leaves = [leaf for rule in rules for leaf in _leaves(rule["when"]) if "field" in leaf]
         self.names = list(specs)
         self.specs = specs
         self.values = {
@@ -175,6 +198,7 @@ class _Grid:
         }
         self.shape = tuple(len(self.values[name]) for name in self.names)
         self.level: Ranks | None = None
+        self.derived: dict[str, Ranks] = {}  # rating.<d>, dimensions_at_least.<k>
 
     def axis(self, name: str) -> int:
         return self.names.index(name)
@@ -196,6 +220,13 @@ class _Grid:
             return result
         if "not" in condition:
             return np.logical_not(self.holds(condition["not"]))
+        if "rating" in condition or "dimensions_at_least" in condition:
+            key = (
+                f"rating.{condition['rating']}"
+                if "rating" in condition
+                else f"dimensions_at_least.{condition['dimensions_at_least']}"
+            )
+            return _numeric(self.derived[key], condition)
         name = condition["field"]
         if name == "level":
             if self.level is None:
@@ -203,7 +234,7 @@ class _Grid:
                 raise RuntimeError(msg)
             wanted = condition.get("in", [condition.get("is")])
             return np.isin(self.level, [_RANK[value] for value in wanted])
-        values = self.values[name]
+        values = [self.specs[name].read(v) for v in self.values[name]]
         if "is" in condition or "in" in condition:
             wanted = condition["in"] if "in" in condition else [condition["is"]]
             return self.along(name, [_member(v, wanted) for v in values])
@@ -214,18 +245,38 @@ class _Grid:
         return _ORDER[op](self.along(name, values), condition[op])  # type: ignore[no-any-return]
 
     def point(self, index: Sequence[int]) -> dict[str, Any]:
-        """The assessment at one grid index, as a form would send it."""
+        """The assessment at one grid index, as a form would send it (absent left out)."""
         return {
             name: list(self.values[name][i])
             if isinstance(self.values[name][i], tuple)
             else self.values[name][i]
             for name, i in zip(self.names, index, strict=True)
+            if self.values[name][i] is not None
         }
 
 
-def _words(condition: Mapping[str, Any]) -> str:
+def _reads_any(condition: Mapping[str, Any], names: set[str]) -> bool:
+    return any(leaf.get("field") in names for leaf in _leaves(condition))
+
+
+def _numeric(values: Ranks, condition: Mapping[str, Any]) -> Bools:
+    if "is" in condition or "in" in condition:
+        wanted = condition["in"] if "in" in condition else [condition["is"]]
+        return np.isin(values, wanted)
+    (op,) = (key for key in ("lt", "le", "gt", "ge") if key in condition)
+    compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
+    return compare[op](values, condition[op])  # type: ignore[no-any-return]
+
+
+def words(condition: Mapping[str, Any]) -> str:
+    """A contract condition in words, for findings."""
+    if "all" in condition or "any" in condition:
+        joiner = " and " if "all" in condition else " or "
+        parts = condition.get("all", condition.get("any", []))
+        return joiner.join(words(part) for part in parts)
     wanted = condition["in"] if "in" in condition else [condition["is"]]
-    return f"{condition['field']} is {' or '.join(map(repr, wanted))}"
+    shown = ["absent" if value is None else repr(value) for value in wanted]
+    return f"{condition['field']} is {' or '.join(shown)}"
 
 
 def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
@@ -277,24 +328,28 @@ class _Run:
         self.grid = _Grid(self.specs, self.rules)
         self.depth = _depth(self.grid)
         self.holds: dict[str, Bools] = {}
-        self.level: Ranks = np.zeros(self.grid.shape, dtype=np.int8)
+        # Broadcastable arrays: an axis no rule behind them reads stays of length 1, so
+        # the feasibility axes multiply only what the feasibility rules compute.
+        self.level: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
         self.flags: dict[str, Bools] = {}
         self.alternative: Ranks = np.full(self.grid.shape, -1, dtype=np.int8)
+        self.ratings: dict[str, Ranks] = {}
 
     def evaluate(self, tick: Callable[[], None]) -> None:
-        """Level rules first, then the rules that read the decided level."""
-        for rule in self.rules:
-            if not reads_level(rule["when"]):
+        """Answer rules, ratings and counts, rating-reading rules, then level-reading rules."""
+        for stage in (1, 2, 3):
+            if stage == 2:
+                self._derive()
+            if stage == 3:
+                self.grid.level = self.level
+            for rule in self.rules:
+                if rule_stage(rule["when"]) != stage:
+                    continue
                 where = self.holds[rule["id"]] = self.grid.holds(rule["when"])
-                if rule["then"].get("level"):
+                if stage < 3 and rule["then"].get("level"):
                     rank = np.int8(_RANK[rule["then"]["level"]])
-                    np.maximum(self.level, np.where(where, rank, np.int8(0)), out=self.level)
-            tick()
-        self.grid.level = self.level
-        for rule in self.rules:
-            if reads_level(rule["when"]):
-                self.holds[rule["id"]] = self.grid.holds(rule["when"])
-            tick()
+                    self.level = np.maximum(self.level, np.where(where, rank, np.int8(0)))
+                tick()
         for flag in Flag:
             found: Bools = np.zeros(self.grid.shape, dtype=bool)
             for rule in self.rules:
@@ -302,8 +357,14 @@ class _Run:
                     found = found | self.holds[rule["id"]]
             self.flags[flag.value] = found
         blocked: Bools = np.zeros(self.grid.shape, dtype=bool)
-        for flag in self.reference.manifest.get("alternative_blocked_by_flags", ()):
+        override = self.reference.manifest.get("safety_override", {})
+        for flag in (
+            *self.reference.manifest.get("alternative_blocked_by_flags", ()),
+            *override.get("flags", ()),
+        ):
             blocked = blocked | self.flags[flag]
+        for rule_id in override.get("rules", ()):
+            blocked = blocked | self.holds[rule_id]
         for rule in self.rules:
             if offer := rule["then"].get("alternative"):
                 rank = np.int8(_RANK[offer["level"]])
@@ -311,6 +372,24 @@ class _Run:
                 np.maximum(
                     self.alternative, np.where(offered, rank, np.int8(-1)), out=self.alternative
                 )
+
+    def _derive(self) -> None:
+        """Each dimension's rating (highest fired rating rule), and the counts per level."""
+        for dimension in Dimension:
+            rating: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
+            for rule in self.rules:
+                given = rule["then"].get("rating")
+                if given and given["dimension"] == dimension.value:
+                    value = np.int8(given["value"])
+                    where = self.holds[rule["id"]]
+                    rating = np.maximum(rating, np.where(where, value, np.int8(0)))
+            self.ratings[dimension.value] = rating
+            self.grid.derived[f"rating.{dimension.value}"] = rating
+        for at_least in range(1, 5):
+            count: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
+            for rating in self.ratings.values():
+                count = count + (rating >= at_least).astype(np.int8)
+            self.grid.derived[f"dimensions_at_least.{at_least}"] = count
 
     def deciding(self, point: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
         """The level at one point and the rules that set it."""
@@ -328,8 +407,28 @@ class _Run:
         self.report.violations.append(Finding(kind, message, fired, point))
 
     def check_monotone(self, name: str, low: Any, high: Any) -> None:  # noqa: ANN401 - codes
-        """No point gets a lower level when ``name`` worsens from ``low`` to ``high``."""
+        """No point gets a lower level or rating when ``name`` worsens from ``low`` to ``high``."""
         axis, values = self.grid.axis(name), self.grid.values[name]
+        if low not in values or high not in values:
+            return  # an optional field's value the grid does not enumerate
+        for dimension, rating in self.ratings.items():
+            if rating.shape[axis] == 1:
+                continue
+            before = np.take(rating, [values.index(low)], axis=axis)
+            mask = before > np.take(rating, [values.index(high)], axis=axis)
+            if mask.any():
+                index = _smallest(mask, self.depth)
+                index[axis] = values.index(low)
+                point = self.grid.point(index)
+                worse = {**point, name: high}
+                message = (
+                    f"worsening {name} from {low!r} to {high!r} lowers the rating of"
+                    f" {dimension}; {int(mask.sum()):,} points"
+                )
+                ids = tuple(sorted(self.reference.evaluate(point).rule_ids))
+                self.report.violations.append(Finding("monotone", message, ids, point, worse))
+        if self.level.shape[axis] == 1:
+            return  # no rule behind the level reads this field
         before = np.take(self.level, [values.index(low)], axis=axis)
         mask = before > np.take(self.level, [values.index(high)], axis=axis)
         if not mask.any():
@@ -349,24 +448,31 @@ class _Run:
 
     def check_total_safety_feasibility(self) -> None:
         """Every point has a level; safety means inpatient; feasibility never moves it."""
+        self.level = np.broadcast_to(self.level, self.grid.shape)
         if self.level.min() < 0 or self.level.max() > _INPATIENT:
             self.report.violations.append(Finding("total", "some points have no valid level"))
-        for flag, condition in _CONTRACT_FLAGS.items():
+        for flag, condition in CONTRACT_FLAGS.items():
             should = self.grid.holds(condition)
             if (mask := should & ~self.flags[flag]).any():
-                message = f"{flag} is not raised when {_words(condition)}"
+                message = f"{flag} is not raised when {words(condition)}"
                 self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
             if (mask := self.flags[flag] & ~should).any():
-                message = f"{flag} is raised although not {_words(condition)}"
+                message = f"{flag} is raised although not {words(condition)}"
                 self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
         unsafe: Bools = np.zeros(self.grid.shape, dtype=bool)
-        for condition in _SAFETY_ANSWERS:
-            unsafe = unsafe | self.grid.holds(condition)
-        for flag in _SAFETY_FLAGS:
-            unsafe = unsafe | self.flags[flag]
-        if (mask := unsafe & (self.level != _INPATIENT)).any():
-            message = "crisis, withdrawal management or medical instability below inpatient"
-            self.violation("safety", message, mask)
+        for case in SAFETY_CASES:
+            where = self.grid.holds(case["answers"])
+            flagged = self.flags[case["flag"]]
+            if "also" in case:
+                flagged = flagged & self.grid.holds(case["also"])
+            where = np.broadcast_to(where | flagged, self.grid.shape)
+            if (mask := where & (self.level != _INPATIENT)).any():
+                self.violation("safety", f"{case['name']} below inpatient", mask)
+            if (mask := where & (self.alternative >= 0)).any():
+                self.violation(
+                    "alternative", f"an alternative is offered with {case['name']}", mask
+                )
+            unsafe = unsafe | where
         for name, spec in self.specs.items():
             if spec.feasibility:
                 axis = self.grid.axis(name)
@@ -375,8 +481,12 @@ class _Run:
                 if moved.any():
                     mask = np.broadcast_to(moved, self.grid.shape)
                     self.violation("feasibility", f"{name} changes the level", mask)
-        if (mask := (self.alternative >= 0) & unsafe).any():
-            self.violation("alternative", "an alternative is offered with a safety concern", mask)
+                for dimension, rating in self.ratings.items():
+                    low = rating.min(axis=axis, keepdims=True)
+                    if (moved := rating.max(axis=axis, keepdims=True) != low).any():
+                        mask = np.broadcast_to(moved, self.grid.shape)
+                        message = f"{name} changes the rating of {dimension}"
+                        self.violation("feasibility", message, mask)
         if (mask := self.alternative >= self.level).any():
             message = "an alternative is not less intensive than the level"
             self.violation("alternative", message, mask)
@@ -387,7 +497,12 @@ class _Run:
         for rule in self.rules:
             for flag in rule["then"].get("flags", ()):
                 counts[flag] = counts[flag] + self.holds[rule["id"]]
+        optional = {name for name, spec in self.specs.items() if spec.optional}
         for rule in self.rules:
+            if _reads_any(rule["when"], optional) or rule_stage(rule["when"]) == 2:
+                # The grid leaves optional fields out, and ratings may depend on them:
+                # such rules are linted by the symbolic method, which covers every answer.
+                continue
             where, then = self.holds[rule["id"]], rule["then"]
             if not where.any():
                 self.report.lint.append(
@@ -404,60 +519,179 @@ class _Run:
                 useful = useful | (where & (counts[flag] == 1))
             if offer := then.get("alternative"):
                 useful = useful | (where & (self.alternative == _RANK[offer["level"]]))
+            if given := then.get("rating"):
+                others: Bools = np.zeros(self.grid.shape, dtype=bool)
+                for other in self.rules:
+                    theirs = other["then"].get("rating")
+                    if (
+                        other["id"] != rule["id"]
+                        and theirs
+                        and theirs["dimension"] == given["dimension"]
+                        and theirs["value"] >= given["value"]
+                    ):
+                        others = others | self.holds[other["id"]]
+                if given["value"] > 0:
+                    useful = useful | (where & ~others)
             if not useful.any():
                 point = self.grid.point(
                     _smallest(np.broadcast_to(where, self.grid.shape), self.depth)
                 )
-                others = [
+                fired = [
                     r for r in sorted(self.reference.evaluate(point).rule_ids) if r != rule["id"]
                 ]
                 message = (
-                    "the rule never decides the level, adds a flag or supplies the alternative"
+                    "the rule never decides the level or a rating, adds a flag or supplies the"
+                    " alternative"
                 )
-                self.report.lint.append(Finding("shadowed", message, (rule["id"], *others), point))
+                self.report.lint.append(Finding("shadowed", message, (rule["id"], *fired), point))
 
 
-def verify_rules(
-    directory: Traversable | str, *, progress: Progress | None = None
-) -> VerificationReport:
-    """Check every invariant of the contract over the whole space; lint the rule set."""
-    started = time.perf_counter()
-    try:
-        rule_set = load_rule_set(directory)
-    except RuleSetError as error:
-        report = VerificationReport(str(directory), 0, 0, time.perf_counter() - started)
-        rule_ids = (error.rule_id,) if error.rule_id else ()
-        report.violations.append(Finding("rule-file", str(error), rule_ids))
-        return report
-    specs = field_specs()
-    finite = [len(spec.values) for spec in specs.values() if spec.kind in {"choice", "boolean"}]
-    report = VerificationReport(
-        rule_set=f"{rule_set.name} {rule_set.version}",
-        points=0,
-        combinations=int(np.prod(finite)),
-        seconds=0.0,
-    )
-    run = _Run(ReferenceEvaluator.from_directory(directory), report)
-    report.points = int(np.prod(run.grid.shape))
-    edges = [
+Method = str  # "symbolic" or "enumeration"
+METHODS: Final = ("symbolic", "enumeration")
+
+
+def _edges() -> list[tuple[str, Any, Any]]:
+    return [
         (name, low, high)
         for name, steps in RISK_ORDERS.items()
         for low, highs in steps.items()
         for high in highs
     ]
-    total = len(run.rules) * 2 + len(edges) + 2
-    done = itertools.count(1)
 
-    def tick(step: str) -> Callable[[], None]:
-        return lambda: progress(step, next(done), total) if progress else None
 
-    run.evaluate(tick("evaluating rules"))
-    for name, low, high in edges:
-        run.check_monotone(name, low, high)
-        tick("checking risk orders")()
-    run.check_total_safety_feasibility()
-    tick("checking safety and feasibility")()
-    run.lint()
-    tick("linting")()
+def _space_size() -> int:
+    size = 1
+    for spec in field_specs().values():
+        if spec.kind == "integer":
+            size *= (spec.maximum or 0) - (spec.minimum or 0) + 1
+        elif spec.kind == "choices":
+            size *= 2 ** len(spec.values)
+        else:
+            size *= len(spec.answers)
+    return size
+
+
+def verify_rules(
+    directory: Traversable | str,
+    *,
+    method: Method = "symbolic",
+    progress: Progress | None = None,
+) -> VerificationReport:
+    """Check every invariant of the contract over the whole space; lint the rule set.
+
+    ``method`` "symbolic" proves each invariant with the Z3 solver over every assessment
+    (optional fields at every value and absent); "enumeration" evaluates the rules on a
+    NumPy grid of the required fields (optional fields absent), the independent
+    cross-check. Both report the same kinds of finding with minimal counterexamples.
+    """
+    if method not in METHODS:
+        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
+        raise ValueError(msg)
+    started = time.perf_counter()
+    try:
+        rule_set = load_rule_set(directory)
+    except RuleSetError as error:
+        report = VerificationReport(str(directory), 0, 0, time.perf_counter() - started)
+        report.method = method
+        rule_ids = (error.rule_id,) if error.rule_id else ()
+        report.violations.append(Finding("rule-file", str(error), rule_ids))
+        return report
+    report = verify_reference(
+        ReferenceEvaluator.from_directory(directory), method=method, progress=progress
+    )
+    report.rule_set = f"{rule_set.name} {rule_set.version}"
     report.seconds = time.perf_counter() - started
     return report
+
+
+def verify_reference(
+    reference: ReferenceEvaluator,
+    *,
+    method: Method = "symbolic",
+    progress: Progress | None = None,
+) -> VerificationReport:
+    """Check the invariants of rule files as read by the reference evaluator, unloaded.
+
+    :func:`verify_rules` loads (and so validates) the rule set first; this checks rule
+    data as it is, for rule sets the loader would refuse (the loader's checks and the
+    verifier's are independent defences).
+    """
+    if method not in METHODS:
+        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
+        raise ValueError(msg)
+    started = time.perf_counter()
+    specs = field_specs()
+    finite = [len(spec.answers) for spec in specs.values() if spec.kind in {"choice", "boolean"}]
+    report = VerificationReport(
+        rule_set=f"{reference.manifest.get('name')} {reference.manifest.get('version')}",
+        points=0,
+        combinations=int(np.prod(finite)),
+        seconds=0.0,
+        method=method,
+    )
+    if method == "symbolic":
+        _prove(reference, report, progress)
+    else:
+        _enumerate(reference, report, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ticker(progress: Progress | None, total: int) -> Callable[[str], None]:
+    done = itertools.count(1)
+    return lambda step: progress(step, next(done), total) if progress else None
+
+
+def _prove(
+    reference: ReferenceEvaluator, report: VerificationReport, progress: Progress | None
+) -> None:
+    encoding = Encoding(
+        reference.manifest,
+        reference.rules,
+        axes_of(field_specs()),
+        [d.value for d in Dimension],
+        [f.value for f in Flag],
+    )
+    prover = Prover(encoding, RISK_ORDERS, CONTRACT_FLAGS, SAFETY_CASES)
+    report.points = _space_size()
+    edges = _edges()
+    tick = _ticker(progress, len(edges) + 3 + len(reference.rules))
+    for name, low, high in edges:
+        report.violations += prover.edge(name, low, high)
+        tick("proving monotonicity")
+    report.violations += [*prover.flags(), *prover.safety_checks()]
+    tick("proving flags and safety")
+    report.violations += prover.feasibility()
+    tick("proving feasibility")
+    for rule in reference.rules:
+        report.lint += prover.lint_rule(rule)
+        tick("linting")
+    tick("done")
+    report.queries = prover.queries
+
+
+def _enumerate(
+    reference: ReferenceEvaluator, report: VerificationReport, progress: Progress | None
+) -> None:
+    run = _Run(reference, report)
+    report.points = int(np.prod(run.grid.shape))
+    report.combinations = int(
+        np.prod(
+            [
+                len(run.grid.values[name])
+                for name, spec in run.specs.items()
+                if spec.kind in {"choice", "boolean"}
+            ]
+        )
+    )
+    edges = _edges()
+    total = len(run.rules) + len(edges) + 2
+    tick = _ticker(progress, total)
+    run.evaluate(lambda: tick("evaluating rules"))
+    for name, low, high in edges:
+        run.check_monotone(name, low, high)
+        tick("checking risk orders")
+    run.check_total_safety_feasibility()
+    tick("checking safety and feasibility")
+    run.lint()
+    tick("linting")

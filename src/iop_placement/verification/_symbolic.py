@@ -1,0 +1,617 @@
+"""Proof of the contract's invariants by satisfiability (Z3), for any size of assessment space.
+
+Each invariant is turned into a question for the Z3 SMT solver: "is there an assessment
+(or a pair of assessments one step apart) on which the invariant fails?". The rule files
+are encoded as they are written: every answer is a variable over its allowed values
+(absent included, for optional fields), each dimension's rating is the highest value of
+the rating rules whose conditions hold, the counts of dimensions at each rating follow,
+then the level, flags and alternative, exactly as the decision policy says. An
+"unsatisfiable" answer is a proof over the whole space; a "satisfiable" one comes with a
+model, which is turned into a minimal counterexample (closest to the lowest risk) by
+Z3's optimiser.
+
+The cost grows with the size of the rules, not with the number of assessments: one more
+field adds one variable, where enumeration multiplies the space by its number of values.
+It shares no code with the engine: it reads the rule files' JSON itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+try:
+    import z3
+except ImportError as error:  # pragma: no cover - depends on the environment
+    msg = "the symbolic verifier needs z3-solver: pip install 'iop-placement[verify]'"
+    raise ImportError(msg) from error
+
+from iop_placement._model.fields import FieldSpec
+
+ABSENT: Final = None  # an optional field left out
+# Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
+# finite-domain problems bit-blast to SAT, far faster than integer arithmetic here.
+_WIDTH: Final = 10
+
+
+def _val(number: int) -> Any:
+    return z3.BitVecVal(number, _WIDTH)
+
+
+_RANK: Final = {"standard_outpatient": 0, "intensive_outpatient": 1, "inpatient": 2}
+_LEVELS: Final = tuple(_RANK)
+_MAX_RATING: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One field as the solver sees it."""
+
+    name: str
+    kind: str  # choice, boolean, integer, choices
+    values: tuple[Any, ...] = ()  # finite kinds: every value, absent last when optional
+    minimum: int = 0
+    maximum: int = 0
+    absent_reads_as: Any = ABSENT  # optional fields whose absence means a value
+    optional: bool = False
+    feasibility: bool = False
+
+
+class Answers:
+    """Z3 variables for one assessment; ``vary`` gives a second one differing in some fields."""
+
+    def __init__(
+        self,
+        axes: Mapping[str, Axis],
+        tag: str,
+        shared: Answers | None = None,
+        differ: Iterable[str] = (),
+    ) -> None:
+        self.axes = axes
+        differ = set(differ)
+        self.vars: dict[str, Any] = {}
+        for name, axis in axes.items():
+            if shared is not None and name not in differ:
+                self.vars[name] = shared.vars[name]
+                continue
+            if axis.kind == "choices":
+                self.vars[name] = {item: z3.Bool(f"{tag}.{name}.{item}") for item in axis.values}
+            else:
+                self.vars[name] = z3.BitVec(f"{tag}.{name}", _WIDTH)
+
+    def domain(self) -> list[Any]:
+        """Constraints keeping every variable within its field's values."""
+        out = []
+        for name, axis in self.axes.items():
+            var = self.vars[name]
+            if axis.kind == "choices":
+                continue
+            if axis.kind == "integer":
+                out.append(z3.And(var >= axis.minimum, var <= axis.maximum))
+            else:
+                out.append(z3.And(var >= 0, var < len(axis.values)))
+        return out
+
+    def index(self, name: str, value: Any) -> int:
+        axis = self.axes[name]
+        for i, v in enumerate(axis.values):
+            if type(v) is type(value) and v == value:
+                return i
+        raise KeyError((name, value))
+
+    def equals(self, name: str, value: Any) -> Any:
+        """The answer to ``name`` reads as ``value`` (absent counts as what it means)."""
+        axis, var = self.axes[name], self.vars[name]
+        cases = [var == self.index(name, value)]
+        if axis.optional and value is not ABSENT and _same(axis.absent_reads_as, value):
+            cases.append(var == self.index(name, ABSENT))
+        return z3.Or(*cases)
+
+    def decode(self, model: z3.ModelRef) -> dict[str, Any]:
+        """The assessment a model stands for, as a form would send it (absent left out)."""
+        out: dict[str, Any] = {}
+        for name, axis in self.axes.items():
+            var = self.vars[name]
+            if axis.kind == "choices":
+                out[name] = [i for i, b in var.items() if z3.is_true(model.eval(b, True))]
+                continue
+            number = model.eval(var, model_completion=True).as_signed_long()
+            if axis.kind == "integer":
+                out[name] = number
+            elif axis.values[number] is not ABSENT:
+                out[name] = axis.values[number]
+        return out
+
+
+def _same(left: Any, right: Any) -> bool:
+    return type(left) is type(right) and left == right
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The encoded decision for one assessment."""
+
+    fired: dict[str, Any]
+    ratings: dict[str, Any]
+    counts: dict[int, Any]
+    level: Any
+    flags: dict[str, Any]
+    alternative: Any  # rank, or -1 for none
+    override: Any
+
+
+def _maximum(pairs: Iterable[tuple[Any, int]], floor: int) -> Any:
+    best: Any = _val(floor)
+    for condition, value in pairs:
+        best = z3.If(z3.And(condition, best < value), _val(value), best)
+    return best
+
+
+class Encoding:
+    """A rule set's decision policy over symbolic answers."""
+
+    def __init__(
+        self,
+        manifest: Mapping[str, Any],
+        rules: Sequence[Mapping[str, Any]],
+        axes: Mapping[str, Axis],
+        dimensions: Sequence[str],
+        flags: Sequence[str],
+    ) -> None:
+        self.manifest = manifest
+        self.rules = list(rules)
+        self.axes = axes
+        self.dimensions = list(dimensions)
+        self.flag_names = list(flags)
+
+    def condition(self, c: Mapping[str, Any], a: Answers, derived: Mapping[str, Any]) -> Any:
+        if "all" in c:
+            return z3.And(*[self.condition(p, a, derived) for p in c["all"]])
+        if "any" in c:
+            return z3.Or(*[self.condition(p, a, derived) for p in c["any"]])
+        if "not" in c:
+            return z3.Not(self.condition(c["not"], a, derived))
+        if "rating" in c:
+            return _numeric(c, derived["rating"][c["rating"]])
+        if "dimensions_at_least" in c:
+            return _numeric(c, derived["count"][c["dimensions_at_least"]])
+        name = c["field"]
+        if name == "level":
+            wanted = c["in"] if "in" in c else [c["is"]]
+            return z3.Or(*[derived["level"] == _RANK[v] for v in wanted])
+        axis = self.axes[name]
+        if "includes_any" in c:
+            return z3.Or(*[a.vars[name][item] for item in c["includes_any"]])
+        if axis.kind == "integer":
+            return _numeric(c, a.vars[name])
+        wanted = c["in"] if "in" in c else [c["is"]]
+        return z3.Or(*[a.equals(name, v) for v in wanted])
+
+    def outcome(self, a: Answers) -> Outcome:
+        fired: dict[str, Any] = {}
+        derived: dict[str, Any] = {}
+        stage = {rule["id"]: _stage(rule["when"]) for rule in self.rules}
+        for rule in self.rules:
+            if stage[rule["id"]] == 1:
+                fired[rule["id"]] = self.condition(rule["when"], a, derived)
+        ratings = {
+            d: _maximum(
+                (
+                    (fired[r["id"]], r["then"]["rating"]["value"])
+                    for r in self.rules
+                    if r["then"].get("rating", {}).get("dimension") == d
+                ),
+                0,
+            )
+            for d in self.dimensions
+        }
+        counts = {
+            k: z3.Sum(*[z3.If(ratings[d] >= k, _val(1), _val(0)) for d in self.dimensions])
+            for k in range(1, _MAX_RATING + 1)
+        }
+        derived.update(rating=ratings, count=counts)
+        for rule in self.rules:
+            if stage[rule["id"]] == 2:
+                fired[rule["id"]] = self.condition(rule["when"], a, derived)
+        level = _maximum(
+            (
+                (fired[r["id"]], _RANK[r["then"]["level"]])
+                for r in self.rules
+                if r["then"].get("level") and stage[r["id"]] < 3
+            ),
+            0,
+        )
+        derived["level"] = level
+        for rule in self.rules:
+            if stage[rule["id"]] == 3:
+                fired[rule["id"]] = self.condition(rule["when"], a, derived)
+        flags = {
+            f: z3.Or(
+                z3.BoolVal(False),
+                *[fired[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
+            )
+            for f in self.flag_names
+        }
+        override_spec = self.manifest.get("safety_override", {})
+        override = z3.Or(
+            z3.BoolVal(False),
+            *[flags[f] for f in override_spec.get("flags", ())],
+            *[fired[r] for r in override_spec.get("rules", ())],
+        )
+        blocked = z3.Or(
+            override, *[flags[f] for f in self.manifest.get("alternative_blocked_by_flags", ())]
+        )
+        offered = _maximum(
+            (
+                (
+                    z3.And(fired[r["id"]], _RANK[r["then"]["alternative"]["level"]] < level),
+                    _RANK[r["then"]["alternative"]["level"]],
+                )
+                for r in self.rules
+                if r["then"].get("alternative")
+            ),
+            -1,
+        )
+        alternative = z3.If(blocked, _val(-1), offered)
+        return Outcome(fired, ratings, counts, level, flags, alternative, override)
+
+
+def _numeric(c: Mapping[str, Any], value: Any) -> Any:
+    if "is" in c:
+        return value == c["is"]
+    if "in" in c:
+        return z3.Or(*[value == v for v in c["in"]])
+    ops: dict[str, Callable[[Any, int], Any]] = {
+        "lt": lambda x, n: x < n,
+        "le": lambda x, n: x <= n,
+        "gt": lambda x, n: x > n,
+        "ge": lambda x, n: x >= n,
+    }
+    for key, op in ops.items():
+        if key in c:
+            return op(value, c[key])
+    raise ValueError(sorted(c))
+
+
+def _reads(c: Mapping[str, Any]) -> set[str]:
+    if "all" in c or "any" in c:
+        return set().union(*[_reads(p) for p in c.get("all", c.get("any", []))])
+    if "not" in c:
+        return _reads(c["not"])
+    if "rating" in c or "dimensions_at_least" in c:
+        return {"rating"}
+    return {"level"} if c["field"] == "level" else {"answer"}
+
+
+def _stage(c: Mapping[str, Any]) -> int:
+    reads = _reads(c)
+    return 3 if "level" in reads else 2 if "rating" in reads else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One violation or lint finding, with a counterexample where there is one."""
+
+    kind: str
+    message: str
+    rule_ids: tuple[str, ...] = ()
+    example: Mapping[str, Any] | None = None
+    worsened: Mapping[str, Any] | None = None
+
+    def __str__(self) -> str:
+        lines = [f"[{self.kind}] {self.message}"]
+        if self.rule_ids:
+            lines.append(f"  rules: {', '.join(self.rule_ids)}")
+        if self.example is not None:
+            lines.append(f"  assessment: {dict(self.example)}")
+        if self.worsened is not None:
+            lines.append(f"  worsened:   {dict(self.worsened)}")
+        return "\n".join(lines)
+
+
+def axes_of(specs: Mapping[str, FieldSpec]) -> dict[str, Axis]:
+    """The solver's view of the assessment fields."""
+    return {
+        name: Axis(
+            name,
+            spec.kind,
+            tuple(spec.answers),
+            spec.minimum or 0,
+            spec.maximum or 0,
+            absent_reads_as=spec.absent_means,
+            optional=spec.optional,
+            feasibility=spec.feasibility,
+        )
+        for name, spec in specs.items()
+    }
+
+
+class Prover:
+    """Asks Z3 for counterexamples to each invariant of one rule set."""
+
+    def __init__(
+        self,
+        encoding: Encoding,
+        risk_orders: Mapping[str, Mapping[Any, tuple[Any, ...]]],
+        contract_flags: Mapping[str, Mapping[str, Any]],
+        safety: Sequence[Mapping[str, Any]],
+    ) -> None:
+        self.encoding = encoding
+        self.axes = encoding.axes
+        self.risk_orders = risk_orders
+        self.contract_flags = contract_flags
+        self.safety = safety
+        self.a = Answers(self.axes, "a")
+        self.out = encoding.outcome(self.a)
+        self.queries = 0
+
+    # -- solving ------------------------------------------------------------------------
+
+    def _depth(self, a: Answers) -> Any:
+        terms = []
+        for name, axis in self.axes.items():
+            var = a.vars[name]
+            if axis.kind == "choices":
+                terms += [z3.If(b, _val(1), _val(0)) for b in var.values()]
+            elif axis.kind != "integer":
+                depth = _depths(axis, self.risk_orders.get(name, {}))
+                expr: Any = _val(0)
+                for i, d in enumerate(depth):
+                    expr = z3.If(var == i, _val(d), expr)
+                terms.append(expr)
+        return z3.Sum(*terms) if terms else _val(0)
+
+    def find(
+        self, constraints: Sequence[Any], answers: Sequence[Answers], *, minimal: bool = True
+    ) -> z3.ModelRef | None:
+        """A model of ``constraints`` (closest to the lowest risk), or None when there is none."""
+        self.queries += 1
+        solver = z3.SolverFor("QF_BV")
+        for a in answers:
+            solver.add(*a.domain())
+        solver.add(*constraints)
+        if solver.check() != z3.sat:
+            return None
+        if not minimal:
+            return solver.model()
+        opt = z3.Optimize()
+        for a in answers:
+            opt.add(*a.domain())
+        opt.add(*constraints)
+        opt.minimize(z3.Sum(*[self._depth(a) for a in answers]))
+        return opt.model() if opt.check() == z3.sat else solver.model()
+
+    def fired_at(self, model: z3.ModelRef, out: Outcome) -> tuple[str, ...]:
+        return tuple(r for r, c in out.fired.items() if z3.is_true(model.eval(c, True)))
+
+    def level_at(self, model: z3.ModelRef, out: Outcome) -> str:
+        level: str = _LEVELS[model.eval(out.level, True).as_signed_long()]
+        return level
+
+    def deciding(self, model: z3.ModelRef, out: Outcome) -> tuple[str, tuple[str, ...]]:
+        level = self.level_at(model, out)
+        ids = tuple(
+            r["id"]
+            for r in self.encoding.rules
+            if r["then"].get("level") == level and z3.is_true(model.eval(out.fired[r["id"]], True))
+        )
+        return level, ids
+
+    # -- the invariants -----------------------------------------------------------------
+
+    def monotone(self) -> Iterable[Finding]:
+        for name, steps in self.risk_orders.items():
+            for low, highs in steps.items():
+                for high in highs:
+                    yield from self.edge(name, low, high)
+
+    def edge(self, name: str, low: Any, high: Any) -> Iterable[Finding]:
+        b = Answers(self.axes, "b", shared=self.a, differ={name})
+        out_b = self.encoding.outcome(b)
+        fix = [self.a.vars[name] == self.a.index(name, low), b.vars[name] == b.index(name, high)]
+        pairs = [("level", self.out.level, out_b.level)] + [
+            (f"rating of {d}", self.out.ratings[d], out_b.ratings[d])
+            for d in self.encoding.dimensions
+        ]
+        # One question for the whole edge; only a counterexample is worth asking apart.
+        if (
+            self.find([*fix, z3.Or(*[b > a for _, b, a in pairs])], [self.a, b], minimal=False)
+            is None
+        ):
+            return
+        for what, before, after in pairs:
+            model = self.find([*fix, before > after], [self.a, b])
+            if model is None:
+                continue
+            point, worse = self.a.decode(model), b.decode(model)
+            if what == "level":
+                (was, why_was), (now, why_now) = (
+                    self.deciding(model, self.out),
+                    self.deciding(model, out_b),
+                )
+                message = (
+                    f"worsening {name} from {low!r} to {high!r} lowers the level from {was}"
+                    f" ({', '.join(why_was) or 'no rule'}) to {now}"
+                    f" ({', '.join(why_now) or 'no rule'})"
+                )
+                ids = tuple(dict.fromkeys((*why_was, *why_now)))
+            else:
+                message = (
+                    f"worsening {name} from {low!r} to {high!r} lowers the {what} from"
+                    f" {model.eval(before, True)} to {model.eval(after, True)}"
+                )
+                ids = tuple(
+                    dict.fromkeys((*self.fired_at(model, self.out), *self.fired_at(model, out_b)))
+                )
+            yield Finding("monotone", message, ids, point, worse)
+
+    def _answers_hold(self, condition: Mapping[str, Any]) -> Any:
+        return self.encoding.condition(condition, self.a, {})
+
+    def _report(self, kind: str, message: str, constraint: Any) -> Iterable[Finding]:
+        model = self.find([constraint], [self.a])
+        if model is not None:
+            yield Finding(kind, message, self.fired_at(model, self.out), self.a.decode(model))
+
+    def flags(self) -> Iterable[Finding]:
+        for flag, condition in self.contract_flags.items():
+            should = self._answers_hold(condition)
+            raised = self.out.flags[flag]
+            yield from self._report(
+                "flag-definition",
+                f"{flag} is not raised when {_words(condition)}",
+                z3.And(should, z3.Not(raised)),
+            )
+            yield from self._report(
+                "flag-definition",
+                f"{flag} is raised although not {_words(condition)}",
+                z3.And(raised, z3.Not(should)),
+            )
+
+    def safety_checks(self) -> Iterable[Finding]:
+        for case in self.safety:
+            flagged = self.out.flags[case["flag"]]
+            if "also" in case:
+                flagged = z3.And(flagged, self._answers_hold(case["also"]))
+            unsafe = z3.Or(self._answers_hold(case["answers"]), flagged)
+            yield from self._report(
+                "safety",
+                f"{case['name']} below inpatient",
+                z3.And(unsafe, self.out.level != _RANK["inpatient"]),
+            )
+            yield from self._report(
+                "alternative",
+                f"an alternative is offered with {case['name']}",
+                z3.And(unsafe, self.out.alternative >= 0),
+            )
+        yield from self._report(
+            "alternative",
+            "an alternative is not less intensive than the level",
+            z3.And(self.out.alternative >= 0, self.out.alternative >= self.out.level),
+        )
+
+    def feasibility(self) -> Iterable[Finding]:
+        for name, axis in self.axes.items():
+            if not axis.feasibility:
+                continue
+            b = Answers(self.axes, "b", shared=self.a, differ={name})
+            out_b = self.encoding.outcome(b)
+            changes = [("level", self.out.level, out_b.level)] + [
+                (f"rating of {d}", self.out.ratings[d], out_b.ratings[d])
+                for d in self.encoding.dimensions
+            ]
+            if (
+                self.find([z3.Or(*[b != a for _, b, a in changes])], [self.a, b], minimal=False)
+                is None
+            ):
+                continue
+            for what, before, after in changes:
+                model = self.find([before != after], [self.a, b])
+                if model is not None:
+                    ids = tuple(
+                        dict.fromkeys(
+                            (*self.fired_at(model, self.out), *self.fired_at(model, out_b))
+                        )
+                    )
+                    yield Finding(
+                        "feasibility",
+                        f"{name} changes the {what}",
+                        ids,
+                        self.a.decode(model),
+                        b.decode(model),
+                    )
+
+    def lint(self) -> Iterable[Finding]:
+        for rule in self.encoding.rules:
+            yield from self.lint_rule(rule)
+
+    def lint_rule(self, rule: Mapping[str, Any]) -> list[Finding]:
+        """Never fires, always fires, or never makes a difference (shadowed)."""
+        return list(self._lint_rule(rule))
+
+    def _lint_rule(self, rule: Mapping[str, Any]) -> Iterable[Finding]:
+        out = self.out
+        if True:
+            rid, then = rule["id"], rule["then"]
+            fires = out.fired[rid]
+            if self.find([fires], [self.a], minimal=False) is None:
+                yield Finding("never-fires", "the rule never fires", (rid,))
+                return
+            if self.find([z3.Not(fires)], [self.a], minimal=False) is None:
+                yield Finding("always-fires", "the rule fires on every assessment", (rid,))
+            useful = []
+            if then.get("level"):
+                useful.append(out.level == _RANK[then["level"]])
+            for flag in then.get("flags", ()):
+                others = [
+                    out.fired[r["id"]]
+                    for r in self.encoding.rules
+                    if r["id"] != rid and flag in r["then"].get("flags", ())
+                ]
+                useful.append(z3.Not(z3.Or(z3.BoolVal(False), *others)))
+            if then.get("alternative"):
+                useful.append(out.alternative == _RANK[then["alternative"]["level"]])
+            if then.get("rating"):
+                d, v = then["rating"]["dimension"], then["rating"]["value"]
+                others = [
+                    out.fired[r["id"]]
+                    for r in self.encoding.rules
+                    if r["id"] != rid
+                    and r["then"].get("rating", {}).get("dimension") == d
+                    and r["then"]["rating"]["value"] >= v
+                ]
+                useful.append(z3.And(v > 0, z3.Not(z3.Or(z3.BoolVal(False), *others))))
+            if (
+                self.find([fires, z3.Or(z3.BoolVal(False), *useful)], [self.a], minimal=False)
+                is None
+            ):
+                model = self.find([fires], [self.a])
+                assert model is not None
+                others_fired = tuple(r for r in self.fired_at(model, out) if r != rid)
+                yield Finding(
+                    "shadowed",
+                    "the rule never decides the level, a rating, adds a flag"
+                    " or supplies the alternative",
+                    (rid, *others_fired),
+                    self.a.decode(model),
+                )
+
+    def all(self) -> list[Finding]:
+        """Every finding: monotonicity, flags, safety, feasibility, lint."""
+        return [
+            *self.monotone(),
+            *self.flags(),
+            *self.safety_checks(),
+            *self.feasibility(),
+            *self.lint(),
+        ]
+
+
+def _depths(axis: Axis, steps: Mapping[Any, tuple[Any, ...]]) -> list[int]:
+    """How many steps each value is from the lowest risk (declaration order without an order)."""
+    if not steps:
+        return list(range(len(axis.values)))
+    depth: dict[int, int] = {}
+
+    def idx(v: Any) -> int:
+        return next(i for i, w in enumerate(axis.values) if _same(v, w))
+
+    worse = {idx(v) for vs in steps.values() for v in vs}
+    frontier = [i for i in range(len(axis.values)) if i not in worse]
+    distance = 0
+    while frontier:
+        for i in frontier:
+            depth.setdefault(i, distance)
+        frontier = [idx(w) for i in frontier for w in steps.get(axis.values[i], ())]
+        distance += 1
+    return [depth.get(i, i) for i in range(len(axis.values))]
+
+
+def _words(condition: Mapping[str, Any]) -> str:
+    if "all" in condition or "any" in condition:
+        joiner = " and " if "all" in condition else " or "
+        return joiner.join(_words(p) for p in condition.get("all", condition.get("any", [])))
+    wanted = condition["in"] if "in" in condition else [condition["is"]]
+    shown = ["absent" if value is None else repr(value) for value in wanted]
+    return f"{condition['field']} is {' or '.join(shown)}"
