@@ -30,6 +30,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model"},
     "populations": set(),
+    "comparison": {"_model", "_rules", "_render", "_engine"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
     "fhir": {"_model", "_version"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir"},
@@ -43,6 +44,8 @@ ALLOWED: Mapping[str, Set[str]] = {
         "batch",
         "service",
         "verification",
+        "comparison",
+        "populations",
     },
     "__main__": {"cli"},
 }
@@ -50,6 +53,7 @@ ALLOWED: Mapping[str, Set[str]] = {
 CONFINED: Mapping[str, str] = {
     "durable_rules_engine": f"{PACKAGE}._backends.durable",
     "z3": f"{PACKAGE}.verification._symbolic",
+    "dd": f"{PACKAGE}.comparison._diagrams",
 }
 
 Graph = Mapping[str, Set[str]]

@@ -34,6 +34,20 @@ class LabelledEnum(StrEnum):
         return new_member(cls, value, label, description)
 
     @classmethod
+    def of(cls, code: str) -> Self:
+        """The member whose code is ``code``.
+
+        Raises:
+            ValueError: when no member has that code (the message lists the codes).
+
+        """
+        member = cls._value2member_map_.get(code)
+        if not isinstance(member, cls):
+            msg = f"{cls.__name__} has no code {code!r}; allowed: {', '.join(cls.values())}"
+            raise ValueError(msg)
+        return member
+
+    @classmethod
     def values(cls) -> tuple[str, ...]:
         """The codes of all members, in declaration order."""
         return tuple(member.value for member in cls)

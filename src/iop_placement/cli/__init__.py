@@ -15,6 +15,7 @@ from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
 from iop_placement._version import __version__
 from iop_placement.cli._batch import add_batch_options, run_jsonl
+from iop_placement.cli._diff import add_diff_commands
 from iop_placement.cli._explain import (
     add_explain_options,
     add_markdown_option,
@@ -129,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     schema.set_defaults(run=_schema)
 
     add_verify_command(commands)
+    add_diff_commands(commands)
     add_serve_command(commands)
     return parser
 

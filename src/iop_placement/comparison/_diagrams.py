@@ -1,0 +1,419 @@
+"""A rule set's outcomes over the whole assessment space, as binary decision diagrams.
+
+Every answer of every field is encoded in a few boolean variables (a choice field in
+binary with its domain bounded, the list field one variable per item, the number of
+hours in binary), so the whole space, about 1.4 x 10^12 assessments for the v2 model,
+is one diagram of a few hundred nodes. A rule set's level, flags and dimension ratings
+become diagrams by the engine's own policy (stages, highest rating, most intensive
+level, the safety override's filter), and counting the assessments where two rule sets
+differ is counting the satisfying assignments of a diagram: exact, whatever the size of
+the space. ``tests/test_comparison.py`` checks these diagrams against the engine on
+drawn assessments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from dd.autoref import BDD, Function
+
+from iop_placement._model.assessment import RISK_ORDERS
+from iop_placement._model.fields import (
+    COUNT_PREFIX,
+    DECIDED_LEVEL,
+    RATING_PREFIX,
+    FieldSpec,
+    field_specs,
+)
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare
+from iop_placement._rules.normal_form import (
+    And,
+    Compare,
+    Constant,
+    Equals,
+    Includes,
+    Node,
+    Or,
+    normal_form,
+)
+from iop_placement._rules.ruleset import Rule, RuleSet
+
+__all__ = ["Function", "Outcomes", "Space"]
+
+_TOP: Final = 4  # the highest risk rating
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field's variables: ``bits`` for a number or a code, one per item for a list."""
+
+    spec: FieldSpec
+    names: tuple[str, ...]
+    answers: tuple[Any, ...]  # the codes' answers in order (choice, boolean); () otherwise
+
+
+class Space:
+    """The assessment space of the model: every field, every answer, absence included."""
+
+    def __init__(self) -> None:
+        self.bdd = BDD()
+        self.specs = field_specs()
+        self.fields: dict[str, _Field] = {}
+        for name, spec in self.specs.items():
+            if spec.kind == "choices":
+                names = tuple(f"{name}#{item}" for item in spec.values)
+                answers: tuple[Any, ...] = ()
+            elif spec.kind == "integer":
+                width = max(1, (spec.maximum or 0).bit_length())
+                names = tuple(f"{name}@{bit}" for bit in range(width))
+                answers = ()
+            else:
+                answers = spec.answers
+                width = max(1, (len(answers) - 1).bit_length())
+                names = tuple(f"{name}@{bit}" for bit in range(width))
+            self.bdd.declare(*names)
+            self.fields[name] = _Field(spec, names, answers)
+        self.variables = len(self.bdd.vars)
+        self.domain = self.all_of(self._domain(field) for field in self.fields.values())
+
+    # -- building ------------------------------------------------------------------------
+
+    def all_of(self, parts: Iterable[Function]) -> Function:
+        """The conjunction of ``parts`` (true when there are none)."""
+        result = self.bdd.true
+        for part in parts:
+            result &= part
+        return result
+
+    def any_of(self, parts: Iterable[Function]) -> Function:
+        """The disjunction of ``parts`` (false when there are none)."""
+        result = self.bdd.false
+        for part in parts:
+            result |= part
+        return result
+
+    def _number(self, field: _Field, value: int) -> Function:
+        """The bits of ``field`` spell ``value`` (most significant bit first)."""
+        width = len(field.names)
+        return self.all_of(
+            self.bdd.var(name) if value >> (width - 1 - i) & 1 else ~self.bdd.var(name)
+            for i, name in enumerate(field.names)
+        )
+
+    def _at_most(self, field: _Field, bound: int) -> Function:
+        """The number in ``field``'s bits is at most ``bound``."""
+        width = len(field.names)
+        if bound < 0:
+            return self.bdd.false
+        if bound >= (1 << width) - 1:
+            return self.bdd.true
+        # Scan from the least significant bit: at each 1 of the bound, a 0 here makes the
+        # rest free; at each 0, the bit must be 0 and the rest decides.
+        result = self.bdd.true
+        for i in reversed(range(width)):
+            bit = self.bdd.var(field.names[i])
+            result = (~bit | result) if bound >> (width - 1 - i) & 1 else (~bit & result)
+        return result
+
+    def _domain(self, field: _Field) -> Function:
+        spec = field.spec
+        if spec.kind == "choices":
+            return self.bdd.true
+        if spec.kind == "integer":
+            low = spec.minimum or 0
+            return self._at_most(field, spec.maximum or 0) & ~self._at_most(field, low - 1)
+        return self._at_most(field, len(field.answers) - 1)
+
+    # -- tests on the answers ------------------------------------------------------------
+
+    def answer_is(self, name: str, answer: Any) -> Function:  # noqa: ANN401 - a JSON scalar
+        """The answer to ``name`` is ``answer`` (None: left out), as the form sent it."""
+        field = self.fields[name]
+        index = next(i for i, a in enumerate(field.answers) if _same(a, answer))
+        return self._number(field, index)
+
+    def reads_as(self, name: str, value: Any) -> Function:  # noqa: ANN401 - a JSON scalar
+        """The rules read the answer to ``name`` as ``value`` (absence as what it means)."""
+        field = self.fields[name]
+        if field.spec.kind == "integer":
+            return self._number(field, value)
+        return self.any_of(
+            self._number(field, i)
+            for i, answer in enumerate(field.answers)
+            if _same(field.spec.read(answer), value)
+        )
+
+    def compare(self, name: str, op: str, number: int) -> Function:
+        """The number ``name`` compared with ``number``."""
+        field = self.fields[name]
+        at_most = {
+            "le": self._at_most(field, number),
+            "lt": self._at_most(field, number - 1),
+        }
+        if op in at_most:
+            return at_most[op]
+        return ~self._at_most(field, number if op == "gt" else number - 1)
+
+    def includes(self, name: str, item: str) -> Function:
+        """The list ``name`` includes ``item``."""
+        return self.bdd.var(f"{name}#{item}")
+
+    # -- reading the diagrams ------------------------------------------------------------
+
+    def count(self, where: Function) -> int:
+        """How many assessments of the space satisfy ``where``."""
+        return int(self.bdd.count(where & self.domain, nvars=self.variables))
+
+    def size(self) -> int:
+        """How many assessments the space holds."""
+        return self.count(self.bdd.true)
+
+    def example(self, where: Function) -> dict[str, Any] | None:
+        """The least risky assessment satisfying ``where``, as a form would send it.
+
+        Field by field, in the model's order, the answer nearest the lowest risk that still
+        leaves ``where`` satisfiable: no answer can be lowered without losing the property
+        or raising an earlier one. None when nothing satisfies ``where``.
+        """
+        rest = where & self.domain
+        if rest == self.bdd.false:
+            return None
+        point: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            for answer in self._by_risk(field):
+                test = self._answer(field, answer)
+                if (rest & test) != self.bdd.false:
+                    rest &= test
+                    if answer is not None:
+                        point[name] = list(answer) if isinstance(answer, tuple) else answer
+                    break
+        return point
+
+    def point(self, answers: Mapping[str, Any]) -> Function:
+        """The one assessment ``answers`` (a field left out is absent), as a diagram."""
+        return self.all_of(
+            self._answer(field, _hashable(answers.get(name))) for name, field in self.fields.items()
+        )
+
+    def _answer(self, field: _Field, answer: Any) -> Function:  # noqa: ANN401 - any answer
+        spec = field.spec
+        if spec.kind == "integer":
+            return self._number(field, answer)
+        if spec.kind == "choices":
+            chosen = set(answer)
+            return self.all_of(
+                self.includes(spec.name, item)
+                if item in chosen
+                else ~self.includes(spec.name, item)
+                for item in spec.values
+            )
+        return self.answer_is(spec.name, answer)
+
+    def _by_risk(self, field: _Field) -> Sequence[Any]:
+        """Every answer of a field, least risky first (absence after the answers)."""
+        spec = field.spec
+        if spec.kind == "integer":
+            # More hours free is less in the way of any level: the most first.
+            return range(spec.maximum or 0, (spec.minimum or 0) - 1, -1)
+        if spec.kind == "choices":
+            items = list(spec.values)
+            subsets: list[tuple[str, ...]] = [()]
+            for item in items:
+                subsets += [(*subset, item) for subset in subsets]
+            return sorted(subsets, key=len)
+        steps = RISK_ORDERS.get(spec.name, {})
+        depth: dict[Any, int] = {}
+        frontier = [a for a in field.answers if all(a not in worse for worse in steps.values())]
+        distance = 0
+        while frontier:
+            for answer in frontier:
+                depth.setdefault(answer, distance)
+            frontier = [w for a in frontier for w in steps.get(a, ())]
+            distance += 1
+        order = {a: depth.get(a, i) for i, a in enumerate(field.answers)}
+        return sorted(field.answers, key=lambda a: (a is None, order[a]))
+
+
+class Outcomes:
+    """One rule set's level, flags and ratings over the whole space, by the engine's policy.
+
+    The engine's policy, restated over diagrams: stage-1 rules read answers; a dimension's
+    rating is the highest a fired rating rule gives it; stage-2 rules read ratings and the
+    counts of dimensions rated at least k; the level is the most intensive a fired rule of
+    stages 1-2 supports (else the least intensive); stage-3 rules read the level. Under
+    the safety override only the reasons for the level, the rating reasons and the
+    answer-reading flag rules stay, and the flags are those they raise.
+    """
+
+    def __init__(self, space: Space, rule_set: RuleSet) -> None:
+        self.space = space
+        self.rule_set = rule_set
+        self._specs = field_specs(with_decided_level=True, with_derived=True)
+        self.holds: dict[str, Function] = {}
+        self.rating_at_least: dict[Dimension, list[Function]] = {}
+        self._count_at_least: dict[int, list[Function]] = {}
+        self.level_at_least: list[Function] = []
+        stages = [[r for r in rule_set.rules if r.stage == s] for s in (1, 2, 3)]
+        for rule in stages[0]:
+            self.holds[rule.id] = self._condition(rule)
+        self._rate(stages[0])
+        for rule in stages[1]:
+            self.holds[rule.id] = self._condition(rule)
+        self._place([*stages[0], *stages[1]])
+        for rule in stages[2]:
+            self.holds[rule.id] = self._condition(rule)
+        self.override = self._override()
+        self.flags = {flag: self._flag(flag) for flag in Flag}
+
+    # -- the engine's policy -------------------------------------------------------------
+
+    def _rate(self, rules: Sequence[Rule]) -> None:
+        bdd = self.space.bdd
+        for dimension in Dimension:
+            self.rating_at_least[dimension] = [bdd.true] + [
+                self.space.any_of(
+                    self.holds[r.id]
+                    for r in rules
+                    if r.then.rating is not None
+                    and r.then.rating.dimension == dimension
+                    and int(r.then.rating.value) >= k
+                )
+                for k in range(1, _TOP + 1)
+            ]
+        for k in range(1, _TOP + 1):
+            # at_least[n]: at least n dimensions are rated k or more.
+            at_least = [bdd.true] + [bdd.false] * len(Dimension)
+            for dimension in Dimension:
+                rated = self.rating_at_least[dimension][k]
+                at_least = [at_least[0]] + [
+                    at_least[n] | (at_least[n - 1] & rated) for n in range(1, len(at_least))
+                ]
+            self._count_at_least[k] = at_least
+
+    def _place(self, rules: Sequence[Rule]) -> None:
+        self.level_at_least = [self.space.bdd.true] + [
+            self.space.any_of(
+                self.holds[r.id]
+                for r in rules
+                if r.then.level is not None and r.then.level.rank >= rank
+            )
+            for rank in range(1, len(LevelOfCare))
+        ]
+
+    def level_is(self, level: LevelOfCare) -> Function:
+        """The rule set recommends ``level``."""
+        above = self.level_at_least[level.rank + 1] if level.rank + 1 < len(LevelOfCare) else None
+        here = self.level_at_least[level.rank]
+        return here if above is None else here & ~above
+
+    def rating_is(self, dimension: Dimension, rating: int) -> Function:
+        """The rule set rates ``dimension`` at ``rating``."""
+        at_least = self.rating_at_least[dimension]
+        return at_least[rating] if rating == _TOP else at_least[rating] & ~at_least[rating + 1]
+
+    def _override(self) -> Function:
+        manifest = self.rule_set.manifest.safety_override
+        flags = set(manifest.flags)
+        return self.space.any_of(
+            self.holds[r.id]
+            for r in self.rule_set.rules
+            if r.id in manifest.rules or flags & set(r.then.flags)
+        )
+
+    def _flag(self, flag: Flag) -> Function:
+        parts = []
+        for rule in self.rule_set.rules:
+            if flag not in rule.then.flags:
+                continue
+            then = rule.then
+            only_offers = (
+                then.alternative is not None and then.level is None and then.rating is None
+            )
+            if rule.stage == 3 or only_offers:
+                kept = self.space.bdd.false
+            elif then.level is None:
+                kept = self.space.bdd.true
+            else:
+                kept = self.level_is(then.level)
+            parts.append(self.holds[rule.id] & (~self.override | kept))
+        return self.space.any_of(parts)
+
+    def at(
+        self, answers: Mapping[str, Any]
+    ) -> tuple[LevelOfCare, frozenset[Flag], tuple[int, ...]]:
+        """The level, flags and ratings (in ``Dimension`` order) at one assessment."""
+        point = self.space.point(answers)
+        holds = self.space.bdd.false
+
+        def true_at(where: Function) -> bool:
+            return (where & point) != holds
+
+        level = next(level for level in LevelOfCare if true_at(self.level_is(level)))
+        flags = frozenset(flag for flag, where in self.flags.items() if true_at(where))
+        ratings = tuple(
+            next(r for r in range(_TOP + 1) if true_at(self.rating_is(dimension, r)))
+            for dimension in Dimension
+        )
+        return level, flags, ratings
+
+    # -- conditions ----------------------------------------------------------------------
+
+    def _condition(self, rule: Rule) -> Function:
+        return self._node(normal_form(rule.when, self._specs))
+
+    def _node(self, node: Node) -> Function:
+        space = self.space
+        if isinstance(node, Constant):
+            return space.bdd.true if node.value else space.bdd.false
+        if isinstance(node, And):
+            return space.all_of(self._node(part) for part in node.parts)
+        if isinstance(node, Or):
+            return space.any_of(self._node(part) for part in node.parts)
+        if isinstance(node, Includes):
+            test = space.includes(node.field, node.item)
+            return test if node.present else ~test
+        if isinstance(node, Equals):
+            if node.field == DECIDED_LEVEL:
+                return self.level_is(LevelOfCare.of(node.value))
+            if self._derived(node.field):
+                return self._derived_between(node.field, node.value, node.value)
+            return space.reads_as(node.field, node.value)
+        if isinstance(node, Compare):
+            if self._derived(node.field):
+                low, high = {
+                    "lt": (0, node.number - 1),
+                    "le": (0, node.number),
+                    "gt": (node.number + 1, _TOP * len(Dimension)),
+                    "ge": (node.number, _TOP * len(Dimension)),
+                }[node.op]
+                return self._derived_between(node.field, low, high)
+            return space.compare(node.field, node.op, node.number)
+        msg = f"unknown normal-form node {node!r}"
+        raise TypeError(msg)
+
+    @staticmethod
+    def _derived(name: str) -> bool:
+        return name.startswith((RATING_PREFIX, COUNT_PREFIX))
+
+    def _derived_between(self, name: str, low: int, high: int) -> Function:
+        """A derived number (a rating, a count of dimensions) lies in ``[low, high]``."""
+        if name.startswith(RATING_PREFIX):
+            ladder = self.rating_at_least[Dimension.of(name.removeprefix(RATING_PREFIX))]
+        else:
+            ladder = self._count_at_least[int(name.removeprefix(COUNT_PREFIX))]
+        top = len(ladder) - 1
+        low, high = max(low, 0), min(high, top)
+        if low > high:
+            return self.space.bdd.false
+        return ladder[low] & (~ladder[high + 1] if high < top else self.space.bdd.true)
+
+
+def _hashable(answer: Any) -> Any:  # noqa: ANN401 - a JSON scalar or a list of codes
+    return tuple(answer) if isinstance(answer, list) else answer
+
+
+def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
+    # True == 1 in Python; an answer `true` must not match a code 1.
+    return type(left) is type(right) and left == right

@@ -1,0 +1,233 @@
+"""Rule-set comparison (``iop-placement diff``): exact counts, examples, populations, CI gates."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from helpers import copy_rules, run
+from iop_placement import DEFAULT_RULES, Assessment, Flag, LevelOfCare, PlacementEngine
+from iop_placement._model.fields import field_specs
+from iop_placement._model.levels import FlagKind
+from iop_placement._rules.ruleset import load_rule_set
+from iop_placement.comparison import FAIL_ON, Change, compare_rules, render_comparison
+from iop_placement.comparison._diagrams import Outcomes, Space
+from iop_placement.populations import population
+from iop_placement.testing import assessments
+
+RULES_1 = Path(__file__).parent / "data" / "rules-1.0.0"
+RULE_SETS = (RULES_1, DEFAULT_RULES)
+
+
+@pytest.fixture(scope="module")
+def space() -> Space:
+    return Space()
+
+
+@pytest.fixture(scope="module")
+def v1_to_v2() -> Any:
+    lines = [json.dumps(a) for a in population("community_intake", 400)]
+    return compare_rules(RULES_1, DEFAULT_RULES, population=lines)
+
+
+def _space_size() -> int:
+    """The model's space by arithmetic: every answer, absence, every number, every list."""
+    size = 1
+    for spec in field_specs().values():
+        if spec.kind == "integer":
+            size *= (spec.maximum or 0) - (spec.minimum or 0) + 1
+        elif spec.kind == "choices":
+            size *= 2 ** len(spec.values)
+        else:
+            size *= len(spec.answers)
+    return size
+
+
+def test_the_space_is_every_assessment(space: Space) -> None:
+    assert space.size() == _space_size() > 10**12
+
+
+@settings(max_examples=300, deadline=None)
+@given(assessment=assessments())
+def test_the_diagrams_agree_with_the_engine(space: Space, assessment: Assessment) -> None:
+    answers = assessment.model_dump(mode="json", exclude_unset=True)
+    for rules in (DEFAULT_RULES, RULES_1):
+        rule_set = load_rule_set(rules)
+        level, flags, ratings = Outcomes(space, rule_set).at(answers)
+        rec = PlacementEngine(rule_set, backend="compiled").recommend(answers)
+        assert level is rec.level
+        assert flags == frozenset(rec.flags)
+        assert ratings == tuple(d.rating for d in rec.dimensions)
+
+
+def test_a_rule_set_compared_with_itself_shows_no_change() -> None:
+    lines = [json.dumps(a) for a in population("low_acuity_referrals", 200)]
+    comparison = compare_rules(DEFAULT_RULES, DEFAULT_RULES, population=lines)
+    assert not comparison.changed
+    for tally in comparison.tallies:
+        assert tally.changes == ()
+        assert tally.moved("up") == tally.moved("down") == tally.safety_down == 0
+        assert all(before == after for (before, after), n in tally.levels.items() if n)
+    assert comparison.failures(FAIL_ON) == []
+    assert "No assessment changes level, flag or rating." in render_comparison(comparison)
+
+
+def test_counts_add_up_and_every_example_shows_its_change(v1_to_v2: Any) -> None:
+    space = v1_to_v2.space
+    assert sum(space.levels.values()) == space.total == _space_size()
+    engines = [
+        PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, DEFAULT_RULES)
+    ]
+    kinds = {change.kind for change in space.changes}
+    assert kinds == {"level", "flag", "rating"}
+    for change in space.changes:
+        assert change.count > 0
+        assert math.isclose(change.share, change.count / space.total)
+        before, after = (engine.recommend(change.example) for engine in engines)
+        _assert_shows(change, before, after)
+        if change.kind == "level":
+            assert change.count == space.levels[(change.before, change.after)]
+            assert change.rules_before == tuple(r.rule_id for r in before.deciding)
+            assert change.rules_after == tuple(r.rule_id for r in after.deciding)
+
+
+def _assert_shows(change: Change, before: Any, after: Any) -> None:
+    if change.kind == "level":
+        assert (before.level.value, after.level.value) == (change.before, change.after)
+    elif change.kind == "flag":
+        flag = Flag.of(change.subject)
+        assert ((flag in before.flags), (flag in after.flags)) == (change.before, change.after)
+    else:
+        rated = [
+            next(d.rating for d in rec.dimensions if d.dimension.value == change.subject)
+            for rec in (before, after)
+        ]
+        assert tuple(rated) == (change.before, change.after)
+
+
+def test_the_review_findings_show_in_the_report(v1_to_v2: Any) -> None:
+    space = v1_to_v2.space
+    # 1.0.0 reached standard outpatient for 32 of 1,866,240 clinical profiles (the review).
+    feasibility_and_optional = _space_size() // 1_866_240
+    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False) == (
+        32 * feasibility_and_optional
+    )
+    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=True) > 50 * (
+        space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False)
+    )
+    gained = {c.subject for c in space.changes if c.kind == "flag" and c.after}
+    assert Flag.HOUSING_NEEDED.value in gained
+
+
+def test_a_planted_change_is_reported_with_its_rule(tmp_path: Path) -> None:
+    def relapse_to_inpatient(data: dict[str, Any]) -> None:
+        for rule in data["rules"]:
+            if rule["id"] == "placement.relapse_needs_iop":
+                rule["then"]["level"] = "inpatient"
+
+    changed = copy_rules(tmp_path / "rules", ("placement.json", relapse_to_inpatient))
+    comparison = compare_rules(DEFAULT_RULES, changed)
+    moves = {(c.before, c.after) for c in comparison.space.changes if c.kind == "level"}
+    # Relapse potential 2 never reaches standard outpatient: only IOP moves.
+    assert moves == {("intensive_outpatient", "inpatient")}
+    for change in comparison.space.changes:
+        if change.kind == "level":
+            assert "placement.relapse_needs_iop" in change.rules_after
+        else:  # only the flags about reaching the new level (they read the level)
+            assert change.kind == "flag"
+            assert Flag.of(change.subject).kind is FlagKind.FEASIBILITY
+    assert comparison.space.moved("down") == 0
+    assert comparison.failures(["down", "safety-down", "rating"]) == []
+    assert comparison.failures(["up"])
+    assert comparison.failures(["any"])
+
+
+def test_a_safety_rule_removed_is_refused_by_safety_down(tmp_path: Path) -> None:
+    def drop_imminent(data: dict[str, Any]) -> None:
+        data["rules"] = [
+            rule for rule in data["rules"] if rule["id"] != "placement.emotional_needs_24_hour_care"
+        ]
+
+    changed = copy_rules(tmp_path / "rules", ("placement.json", drop_imminent))
+    comparison = compare_rules(DEFAULT_RULES, changed)
+    refused = comparison.failures(["safety-down"])
+    assert refused
+    assert refused[0].startswith("[safety-down] whole space:")
+    assert comparison.space.safety_down > 0
+
+
+def test_population_counts_shares_and_bad_lines() -> None:
+    good = [json.dumps(a) for a in population("community_intake", 300, seed=3)]
+    lines = [
+        *good[:100],
+        "{not json",
+        "",
+        '["a list"]',
+        '{"substance_use_severity": 7}',
+        *good[100:],
+    ]
+    comparison = compare_rules(RULES_1, DEFAULT_RULES, population=lines)
+    tally = comparison.population
+    assert tally is not None
+    assert tally.total == 300
+    assert [number for number, _ in tally.invalid] == [101, 103, 104]
+    assert all("7" not in problem for _, problem in tally.invalid)  # no submitted value
+    engines = [
+        PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, DEFAULT_RULES)
+    ]
+    expected: dict[tuple[str, str], int] = {}
+    for line in good:
+        was, now = (engine.recommend(json.loads(line)).level.value for engine in engines)
+        expected[(was, now)] = expected.get((was, now), 0) + 1
+    assert tally.levels == expected
+    for change in tally.changes:
+        assert change.line is not None
+        assert change.example is None
+        assert math.isclose(change.share, change.count / 300)
+
+
+def test_diff_command_formats_and_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "intakes.jsonl"
+    path.write_bytes(
+        b"\n".join(json.dumps(a).encode() for a in population("low_acuity_referrals", 50))
+        + b"\n\xff\xfe not utf-8\n"
+    )
+    code, out, err = run("diff", str(RULES_1), str(DEFAULT_RULES), "--population", str(path))
+    assert code == 0, err
+    assert "Whole space: 1,453,338,132,480 assessments" in out
+    assert "Population intakes.jsonl: 50 assessments scored, 1 lines not scored." in out
+    assert "line 51: not valid JSON" in out
+    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--format", "json")
+    document = json.loads(out)
+    assert document["space"]["total"] == _space_size()
+    assert document["new"]["version"] == "2.0.0"
+    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--format", "markdown")
+    assert out.startswith("# Rule set comparison:")
+    assert "| Level | Before | After |" in out
+    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--fail-on", "safety-down")
+    assert code == 1
+    assert "refused [safety-down]" in out
+    code, _, _ = run("diff", str(DEFAULT_RULES), str(DEFAULT_RULES), "--fail-on", "any")
+    assert code == 0
+    capsys.readouterr()
+    code, _, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--population", "missing.jsonl")
+    assert code == 1
+    assert "cannot read missing.jsonl" in capsys.readouterr().err
+
+
+def test_population_command_is_seeded() -> None:
+    code, out, _ = run("population", "community_intake", "-n", "5", "--seed", "7")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines == [json.dumps(a) for a in population("community_intake", 5, seed=7)]
+    assert all(Assessment.model_validate(json.loads(line)) for line in lines)
+    with pytest.raises(SystemExit) as caught:
+        run("population", "community_intake", "-n", "0")
+    assert caught.value.code == 2
