@@ -1,101 +1,128 @@
 """Write docs/impact-2.0.0.md: whom rule set 2.0.0 moves compared with 1.0.0.
 
-Run from a checkout: ``python scripts/impact_report.py`` (about two minutes on 2 cores).
-Counts every clinical profile of the version-1 fields (feasibility fixed at 15 hours a
-week, no obligations, inpatient care accessible; the optional fields left out, which
-rule set 1.0.0 does not know), and 100,000 seeded intakes of each reference population
-(``iop_placement.populations``, assumptions, not data).
+Run from a checkout with the verify extra installed: ``python scripts/impact_report.py``
+(about a minute on 2 cores). Every figure comes from ``iop_placement.comparison``, the
+engine behind ``iop-placement diff``:
+
+* the whole space (every answer of every field, absence and feasibility included), exact;
+* the clinical review's space: the 14 clinical fields of version 1 (1,866,240 profiles)
+  with 15 free hours a week, no obligations, inpatient care accessible and the optional
+  fields left out, exact;
+* 100,000 seeded intakes of each reference population (``iop_placement.populations``:
+  assumptions, not data).
 """
 
 from __future__ import annotations
 
-import collections
-import itertools
+import json
 from pathlib import Path
 
-from iop_placement import LevelOfCare, PlacementEngine
-from iop_placement._model.fields import field_specs
-from iop_placement.populations import POPULATIONS
+from iop_placement import LevelOfCare
+from iop_placement.comparison import RuleSetComparison, Tally, compare_rules
+from iop_placement.populations import POPULATIONS, population
 
 ROOT = Path(__file__).resolve().parents[1]
-OLD = PlacementEngine.from_directory(
-    str(ROOT / "tests" / "data" / "rules-1.0.0"), backend="compiled"
-)
-NEW = PlacementEngine.from_directory(str(ROOT / "rules"), backend="compiled")
-LEVELS = list(LevelOfCare)
-FIXED = {"available_hours_per_week": 15, "obligations": [], "inpatient_accessible": True}
+OLD = ROOT / "tests" / "data" / "rules-1.0.0"
+NEW = ROOT / "rules"
 SAMPLES = 100_000
+REVIEW_PROFILES = {
+    "available_hours_per_week": 15,
+    "obligations": [],
+    "inpatient_accessible": True,
+    "withdrawal_severity": None,
+    "recovery_residence": None,
+    "prior_iop_failed": None,
+    "recent_overdose": None,
+}
 
 
-def space() -> list[dict[str, object]]:
-    specs = {
-        name: spec
-        for name, spec in field_specs().items()
-        if not spec.optional and not spec.feasibility
-    }
-    names = list(specs)
-    return [
-        {**dict(zip(names, values, strict=True)), **FIXED}
-        for values in itertools.product(*(specs[n].values for n in names))
-    ]
+def table(tally: Tally, per: float | None) -> list[str]:
+    """Shares before and after, and the moves, counted or per ``per`` assessments."""
+    scale = 1.0 if per is None else per / tally.total
 
+    def shown(count: int) -> str:
+        return f"{count:,}" if per is None else f"{count * scale:,.1f}"
 
-def moves(
-    assessments: list[dict[str, object]],
-) -> collections.Counter[tuple[LevelOfCare, LevelOfCare]]:
-    return collections.Counter(
-        (OLD.recommend(a).level, NEW.recommend(a).level) for a in assessments
-    )
-
-
-def table(counts: collections.Counter[tuple[LevelOfCare, LevelOfCare]], per: float) -> list[str]:
-    total = sum(counts.values())
-    scale = per / total
-    rows = ["| level | 1.0.0 | 2.0.0 |", "|---|---:|---:|"]
-    for level in LEVELS:
-        before = sum(v for (a, _), v in counts.items() if a is level) * scale
-        after = sum(v for (_, b), v in counts.items() if b is level) * scale
-        rows.append(f"| {level.label} | {before:,.1f} | {after:,.1f} |")
-    up = sum(v for (a, b), v in counts.items() if b.rank > a.rank) * scale
-    down = sum(v for (a, b), v in counts.items() if b.rank < a.rank) * scale
+    unit = "assessments" if per is None else f"per {per:,.0f}"
+    rows = [f"| level | 1.0.0 ({unit}) | 2.0.0 ({unit}) |", "|---|---:|---:|"]
+    for level in LevelOfCare:
+        before = tally.at_level(level, after=False)
+        after = tally.at_level(level, after=True)
+        rows.append(f"| {level.label} | {shown(before)} | {shown(after)} |")
     rows += [
         "",
-        f"Moved to a more intensive level: {up:,.1f}; to a less intensive level: {down:,.1f}.",
+        f"Moved to a more intensive level: {shown(tally.moved('up'))}; to a less intensive"
+        f" level: {shown(tally.moved('down'))}.",
         "",
+        "| from | to | count |",
+        "|---|---|---:|",
     ]
-    rows += ["| from | to | count |", "|---|---|---:|"]
-    for (a, b), v in sorted(counts.items(), key=lambda item: (item[0][0].rank, item[0][1].rank)):
-        if a is not b:
-            rows.append(f"| {a.label} | {b.label} | {v * scale:,.1f} |")
+    for (before, after), count in tally.levels.items():
+        if before != after and count:
+            rows.append(
+                f"| {LevelOfCare.of(before).label} | {LevelOfCare.of(after).label} |"
+                f" {shown(count)} |"
+            )
     return rows
+
+
+def reasons(tally: Tally) -> list[str]:
+    """Each level move with its least risky example's deciding rules."""
+    rows = ["", "| move | deciding before | deciding after |", "|---|---|---|"]
+    for change in tally.changes:
+        if change.kind == "level":
+            rows.append(
+                f"| {change.before} → {change.after} | {', '.join(change.rules_before)} |"
+                f" {', '.join(change.rules_after)} |"
+            )
+    return rows
+
+
+def section(title: str, intro: str, comparison: RuleSetComparison, per: float | None) -> list[str]:
+    tally = comparison.population or comparison.space
+    lines = ["", f"## {title}", "", intro, "", *table(tally, per)]
+    return lines + reasons(tally) if comparison.population is None else lines
 
 
 def main() -> None:
     lines = [
         "# Rule set 1.0.0 to 2.0.0: whom the change moves",
         "",
-        "Generated by `python scripts/impact_report.py`; rerun it to check every figure.",
-        "Rule set 1.0.0 is kept in `tests/data/rules-1.0.0/` for this comparison.",
-        "",
-        "## The whole space",
-        "",
-        "Every combination of the 14 clinical fields of version 1 (1,866,240 profiles), with"
-        " 15 free hours a week, no obligations and inpatient care accessible (feasibility never"
-        " changes the level), and the optional fields left out. Counts of profiles.",
-        "",
+        "Generated by `python scripts/impact_report.py` with `iop_placement.comparison`"
+        " (`iop-placement diff`); rerun it to check every figure. Rule set 1.0.0 is kept in"
+        " `tests/data/rules-1.0.0/` for this comparison. The deciding rules are those of the"
+        " least risky assessment showing each move.",
     ]
-    everything = space()
-    lines += table(moves(everything), len(everything))
-    for population in POPULATIONS.values():
-        lines += [
-            "",
-            f"## {population.title} (per 1,000 intakes)",
-            "",
-            f"{population.description} {SAMPLES:,} seeded intakes (seed 0), fields drawn"
-            " independently: an assumption, not data.",
-            "",
-        ]
-        lines += table(moves(list(population.sample(SAMPLES))), 1000)
+    whole = compare_rules(OLD, NEW)
+    lines += section(
+        "Every assessment",
+        f"Every answer of every field, each optional field also left out, every number of"
+        f" free hours and every set of obligations: {whole.space.total:,} assessments,"
+        " counted exactly on decision diagrams. Most of this space is implausible"
+        " combinations; the populations below are closer to a real intake.",
+        whole,
+        None,
+    )
+    review = compare_rules(OLD, NEW, fixed=REVIEW_PROFILES)
+    lines += section(
+        "The clinical review's profiles",
+        "Every combination of the 14 clinical fields of version 1 (1,866,240 profiles), with"
+        f" {json.dumps(REVIEW_PROFILES)} held fixed (feasibility never changes the level;"
+        " 1.0.0 knows no optional field).",
+        review,
+        None,
+    )
+    for mix in POPULATIONS.values():
+        intakes = [json.dumps(a) for a in population(mix.name, SAMPLES)]
+        compared = compare_rules(OLD, NEW, population=intakes)
+        lines += section(
+            f"{mix.title} (per 1,000 intakes)",
+            f"{mix.description} {SAMPLES:,} seeded intakes (`iop-placement population"
+            f" {mix.name} -n {SAMPLES} --seed 0`), fields drawn independently: an"
+            " assumption, not data.",
+            compared,
+            1000,
+        )
     (ROOT / "docs" / "impact-2.0.0.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -231,3 +231,35 @@ def test_population_command_is_seeded() -> None:
     with pytest.raises(SystemExit) as caught:
         run("population", "community_intake", "-n", "0")
     assert caught.value.code == 2
+
+
+REVIEW_PROFILES = {  # the clinical review's space: version-1 clinical fields only
+    "available_hours_per_week": 15,
+    "obligations": [],
+    "inpatient_accessible": True,
+    "withdrawal_severity": None,
+    "recovery_residence": None,
+    "prior_iop_failed": None,
+    "recent_overdose": None,
+}
+
+
+def test_fixed_fields_restrict_the_space_to_the_reviews_profiles() -> None:
+    comparison = compare_rules(RULES_1, DEFAULT_RULES, fixed=REVIEW_PROFILES)
+    space = comparison.space
+    assert space.total == 1_866_240
+    # The review: standard outpatient reachable for 32 of the 1,866,240 profiles.
+    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False) == 32
+    for change in space.changes:
+        assert change.example is not None
+        assert {k: change.example.get(k) for k in REVIEW_PROFILES} == REVIEW_PROFILES
+    assert "Whole space with available_hours_per_week=15" in render_comparison(comparison)
+
+
+def test_fixed_refuses_unknown_fields_and_answers() -> None:
+    with pytest.raises(ValueError, match="unknown field 'hours'"):
+        compare_rules(DEFAULT_RULES, DEFAULT_RULES, fixed={"hours": 3})
+    with pytest.raises(ValueError, match="'suicide_risk' cannot be held"):
+        compare_rules(DEFAULT_RULES, DEFAULT_RULES, fixed={"suicide_risk": None})
+    code, _, _ = run("diff", str(DEFAULT_RULES), str(DEFAULT_RULES), "--fixed", '{"x": 1}')
+    assert code == 2

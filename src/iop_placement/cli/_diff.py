@@ -37,8 +37,11 @@ def _diff(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa:
 
         try:
             comparison = compare_rules(
-                args.old, args.new, population=args.population, progress=progress
+                args.old, args.new, population=args.population, fixed=args.fixed, progress=progress
             )
+        except ValueError as error:  # a --fixed field or answer the model does not have
+            sys.stderr.write(f"iop-placement: --fixed: {error}\n")
+            return 2
         except OSError as error:
             sys.stderr.write(
                 f"iop-placement: cannot read {args.population}: {error.strerror or error}\n"
@@ -55,6 +58,17 @@ def _population(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  #
     for answers in population(args.name, args.count, seed=args.seed):
         out.write(json.dumps(answers) + "\n")
     return 0
+
+
+def _fixed(text: str) -> dict[str, object]:
+    try:
+        fixed = json.loads(text)
+    except json.JSONDecodeError:
+        fixed = None
+    if not isinstance(fixed, dict):
+        msg = "must be a JSON object of field names and answers"
+        raise argparse.ArgumentTypeError(msg)
+    return fixed
 
 
 def _count(text: str) -> int:
@@ -79,6 +93,13 @@ def add_diff_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--population",
         metavar="FILE.jsonl",
         help="also count the changes over these assessments; bad lines are reported",
+    )
+    diff.add_argument(
+        "--fixed",
+        type=_fixed,
+        metavar="JSON",
+        help='hold fields of the space at one answer each, e.g. \'{"obligations": [],'
+        ' "withdrawal_severity": null}\' (null: left out)',
     )
     diff.add_argument("--format", choices=tuple(FORMATS), default="text")
     diff.add_argument(

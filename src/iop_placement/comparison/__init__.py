@@ -95,31 +95,32 @@ class _Deciders:
         return rating.rule_ids
 
 
-def _space_tally(old: RuleSet, new: RuleSet) -> Tally:
+def _space_tally(old: RuleSet, new: RuleSet, fixed: Mapping[str, Any]) -> Tally:
     # dd (the verify extra) is needed here only: the policies and reports import without it.
     from iop_placement.comparison._diagrams import Outcomes, Space  # noqa: PLC0415
 
     space = Space()
+    held = space.holding(fixed)
     before, after = Outcomes(space, old), Outcomes(space, new)
     deciders = (_Deciders(old), _Deciders(new))
-    total = space.size()
+    total = space.count(held)
     found: list[tuple[ChangeKind, str, Any, Any, Function]] = []
     levels: dict[tuple[str, str], int] = {}
     for a in LevelOfCare:
         for b in LevelOfCare:
-            where = before.level_is(a) & after.level_is(b)
+            where = held & before.level_is(a) & after.level_is(b)
             levels[(a.value, b.value)] = space.count(where)
             if a is not b:
                 found.append(("level", "level", a.value, b.value, where))
     for flag in Flag:
         was, now = before.flags[flag], after.flags[flag]
-        found.append(("flag", flag.value, False, True, ~was & now))
-        found.append(("flag", flag.value, True, False, was & ~now))
+        found.append(("flag", flag.value, False, True, held & ~was & now))
+        found.append(("flag", flag.value, True, False, held & was & ~now))
     for dimension in Dimension:
         for r in range(5):
             for s in range(5):
                 if r != s:
-                    where = before.rating_is(dimension, r) & after.rating_is(dimension, s)
+                    where = held & before.rating_is(dimension, r) & after.rating_is(dimension, s)
                     found.append(("rating", dimension.value, r, s, where))
     changes = []
     for kind, subject, was_value, now_value, where in found:
@@ -156,7 +157,8 @@ def _space_tally(old: RuleSet, new: RuleSet) -> Tally:
         total=total,
         levels=levels,
         changes=tuple(changes),
-        safety_down=space.count(safety & down),
+        safety_down=space.count(held & safety & down),
+        fixed=dict(fixed),
     )
 
 
@@ -234,7 +236,12 @@ def _population_tally(
     return Tally(
         scope=scope,
         total=total,
-        levels=dict(levels),
+        levels=dict(
+            sorted(
+                levels.items(),
+                key=lambda item: tuple(LevelOfCare.of(code).rank for code in item[0]),
+            )
+        ),
         changes=changes,
         safety_down=safety_down,
         invalid=tuple(invalid),
@@ -268,22 +275,26 @@ def compare_rules(
     new: Traversable | str | RuleSet,
     *,
     population: Iterable[str] | str | Path | None = None,
+    fixed: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> RuleSetComparison:
     """Compare rule set ``old`` with rule set ``new`` (directories or loaded rule sets).
 
     ``population`` is a path to a file of assessments, one JSON object per line, or the
     lines themselves; lines that are not valid assessments are reported, never fatal.
+    ``fixed`` holds some fields of the space at one answer each (None: left out), e.g. to
+    compare only clinical profiles at one set of feasibility answers.
     ``progress`` is called with each population line number as it is scored.
 
     Raises:
         RuleSetError: when either rule directory is malformed.
         OSError: when the population file cannot be read.
+        ValueError: when ``fixed`` names an unknown field or an answer it does not allow.
 
     """
     started = time.perf_counter()
     before, after = (r if isinstance(r, RuleSet) else load_rule_set(r) for r in (old, new))
-    space = _space_tally(before, after)
+    space = _space_tally(before, after, fixed or {})
     tally = None
     if population is not None:
         if isinstance(population, str | Path):

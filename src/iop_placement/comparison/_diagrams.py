@@ -193,9 +193,38 @@ class Space:
 
     def point(self, answers: Mapping[str, Any]) -> Function:
         """The one assessment ``answers`` (a field left out is absent), as a diagram."""
-        return self.all_of(
-            self._answer(field, _hashable(answers.get(name))) for name, field in self.fields.items()
-        )
+        return self.holding({name: answers.get(name) for name in self.fields})
+
+    def holding(self, answers: Mapping[str, Any]) -> Function:
+        """Every assessment that answers the fields of ``answers`` so (None: left out).
+
+        Raises:
+            ValueError: for an unknown field or an answer the field does not allow.
+
+        """
+        parts = []
+        for name, answer in answers.items():
+            field = self.fields.get(name)
+            if field is None:
+                msg = f"unknown field {name!r}; known fields: {', '.join(self.fields)}"
+                raise ValueError(msg)
+            value = _hashable(answer)
+            if not self._allows(field, value):
+                allowed = field.spec.describe_allowed()
+                msg = f"{name!r} cannot be held at that answer; allowed: {allowed}"
+                raise ValueError(msg)
+            parts.append(self._answer(field, value))
+        return self.all_of(parts)
+
+    @staticmethod
+    def _allows(field: _Field, answer: Any) -> bool:  # noqa: ANN401 - any answer
+        spec = field.spec
+        if spec.kind == "integer":
+            low, high = spec.minimum or 0, spec.maximum or 0
+            return type(answer) is int and low <= answer <= high
+        if spec.kind == "choices":
+            return isinstance(answer, tuple) and set(answer) <= set(spec.values)
+        return any(_same(answer, a) for a in field.answers)
 
     def _answer(self, field: _Field, answer: Any) -> Function:  # noqa: ANN401 - any answer
         spec = field.spec

@@ -24,6 +24,15 @@ def _title(comparison: RuleSetComparison) -> str:
 
 
 def _scope(tally: Tally) -> str:
+    if tally.scope == "whole space" and tally.fixed:
+        held = ", ".join(
+            f"{name} left out" if answer is None else f"{name}={json.dumps(answer)}"
+            for name, answer in tally.fixed.items()
+        )
+        return (
+            f"Whole space with {held}: {tally.total:,} assessments (every answer of every"
+            " other field); exact counts."
+        )
     if tally.scope == "whole space":
         return (
             f"Whole space: {tally.total:,} assessments (every answer of every field, each"
@@ -142,6 +151,7 @@ def _change(change: Change) -> dict[str, Any]:
 def _tally(tally: Tally) -> dict[str, Any]:
     return {
         "scope": tally.scope,
+        "fixed": dict(tally.fixed),
         "total": tally.total,
         "levels": [
             {"before": before, "after": after, "count": count}

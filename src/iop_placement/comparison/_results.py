@@ -60,6 +60,8 @@ class Tally:
     """Assessments with a safety flag (before or after) whose level drops."""
     invalid: tuple[tuple[int, str], ...] = ()
     """For a population: (line number, what is wrong) for each line not scored."""
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    """For the space: the fields held at one answer (None: left out); empty for all."""
 
     def share(self, count: int) -> float:
         """``count`` as a share of the scope."""
