@@ -16,16 +16,20 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
    answer-reading flag rules: nothing that suggests weighing a lower level.
+
+Recommendations are immutable, so their parts are shared: everything but the reasons'
+facts follows from which rules fired and is built once per set of fired rules, and each
+rule hands out the same reason again for the same facts (both bounded, thread-safe).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import check_fact_keys, encode, fact_name
@@ -48,7 +52,18 @@ __all__ = ["PlacementEngine", "default_engine"]
 _ENGINES: Final = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True)
+# Reasons repeat: the facts a rule reports come from small sets of answers. Each rule keeps
+# the reasons it has built, up to this many, and hands out the same immutable object again.
+_REASONS_PER_RULE: Final = 2048
+_SHARED_LIMIT: Final = 8192
+_MISSING: Final = object()
+_T = TypeVar("_T")
+# Iterating an Enum class is slow; the engine iterates these on every call.
+_DIMENSIONS: Final = tuple(Dimension)
+_FLAGS: Final = tuple(Flag)
+
+
+@dataclass(slots=True, eq=False)
 class _Prepared:
     """What the engine needs of one rule, worked out once per rule set."""
 
@@ -57,34 +72,70 @@ class _Prepared:
     source: str
     # The triggering fields when they do not depend on the answers (no "any" inside).
     static_facts: tuple[str, ...] | None
+    stage: int
+    level: LevelOfCare | None
+    rank: int  # the level's rank, -1 for a rule that sets no level
+    dimension: Dimension | None
+    rating: int
+    flags: tuple[Flag, ...]
+    only_offers: bool  # the rule does nothing but offer an alternative
+    reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
+    reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rule: Rule, order: int) -> _Prepared:
         dynamic = '"any"' in rule.when.model_dump_json(by_alias=True)
-        return cls(rule, order, str(rule.source), None if dynamic else rule.when.fields())
+        then = rule.then
+        return cls(
+            rule=rule,
+            order=order,
+            source=str(rule.source),
+            static_facts=None if dynamic else rule.when.fields(),
+            stage=rule.stage,
+            level=then.level,
+            rank=then.level.rank if then.level is not None else -1,
+            dimension=then.rating.dimension if then.rating is not None else None,
+            rating=int(then.rating.value) if then.rating is not None else 0,
+            flags=then.flags,
+            only_offers=then.alternative is not None and then.level is None and then.rating is None,
+            reads=frozenset(d for d in Dimension if rating_field(d.value) in rule.when.fields()),
+        )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
         names = self.static_facts or self.rule.when.triggering(values)
+        found = tuple(map(values.__getitem__, names))
+        key = (names, *map(_hashable, found)) if list in map(type, found) else (names, *found)
+        cached = self.reasons.get(key)
+        if cached is not None:
+            return cached
         facts: dict[str, FactValue] = {name: values[name] for name in names}
-        then = self.rule.then
         # Validating is faster than model_construct in Pydantic 2.14 (measured), and safer.
-        return Reason(
+        reason = Reason(
             rule_id=self.rule.id,
             title=self.rule.title,
-            level=then.level,
-            dimension=then.rating.dimension if then.rating else None,
-            rating=int(then.rating.value) if then.rating else None,
-            flags=then.flags,
+            level=self.level,
+            dimension=self.dimension,
+            rating=self.rating if self.dimension is not None else None,
+            flags=self.flags,
             text=self.rule.text,
             facts=facts,
             source=self.source,
         )
+        if len(self.reasons) < _REASONS_PER_RULE:
+            self.reasons[key] = reason
+        return reason
 
-    @property
-    def only_offers(self) -> bool:
-        """Whether the rule does nothing but offer an alternative."""
-        then = self.rule.then
-        return then.alternative is not None and then.level is None and then.rating is None
+
+def _hashable(value: Any) -> Any:  # noqa: ANN401 - an answer
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """A recommendation without its reasons: the rules kept, in order, and the fields."""
+
+    kept: tuple[_Prepared, ...]
+    fields: dict[str, Any]
 
 
 class _Phase:
@@ -121,15 +172,26 @@ class PlacementEngine:
         self._override_rules = frozenset(manifest.safety_override.rules)
         self._asam_rules = frozenset(rule_set.asam.rules) if rule_set.asam else frozenset()
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
+        self._levels = {level.rank: level for level in LevelOfCare}
+        # Immutable parts of recommendations, by the rules that fired (bounded).
+        self._outlines: dict[tuple[int, ...], _Outline] = {}
+        self._parts: dict[tuple[Any, ...], object] = {}
+        self._fact_names = {name: fact_name(name) for name in derive(dict.fromkeys(Dimension, 0))}
+        # The rules whose firing puts the safety override in force (by rule order).
+        self._overriding = frozenset(
+            p.order
+            for p in prepared
+            if p.rule.id in self._override_rules or self._override_flags & set(p.flags)
+        )
         tag = f"{rule_set.name}@{rule_set.version}#{next(_ENGINES)}"
         self._answers = _Phase(
-            f"{tag}/answers", [p for p in prepared if p.rule.stage == 1], self.backend
+            f"{tag}/answers", [p for p in prepared if p.stage == 1], self.backend
         )
         self._placement = _Phase(
-            f"{tag}/placement", [p for p in prepared if p.rule.stage == 2], self.backend
+            f"{tag}/placement", [p for p in prepared if p.stage == 2], self.backend
         )
         self._context = _Phase(
-            f"{tag}/context", [p for p in prepared if p.rule.stage == 3], self.backend
+            f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
 
     @classmethod
@@ -169,66 +231,79 @@ class PlacementEngine:
         values = parse_assessment(assessment).values()
         fact = encode(values)
         fired = self._answers.fired(fact)
-        ratings = dict.fromkeys(Dimension, 0)
+        ratings = dict.fromkeys(_DIMENSIONS, 0)
         for p in fired:
-            if (rating := p.rule.then.rating) is not None:
-                ratings[rating.dimension] = max(ratings[rating.dimension], int(rating.value))
+            if p.dimension is not None and p.rating > ratings[p.dimension]:
+                ratings[p.dimension] = p.rating
         derived = derive(ratings)
         if self._placement.matcher is not None:
-            fact.update({fact_name(name): value for name, value in derived.items()})
+            for name, value in derived.items():
+                fact[self._fact_names[name]] = value
             fired += self._placement.fired(fact)
-        level = max(
-            (p.rule.then.level for p in fired if p.rule.then.level is not None),
-            key=lambda lvl: lvl.rank,
-            default=LevelOfCare.least_intensive(),
-        )
-        values = {**values, **derived}
+        rank = max((p.rank for p in fired), default=-1)
+        level = self._levels[rank] if rank >= 0 else LevelOfCare.least_intensive()
+        values.update(derived)
         if self._context.matcher is not None:
             fact[DECIDED_LEVEL] = level.value
             fired += self._context.fired(fact)
             values[DECIDED_LEVEL] = level.value
-        override = any(p.rule.id in self._override_rules for p in fired) or any(
-            flag in self._override_flags for p in fired for flag in p.rule.then.flags
+        # Everything but the reasons' facts follows from which rules fired: built once.
+        key = tuple(sorted(p.order for p in fired))
+        outline = self._outlines.get(key)
+        if outline is None:
+            outline = self._outline(fired, level, ratings)
+            if len(self._outlines) < _SHARED_LIMIT:
+                self._outlines[key] = outline
+        return Recommendation(
+            reasons=tuple(p.reason(values) for p in outline.kept), **outline.fields
         )
+
+    def _outline(
+        self, fired: list[_Prepared], level: LevelOfCare, ratings: Mapping[Dimension, int]
+    ) -> _Outline:
+        """The parts of a recommendation that depend only on the rules that fired."""
+        override = any(p.order in self._overriding for p in fired)
         if override:
             # Nothing that suggests weighing a lower level: the danger leads.
             fired = [
                 p
                 for p in fired
-                if p.rule.stage != 3
-                and not p.only_offers
-                and (p.rule.then.level is None or p.rule.then.level == level)
+                if p.stage != 3 and not p.only_offers and (p.level is None or p.level is level)
             ]
-        fired.sort(key=lambda p: (-(p.rule.then.level.rank if p.rule.then.level else -1), p.order))
-        raised = {flag for p in fired for flag in p.rule.then.flags}
-        deciding = [p for p in fired if p.rule.then.level == level]
-        return Recommendation(
-            level=level,
-            flags=tuple(flag for flag in Flag if flag in raised),
-            reasons=tuple(p.reason(values) for p in fired),
-            alternative=None if override else self._alternative(level, fired, raised),
-            safety_override=override,
-            intensity=level.intensity,
-            ruleset=self._info,
-            asam=correspondence(
-                self._rule_set.asam, level, _basis(deciding, fired, ratings, self._asam_rules)
+        fired = sorted(fired, key=lambda p: (-p.rank, p.order))
+        raised = {flag for p in fired for flag in p.flags}
+        deciding = [p for p in fired if p.level is level]
+        basis = tuple(_basis(deciding, fired, ratings, self._asam_rules))
+        behind: dict[Dimension, tuple[str, ...]] = {}
+        for p in fired:  # the rating rules that set each dimension's rating
+            if p.dimension is not None and p.rating == ratings[p.dimension]:
+                behind[p.dimension] = (*behind.get(p.dimension, ()), p.rule.id)
+        fields = {
+            "level": level,
+            "flags": tuple(flag for flag in _FLAGS if flag in raised),
+            "alternative": None if override else self._alternative(level, fired, raised),
+            "safety_override": override,
+            "intensity": level.intensity,
+            "ruleset": self._info,
+            "asam": self._shared(
+                ("asam", level, basis), correspondence, self._rule_set.asam, level, basis
             ),
-            dimensions=tuple(
-                DimensionRating(
-                    dimension=dimension,
-                    rating=rating,
-                    label=RiskRating.of(rating).label,
-                    rule_ids=tuple(
-                        p.rule.id
-                        for p in fired
-                        if p.rule.then.rating is not None
-                        and p.rule.then.rating.dimension == dimension
-                        and p.rule.then.rating.value == rating
-                    ),
-                )
+            "dimensions": tuple(
+                self._shared(("dimension", dimension, rating, ids), _rating, dimension, rating, ids)
                 for dimension, rating in ratings.items()
+                for ids in [behind.get(dimension, ())]
             ),
-        )
+        }
+        return _Outline(tuple(fired), fields)
+
+    def _shared(self, key: tuple[Any, ...], build: Callable[..., _T], *args: Any) -> _T:  # noqa: ANN401
+        """An immutable part built once per key (bounded), then handed out again."""
+        found = self._parts.get(key, _MISSING)
+        if found is _MISSING:
+            found = build(*args)
+            if len(self._parts) < _SHARED_LIMIT:
+                self._parts[key] = found
+        return cast("_T", found)
 
     def explain(
         self, assessment: Assessment | Mapping[str, Any], *, max_counterfactuals: int = 5
@@ -267,6 +342,12 @@ class PlacementEngine:
         )
 
 
+def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> DimensionRating:
+    return DimensionRating(
+        dimension=dimension, rating=rating, label=RiskRating.of(rating).label, rule_ids=rule_ids
+    )
+
+
 def _basis(
     deciding: list[_Prepared],
     fired: list[_Prepared],
@@ -280,14 +361,10 @@ def _basis(
     """
     basis: list[str] = []
     for p in deciding:
-        read = [d for d in Dimension if rating_field(d.value) in p.rule.when.fields()]
         behind = [
             q.rule.id
             for q in fired
-            if q.rule.then.rating is not None
-            and q.rule.then.rating.dimension in read
-            and int(q.rule.then.rating.value) == ratings[q.rule.then.rating.dimension]
-            and q.rule.id in listed
+            if q.dimension in p.reads and q.rating == ratings[q.dimension] and q.rule.id in listed
         ]
         basis += behind or [p.rule.id]
     return list(dict.fromkeys(basis))

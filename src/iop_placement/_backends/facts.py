@@ -32,18 +32,37 @@ def fact_value(value: Any) -> Any:  # noqa: ANN401 - a JSON scalar
     return ABSENT_CODE if value is None else value
 
 
+def _plan() -> tuple[tuple[str, tuple[tuple[str, str], ...] | None, Any], ...]:
+    """Per field, worked out once: its list keys (list fields) or what absence means."""
+    return tuple(
+        (
+            name,
+            tuple((item, fact_key(name, item)) for item in spec.values)
+            if spec.kind == "choices"
+            else None,
+            fact_value(spec.read(None)),
+        )
+        for name, spec in field_specs().items()
+    )
+
+
+_PLAN: Final = _plan()
+
+
 def encode(values: Mapping[str, Any]) -> dict[str, Any]:
     """The answers as a flat fact: a list field becomes one true/false key per value.
 
     An optional field left out is read as what its absence means.
     """
     fact: dict[str, Any] = {}
-    for name, spec in field_specs().items():
-        if spec.kind == "choices":
+    for name, items, absent in _PLAN:
+        if items is not None:
             chosen = values[name]
-            fact.update({fact_key(name, item): item in chosen for item in spec.values})
+            for item, key in items:
+                fact[key] = item in chosen
         else:
-            fact[name] = fact_value(spec.read(values.get(name)))
+            value = values.get(name)
+            fact[name] = absent if value is None else value
     return fact
 
 

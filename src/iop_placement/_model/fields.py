@@ -209,9 +209,16 @@ def field_specs(
     return specs
 
 
+_RATING_NAMES: Final = {d: rating_field(d.value) for d in Dimension}
+_COUNT_NAMES: Final = tuple(
+    (count_field(at_least), at_least) for at_least in range(1, int(max(RiskRating)) + 1)
+)
+
+
 def derive(ratings: Mapping[Dimension, int]) -> dict[str, int]:
     """The pseudo-fields placement rules read: each rating, and the counts at each level."""
-    derived = {rating_field(d.value): value for d, value in ratings.items()}
-    for at_least in range(1, int(max(RiskRating)) + 1):
-        derived[count_field(at_least)] = sum(value >= at_least for value in ratings.values())
+    derived = {_RATING_NAMES[d]: value for d, value in ratings.items()}
+    values = tuple(derived.values())
+    for name, at_least in _COUNT_NAMES:
+        derived[name] = sum(value >= at_least for value in values)
     return derived
