@@ -13,7 +13,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import copy_rules, random_assessments
 from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
+from iop_placement._explain.counterfactuals import counterfactuals
 from iop_placement._explain.modifiable import goal_options, modifiable_goals
 from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.fields import derive, field_specs
@@ -136,3 +138,30 @@ def test_near_misses_name_exactly_what_was_missing(
         for name in fixed:
             rest = {k: v for k, v in fixed.items() if k != name}
             assert not rule.when.holds(_with(values, rest)), (miss.rule_id, name)
+
+
+@given(st.one_of(assessments(), near_goals()))
+def test_monotone_pruning_finds_exactly_what_the_full_search_finds(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    # The bundled rules are proved monotone (test_verification), which pruning relies on.
+    assert engine.monotone
+    level = engine.recommend(assessment).level
+    full = counterfactuals(engine.level_of, assessment, level, limit=50, monotone=False)
+    pruned = counterfactuals(engine.level_of, assessment, level, limit=50, monotone=True)
+    assert pruned == full
+
+
+def test_level_of_is_the_level_of_recommend(engine: PlacementEngine) -> None:
+    for answers in random_assessments(500, seed=11):
+        parsed = Assessment.model_validate(answers)
+        assert engine.level_of(parsed.values()) is engine.recommend(parsed).level
+
+
+def test_custom_rule_sets_are_not_assumed_monotone(tmp_path: Any) -> None:
+    def rename(data: dict[str, Any]) -> None:
+        data["version"] = "2.0.0-clinic.1"
+
+    custom = copy_rules(tmp_path / "rules", ("ruleset.json", rename))
+    assert not PlacementEngine.from_directory(str(custom), backend="compiled").monotone
+    assert PlacementEngine.from_directory(str(custom), monotone=True).monotone

@@ -24,6 +24,7 @@ rule hands out the same reason again for the same facts (both bounded, thread-sa
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Mapping
@@ -159,8 +160,12 @@ class PlacementEngine:
     Engines built from different rule directories are fully isolated from each other.
     """
 
-    def __init__(self, rule_set: RuleSet, *, backend: Backend | None = None) -> None:
+    def __init__(
+        self, rule_set: RuleSet, *, backend: Backend | None = None, monotone: bool | None = None
+    ) -> None:
         check_fact_keys()
+        # The bundled rules are proved monotone (the test suite runs `verify` on them).
+        self.monotone = _is_bundled(rule_set) if monotone is None else monotone
         self.backend: Backend = resolve(backend)
         self._rule_set = rule_set
         self._info = RulesetInfo(
@@ -196,7 +201,11 @@ class PlacementEngine:
 
     @classmethod
     def from_directory(
-        cls, directory: Traversable | str, *, backend: Backend | None = None
+        cls,
+        directory: Traversable | str,
+        *,
+        backend: Backend | None = None,
+        monotone: bool | None = None,
     ) -> PlacementEngine:
         """An engine for the rule set in ``directory`` (see ``rules/`` for the format).
 
@@ -204,11 +213,16 @@ class PlacementEngine:
         rules as one generated Python function); the environment variable
         ``IOP_PLACEMENT_BACKEND`` sets the default. Both give identical results.
 
+        ``monotone=True`` says that ``iop-placement verify`` proves the rule set monotone,
+        which lets ``explain()`` skip goal sets that cannot lower the level (same answers,
+        far fewer evaluations). The default is True for the bundled rules only; a rule set
+        that is not monotone must not be declared so: its explanations could miss goals.
+
         Raises:
             RuleSetError: when a rule file is malformed.
 
         """
-        return cls(load_rule_set(directory), backend=backend)
+        return cls(load_rule_set(directory), backend=backend, monotone=monotone)
 
     @property
     def rule_set(self) -> RuleSet:
@@ -257,6 +271,25 @@ class PlacementEngine:
         return Recommendation(
             reasons=tuple(p.reason(values) for p in outline.kept), **outline.fields
         )
+
+    def level_of(self, values: Mapping[str, Any]) -> LevelOfCare:
+        """The level alone for answers already valid (``Assessment.values()``), fast.
+
+        No validation, no reasons: for searches over variations of a valid assessment
+        (counterfactuals, provisional ranges). Give it only answers the model accepts.
+        """
+        fact = encode(values)
+        fired = self._answers.fired(fact)
+        rank = max((p.rank for p in fired), default=-1)
+        if self._placement.matcher is not None:
+            ratings = dict.fromkeys(_DIMENSIONS, 0)
+            for p in fired:
+                if p.dimension is not None and p.rating > ratings[p.dimension]:
+                    ratings[p.dimension] = p.rating
+            for name, value in derive(ratings).items():
+                fact[self._fact_names[name]] = value
+            rank = max(rank, max((p.rank for p in self._placement.fired(fact)), default=-1))
+        return self._levels[rank] if rank >= 0 else LevelOfCare.least_intensive()
 
     def _outline(
         self, fired: list[_Prepared], level: LevelOfCare, ratings: Mapping[Dimension, int]
@@ -368,6 +401,15 @@ def _basis(
         ]
         basis += behind or [p.rule.id]
     return list(dict.fromkeys(basis))
+
+
+@functools.cache
+def _bundled_sha256() -> str:
+    return load_rule_set(bundled_rules()).sha256
+
+
+def _is_bundled(rule_set: RuleSet) -> bool:
+    return rule_set.sha256 == _bundled_sha256()
 
 
 _default: PlacementEngine | None = None

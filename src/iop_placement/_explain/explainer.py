@@ -35,6 +35,15 @@ class Recommender(Protocol):
         """The recommendation for one assessment."""
         ...
 
+    def level_of(self, values: Mapping[str, Any]) -> LevelOfCare:
+        """The level alone for answers already valid (``Assessment.values()``)."""
+        ...
+
+    @property
+    def monotone(self) -> bool:
+        """Whether the rule set is proved monotone (worsening never lowers the level)."""
+        ...
+
 
 def _next_level(level: LevelOfCare) -> LevelOfCare | None:
     return next((other for other in LevelOfCare if other.rank == level.rank + 1), None)
@@ -63,10 +72,11 @@ def explain_with(
         () if above is None else near_misses(engine.rule_set, {**values, **read, **derived}, above)
     )
     changes = counterfactuals(
-        lambda changed: engine.recommend(changed).level,
+        engine.level_of,
         parsed,
         recommendation.level,
         limit=max_counterfactuals,
+        monotone=engine.monotone,
     )
     return Explanation(
         recommendation=recommendation,

@@ -14,7 +14,7 @@ from typing import Any, Final
 from iop_placement._model.assessment import MODIFIABLE_TO, RISK_ORDERS, Assessment
 from iop_placement._model.fields import field_specs
 
-__all__ = ["goal_options", "modifiable_goals"]
+__all__ = ["goal_options", "lowest_goals", "modifiable_goals"]
 
 
 def _declared() -> dict[str, tuple[Any, ...]]:
@@ -82,3 +82,17 @@ def goal_options(values: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
         if reachable:
             options[name] = tuple(reachable)
     return options
+
+
+def lowest_goals(name: str, options: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The goals among ``options`` that no other option is lower in risk than.
+
+    Every option is at or above one of these along the risk order, so if the rules are
+    monotone no option can do better than the best of these. A field with no risk order
+    has no such goals but all of its options.
+    """
+    if name not in RISK_ORDERS:
+        return options
+    return tuple(
+        goal for goal in options if not any(other in _steps_to(name, goal) for other in options)
+    )
