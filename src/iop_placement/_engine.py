@@ -33,7 +33,7 @@ from importlib.resources.abc import Traversable
 from typing import Any, Final, TypeVar, cast
 
 from iop_placement._backends.base import Backend, Matcher
-from iop_placement._backends.facts import check_fact_keys, encode, fact_name
+from iop_placement._backends.facts import check_fact_keys, encode, fact_keys, fact_name
 from iop_placement._backends.selection import matcher, resolve
 from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
@@ -147,11 +147,14 @@ class _Phase:
         self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
         self.matcher: Matcher | None = matcher(backend, name, conditions) if prepared else None
+        # durable-rules parses every key of the fact it is given: only the ones read here.
+        self.keys = tuple(dict.fromkeys(k for c in conditions.values() for k in fact_keys(c)))
 
     def fired(self, fact: Mapping[str, Any]) -> list[_Prepared]:
         if self.matcher is None:
             return []
-        return [self.by_name[name] for name in self.matcher.fired(fact)]
+        read = {key: fact[key] for key in self.keys}
+        return [self.by_name[name] for name in self.matcher.fired(read)]
 
 
 class PlacementEngine:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from iop_placement._model.errors import PlacementError
 from iop_placement._model.fields import field_specs
+from iop_placement._rules.normal_form import And, Compare, Equals, Includes, Node, Or
 
-__all__ = ["ABSENT_CODE", "check_fact_keys", "encode", "fact_key", "fact_name", "fact_value"]
+__all__ = [
+    "ABSENT_CODE",
+    "check_fact_keys",
+    "encode",
+    "fact_key",
+    "fact_keys",
+    "fact_name",
+    "fact_value",
+]
 
 # Keys durable-rules gives a meaning ("sid", "id") or the durable adapter uses itself.
 RESERVED: Final = frozenset({"sid", "id", "always__"})
@@ -77,3 +86,14 @@ def check_fact_keys() -> None:
     if clash := (set(keys) & RESERVED) or (len(keys) != len(set(keys))):
         msg = f"assessment field names clash in the flat fact: {clash}"
         raise PlacementError(msg)
+
+
+def fact_keys(node: Node) -> Iterator[str]:
+    """The keys of the flat fact a normal-form condition reads."""
+    if isinstance(node, And | Or):
+        for part in node.parts:
+            yield from fact_keys(part)
+    elif isinstance(node, Includes):
+        yield fact_key(node.field, node.item)
+    elif isinstance(node, Equals | Compare):
+        yield fact_name(node.field)
