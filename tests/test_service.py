@@ -244,6 +244,7 @@ def test_serve_without_the_extra_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.delitem(sys.modules, "iop_placement.service._server", raising=False)
     assert main(["serve", "--port", "1"]) == 1
     assert "pip install 'iop-placement[service]'" in capsys.readouterr().err
 

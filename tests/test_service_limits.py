@@ -278,3 +278,15 @@ def test_the_engine_runs_off_the_event_loop() -> None:
         engine.release.set()
         thread.join(timeout=60)
     assert results == [200]
+
+
+def test_an_array_with_too_many_members_is_refused_before_validation(client: TestClient) -> None:
+    answers = {**BASELINE, "obligations": ["work"] * 1001}
+    response = _post(client, "/api/recommendation", json.dumps(answers))
+    assert response.status_code == 400
+    assert "more than 1000 members" in response.json()["error"]
+
+
+def test_headers_larger_than_the_limit_are_a_431(client: TestClient) -> None:
+    response = client.get("/cds-services", headers={"X-Filler": "x" * 40_000})
+    assert response.status_code == 431

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_MEMBERS",
     "MAX_NUMBER_CHARS",
     "JsonLimitError",
     "json_depth_within",
@@ -23,6 +24,10 @@ MAX_DEPTH: Final = 64
 """Deepest nesting of arrays and objects accepted (an assessment needs 3, FHIR about 8)."""
 MAX_NUMBER_CHARS: Final = 40
 """Longest number literal accepted, in characters (no answer needs more than 3 digits)."""
+MAX_MEMBERS: Final = 1000
+"""Most members of one array or object (an assessment has 17 fields; obligations 4 values).
+
+Validating a million-member list costs seconds and hundreds of MB before it fails."""
 
 
 class JsonLimitError(ValueError):
@@ -49,10 +54,12 @@ def _parse_constant(text: str) -> float:  # noqa: ARG001 - json's hook signature
 
 
 def json_depth_within(value: object, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` (parsed JSON) nests arrays and objects at most ``limit`` deep.
+    """Whether ``value`` (parsed JSON) nests arrays and objects at most ``limit`` deep."""
+    return _first_excess(value, limit, None) is None
 
-    Iterative, so a deep value cannot exhaust the stack; stops at the first level too deep.
-    """
+
+def _first_excess(value: object, depth_limit: int, members_limit: int | None) -> str | None:
+    # Iterative, so a deep value cannot exhaust the stack; stops at the first excess.
     stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -62,10 +69,12 @@ def json_depth_within(value: object, limit: int = MAX_DEPTH) -> bool:
             children = item
         else:
             continue
-        if depth + 1 > limit:
-            return False
+        if depth + 1 > depth_limit:
+            return f"the body is nested more than {depth_limit} deep"
+        if members_limit is not None and len(children) > members_limit:
+            return f"an array or object in the body has more than {members_limit} members"
         stack.extend((child, depth + 1) for child in children)
-    return True
+    return None
 
 
 def loads_bounded(data: bytes | str) -> Any:  # noqa: ANN401 - any JSON document
@@ -73,7 +82,8 @@ def loads_bounded(data: bytes | str) -> Any:  # noqa: ANN401 - any JSON document
 
     Raises:
         JsonLimitError: for text that is not UTF-8, not JSON, nested deeper than
-            :data:`MAX_DEPTH`, or holding a number longer than :data:`MAX_NUMBER_CHARS`.
+            :data:`MAX_DEPTH`, with an array or object of more than :data:`MAX_MEMBERS`
+            members, or holding a number longer than :data:`MAX_NUMBER_CHARS`.
 
     """
     try:
@@ -100,7 +110,7 @@ def loads_bounded(data: bytes | str) -> Any:  # noqa: ANN401 - any JSON document
     except ValueError:  # any other refusal by the parser; its message may quote the input
         msg = "the body is not valid JSON"
         raise JsonLimitError(msg) from None
-    if not json_depth_within(value):
-        msg = f"the body is nested more than {MAX_DEPTH} deep"
-        raise JsonLimitError(msg)
+    excess = _first_excess(value, MAX_DEPTH, MAX_MEMBERS)
+    if excess is not None:
+        raise JsonLimitError(excess)
     return value

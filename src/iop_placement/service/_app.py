@@ -55,6 +55,7 @@ __all__ = ["MAX_BODY_BYTES", "MAX_PROBLEMS", "create_app", "openapi"]
 
 MAX_BODY_BYTES: Final = 1_000_000
 BODY_TIMEOUT_SECONDS: Final = 20.0
+MAX_HEADER_BYTES: Final = 16 * 1024
 MAX_PROBLEMS: Final = 20
 MAX_TEXT: Final = 300
 REALM: Final = "iop-placement"
@@ -199,6 +200,13 @@ class _Guard:
         started = time.perf_counter()
         status = 500
         sent = False
+        if sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES:
+            # h11 limits only headers that arrive in pieces; these came whole.
+            response = _error(431, f"the request headers are larger than {MAX_HEADER_BYTES} bytes")
+            await response(scope, receive, send)
+            status = 431
+            ACCESS_LOG.info("%s %s %d -", scope.get("method", "-"), "(not routed)", status)
+            return
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, sent
