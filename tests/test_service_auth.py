@@ -220,3 +220,17 @@ def test_trusted_issuer_parsing(tmp_path: Path) -> None:
     bad.write_text("{", encoding="utf-8")
     with pytest.raises(ValueError, match="cannot read the JWK Set"):
         JwtVerifier([TrustedIssuer(ISSUER, str(bad))])
+
+
+def test_the_memory_of_seen_ids_is_bounded(
+    ehr: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iop_placement.service import _auth
+
+    monkeypatch.setattr(_auth, "MAX_REMEMBERED_IDS", 2)
+    verifier = JwtVerifier([TrustedIssuer(ISSUER, str(ehr.write_jwks(tmp_path)))])
+    audience = f"{SERVICE_URL}{HOOK}"
+    for _ in range(2):
+        verifier.verify(f"Bearer {ehr.token()}", audience)
+    with pytest.raises(_auth.AuthenticationUnavailable):
+        verifier.verify(f"Bearer {ehr.token()}", audience)

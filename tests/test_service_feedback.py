@@ -149,3 +149,19 @@ def test_a_malformed_feedback_body_is_a_400(client: TestClient, body: object) ->
 def test_no_audit_store_means_no_feedback_endpoint() -> None:
     with TestClient(create_app(insecure_no_auth=True)) as test_client:
         assert test_client.post(FEEDBACK, json={"feedback": []}).status_code == 404
+
+
+def test_when_the_audit_trail_cannot_be_written_no_card_is_given(tmp_path: Path) -> None:
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}")
+    with TestClient(create_app(insecure_no_auth=True, audit=store)) as test_client:
+        store.close()  # the database goes away
+        response = test_client.post(HOOK, json=hook_call())
+    assert response.status_code == 503
+    assert "cards" not in response.json()
+
+
+def test_without_the_intake_page_its_api_is_not_routed() -> None:
+    with TestClient(create_app(insecure_no_auth=True, intake_page=False)) as test_client:
+        assert test_client.post("/api/recommendation", json={}).status_code == 404
+        assert test_client.get("/").status_code == 404
+        assert test_client.get("/cds-services").status_code == 200
