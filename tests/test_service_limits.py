@@ -187,8 +187,10 @@ def test_the_access_log_has_the_route_template_never_the_path_or_query(
         client.post(f"{HOOK}?patient={SECRET}", content=json.dumps(hook_call()), headers=JSON)
         client.get(f"/static/{SECRET}.js")
         client.get(f"/{SECRET}")
+        client.request(SECRET, "/cds-services")
     lines = [r.getMessage() for r in caplog.records if r.name == "iop_placement.access"]
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert lines[3].startswith("(other method) /cds-services 405 ")
     assert lines[0].startswith("POST /cds-services/{service_id} 200 ")
     assert lines[1].startswith("GET /static/{name} 404 ")
     assert lines[2].startswith("GET (no route) 404 ")

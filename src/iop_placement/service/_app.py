@@ -200,13 +200,7 @@ class _Guard:
         started = time.perf_counter()
         status = 500
         sent = False
-        if sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES:
-            # h11 limits only headers that arrive in pieces; these came whole.
-            response = _error(431, f"the request headers are larger than {MAX_HEADER_BYTES} bytes")
-            await response(scope, receive, send)
-            status = 431
-            ACCESS_LOG.info("%s %s %d -", scope.get("method", "-"), "(not routed)", status)
-            return
+        too_big = sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, sent
@@ -221,11 +215,15 @@ class _Guard:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            if too_big:  # h11 limits only headers that arrive in pieces; these came whole
+                message = f"the request headers are larger than {MAX_HEADER_BYTES} bytes"
+                await _error(431, message)(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
         except Exception as error:  # noqa: BLE001 - the one place every failure ends
             ERROR_LOG.error(
                 "internal error on %s %s: %s",
-                scope.get("method"),
+                _method(scope),
                 _route(scope),
                 type(error).__name__,
             )
@@ -235,11 +233,20 @@ class _Guard:
         finally:
             ACCESS_LOG.info(
                 "%s %s %d %.1fms",
-                scope.get("method", "-"),
+                _method(scope),
                 _route(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    # The method is the client's text too: only the standard ones are logged as such.
+    method = scope.get("method")
+    return method if method in _METHODS else "(other method)"
 
 
 def _route(scope: Scope) -> str:
