@@ -14,6 +14,7 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,18 +77,20 @@ def url(request: pytest.FixtureRequest) -> str:
     return value
 
 
-def _raw(url: str) -> Any:
+@contextmanager
+def _raw(url: str) -> Iterator[Any]:
     """A raw connection with the append-only triggers dropped: the tamperer's view."""
     if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        conn.execute("DROP TRIGGER iop_placement_audit_no_update")
-        conn.execute("DROP TRIGGER iop_placement_audit_no_delete")
-        return conn
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)) as conn:
+            conn.execute("DROP TRIGGER iop_placement_audit_no_update")
+            conn.execute("DROP TRIGGER iop_placement_audit_no_delete")
+            yield conn
+        return
     import psycopg
 
-    pg = psycopg.connect(url, autocommit=True)
-    pg.execute("DROP TRIGGER iop_placement_audit_append_only ON iop_placement_audit")
-    return pg
+    with psycopg.connect(url, autocommit=True) as pg:
+        pg.execute("DROP TRIGGER iop_placement_audit_append_only ON iop_placement_audit")
+        yield pg
 
 
 def _q(url: str, sql: str) -> str:

@@ -320,9 +320,13 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
         msg = "the audit database's folder does not exist"
         raise AuditError(msg)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(_SQLITE_SCHEMA)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SQLITE_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -333,10 +337,14 @@ def _postgres_connect(url: str) -> Any:  # noqa: ANN401 - a psycopg connection
         msg = "a PostgreSQL audit database needs psycopg: pip install 'iop-placement[postgres]'"
         raise AuditError(msg) from None
     conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
-        for statement in _POSTGRES_SCHEMA:
-            conn.execute(statement)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
+            for statement in _POSTGRES_SCHEMA:
+                conn.execute(statement)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
