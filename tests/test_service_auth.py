@@ -234,3 +234,52 @@ def test_the_memory_of_seen_ids_is_bounded(
         verifier.verify(f"Bearer {ehr.token()}", audience)
     with pytest.raises(_auth.AuthenticationUnavailable):
         verifier.verify(f"Bearer {ehr.token()}", audience)
+
+
+def test_a_jwks_url_in_clear_text_is_refused_off_loopback() -> None:
+    with pytest.raises(ValueError, match="https"):
+        JwtVerifier([TrustedIssuer(ISSUER, "http://ehr.example.org/jwks.json")])
+    JwtVerifier([TrustedIssuer(ISSUER, "https://ehr.example.org/jwks.json")])  # not fetched yet
+
+
+def test_serve_wires_authentication_cors_and_the_page_from_its_options(
+    ehr: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iop_placement.cli import main
+    from iop_placement.service import _server
+
+    preflight = {
+        "Origin": "https://ehr.example.org",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    seen: list[Any] = []
+
+    def run_server(app: Any, host: str, port: int, log_level: str) -> None:  # noqa: ARG001
+        # What serve would serve, asked while it is serving (the audit store is open).
+        with TestClient(app) as test_client:
+            allowed = test_client.options(HOOK, headers=preflight).headers
+            evil = {**preflight, "Origin": "https://evil.example"}
+            seen.extend(
+                [
+                    host,
+                    allowed.get("access-control-allow-origin"),
+                    test_client.options(HOOK, headers=evil).headers.get(
+                        "access-control-allow-origin"
+                    ),
+                    test_client.post(HOOK, json=hook_call()).status_code,
+                    test_client.post(HOOK, json=hook_call(), headers=ehr.headers()).status_code,
+                    test_client.get("/").status_code,
+                ]
+            )
+
+    monkeypatch.setattr(_server, "run_server", run_server)
+    args = [
+        "serve", "--host", "0.0.0.0", "--service-url", SERVICE_URL,
+        "--trust", f"{ISSUER}={ehr.write_jwks(tmp_path)}",
+        "--cors-origin", "https://ehr.example.org",
+        "--audit-db", f"sqlite:///{tmp_path / 'audit.db'}",
+    ]  # fmt: skip
+    assert main(args) == 0
+    # CORS for the configured origin only; a token needed; no intake page off loopback.
+    assert seen == ["0.0.0.0", "https://ehr.example.org", None, 401, 200, 404]

@@ -5,8 +5,8 @@ The specification (CDS Hooks 2.0, "Trusting CDS Clients") has the client send
 trusts a configured list of issuers. Verified here, with PyJWT and ``cryptography``:
 
 - the issuer (``iss``) is one of the configured ones, and the key is found by the
-  header's ``kid`` in that issuer's JWK Set (a file, or a URL fetched and cached; the
-  header's ``jku`` is never followed);
+  header's ``kid`` in that issuer's JWK Set (a file, or an https URL fetched and cached;
+  http only on loopback; the header's ``jku`` is never followed);
 - the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC);
 - ``aud`` is the URL of the endpoint called, built from the configured service URL and
   never from the request's ``Host``;
@@ -22,9 +22,11 @@ never echoed or logged.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,10 @@ class _Keys:
         self._client: jwt.PyJWKClient | None = None
         self._set: jwt.PyJWKSet | None = None
         if jwks.startswith(("https://", "http://")):
+            if not _trusted_transport(jwks):
+                # Keys fetched in clear text could be swapped on the way: anyone could sign.
+                msg = "a JWK Set URL must be https (http only on a loopback address)"
+                raise ValueError(msg)
             # Cached for five minutes, refreshed once on an unknown kid (with a cool-down).
             self._client = jwt.PyJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
         else:
@@ -186,6 +192,19 @@ class JwtVerifier:
                 if len(self._seen) >= MAX_REMEMBERED_IDS:
                     raise AuthenticationUnavailable("too many tokens in the last minutes")
             self._seen[issuer, jti] = until
+
+
+def _trusted_transport(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bearer(authorization: str | None) -> str:
