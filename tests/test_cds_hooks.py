@@ -24,6 +24,7 @@ from iop_placement.testing import assessments
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
+PATIENT = "Patient/example"
 
 
 def _example(name: str) -> dict[str, Any]:
@@ -152,7 +153,7 @@ class TestHookCall:
     def test_a_prefetched_response_gives_the_card(self) -> None:
         example = _example("crisis")
         answer = cds_hooks.answer_hook_call(
-            _call(fhir.to_questionnaire_response(example)), card_uuid="card-1"
+            _call(fhir.to_questionnaire_response(example, subject=PATIENT)), card_uuid="card-1"
         )
         CdsResponse.model_validate(answer)
         assert answer == {"cards": [cds_hooks.to_cds_card(recommend(example), card_uuid="card-1")]}
@@ -164,7 +165,7 @@ class TestHookCall:
             "type": "searchset",
             "entry": [
                 {"resource": {"resourceType": "OperationOutcome"}},
-                {"resource": fhir.to_questionnaire_response(example)},
+                {"resource": fhir.to_questionnaire_response(example, subject=PATIENT)},
             ],
         }
         answer = cds_hooks.answer_hook_call(_call(bundle), card_uuid="card-2")
@@ -180,12 +181,14 @@ class TestHookCall:
         assert error.payload()["error"] == "the request is not a CDS Hooks call"
 
     def test_a_missing_member_is_named(self) -> None:
-        body = _call(fhir.to_questionnaire_response(_example("crisis")))
+        body = _call(fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT))
         del body["hookInstance"]
         assert [p.field for p in _call_error(body).problems] == ["hookInstance"]
 
     def test_another_hook_is_a_400(self) -> None:
-        body = _call(fhir.to_questionnaire_response(_example("crisis")), hook="order-sign")
+        body = _call(
+            fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT), hook="order-sign"
+        )
         error = _call_error(body)
         assert (error.status, error.message) == (
             400,
@@ -226,7 +229,7 @@ class TestHookCall:
         assert _call_error(body).status == 400
 
     def test_invalid_answers_are_a_400_naming_each_link_id(self) -> None:
-        response = fhir.to_questionnaire_response(_example("crisis"))
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT)
         secret = "patient-secret-7"
         response["item"] = [i for i in response["item"] if i["linkId"] != "motivation"]
         response["item"][0]["answer"] = [{"valueString": secret}]
@@ -234,3 +237,162 @@ class TestHookCall:
         assert error.status == 400
         assert [p.field for p in error.problems] == ["substance_use_severity", "motivation"]
         assert secret not in json.dumps(error.payload())
+
+
+class TestThePatient:
+    """Only the hook's patient's intake ever gives a card."""
+
+    def test_another_patients_prefetch_gives_no_card(self) -> None:
+        other = fhir.to_questionnaire_response(_example("crisis"), subject="Patient/other")
+        error = _call_error(_call(other))
+        assert error.status == 400
+        assert "not the hook's patient" in error.message
+
+    def test_an_intake_about_nobody_gives_no_card(self) -> None:
+        error = _call_error(_call(fhir.to_questionnaire_response(_example("crisis"))))
+        assert (error.status, "not the hook's patient" in error.message) == (400, True)
+
+    def test_an_absolute_subject_reference_is_the_same_patient(self) -> None:
+        response = fhir.to_questionnaire_response(
+            _example("crisis"), subject="https://ehr.example/fhir/Patient/example"
+        )
+        assert len(cds_hooks.answer_hook_call(_call(response))["cards"]) == 1
+
+    def test_a_bundle_with_another_patients_response_gives_no_card(self) -> None:
+        bundle = {
+            "resourceType": "Bundle",
+            "entry": [
+                {
+                    "resource": fhir.to_questionnaire_response(
+                        _example("crisis"), subject="Patient/example-2"
+                    )
+                }
+            ],
+        }
+        assert _call_error(_call(bundle)).status == 400
+
+    @pytest.mark.parametrize(
+        "context",
+        [
+            {},
+            {"userId": "Practitioner/1"},
+            {"patientId": ""},
+            {"patientId": 7},
+            {"patientId": "a/b"},
+        ],
+    )
+    def test_the_context_needs_a_patient_id(self, context: dict[str, Any]) -> None:
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT)
+        error = _call_error(_call(response, context=context))
+        assert error.status == 400
+
+    @pytest.mark.parametrize("instance", ["", "42", "d1577c69-dfbe-44ad-ba6d", "x" * 36])
+    def test_the_hook_instance_is_a_uuid(self, instance: str) -> None:
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT)
+        error = _call_error(_call(response, hookInstance=instance))
+        assert [p.field for p in error.problems] == ["hookInstance"]
+
+
+class _FhirStub:
+    """A small FHIR server on loopback: answers the intake search, records what it was sent."""
+
+    def __init__(self, answer: object, status: int = 200, location: str | None = None) -> None:
+        import http.server
+        import threading
+
+        stub = self
+        self.requests: list[tuple[str, str | None]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stub.requests.append((self.path, self.headers.get("Authorization")))
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fhir"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _FhirStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _fetching_call(server: str) -> dict[str, Any]:
+    return _call(
+        fhirServer=server,
+        fhirAuthorization={"access_token": "token-abc", "token_type": "Bearer", "scope": "x"},
+    )
+
+
+class TestFetchingFromTheFhirServer:
+    def test_without_a_prefetch_the_intake_is_fetched_with_the_token(self) -> None:
+        example = _example("intensive_outpatient")
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": fhir.to_questionnaire_response(example, subject=PATIENT)}],
+        }
+        with _FhirStub(bundle) as stub:
+            answer = cds_hooks.answer_hook_call(_fetching_call(stub.url), card_uuid="c")
+        assert answer["cards"] == [cds_hooks.to_cds_card(recommend(example), card_uuid="c")]
+        ((path, authorization),) = stub.requests
+        assert path.startswith("/fhir/QuestionnaireResponse?")
+        assert "subject=Patient%2Fexample" in path
+        assert authorization == "Bearer token-abc"
+
+    def test_a_failed_prefetch_is_fetched_again(self) -> None:
+        example = _example("crisis")
+        with _FhirStub(fhir.to_questionnaire_response(example, subject=PATIENT)) as stub:
+            body = _fetching_call(stub.url)
+            body["prefetch"] = {"intake": {"resourceType": "OperationOutcome"}}
+            assert len(cds_hooks.answer_hook_call(body)["cards"]) == 1
+
+    def test_a_fetched_intake_of_another_patient_gives_no_card(self) -> None:
+        other = fhir.to_questionnaire_response(_example("crisis"), subject="Patient/other")
+        with _FhirStub(other) as stub:
+            error = _call_error(_fetching_call(stub.url))
+        assert error.status == 400
+
+    @pytest.mark.parametrize(
+        ("answer", "status"),
+        [({"resourceType": "OperationOutcome"}, 401), ([1, 2], 200), ("x" * 10, 200)],
+    )
+    def test_a_server_that_cannot_help_is_a_412(self, answer: object, status: int) -> None:
+        with _FhirStub(answer, status) as stub:
+            error = _call_error(_fetching_call(stub.url))
+        assert error.status in {400, 412}
+        assert "x" * 10 not in error.message
+
+    def test_a_redirect_is_not_followed(self) -> None:
+        with _FhirStub({}, 302, location="http://127.0.0.1:9/steal") as stub:
+            error = _call_error(_fetching_call(stub.url))
+        assert (error.status, len(stub.requests)) == (412, 1)
+
+    @pytest.mark.parametrize(
+        "server", ["http://ehr.example/fhir", "ftp://127.0.0.1/fhir", "file:///etc/passwd"]
+    )
+    def test_only_https_or_loopback_http_is_asked(self, server: str) -> None:
+        error = _call_error(_fetching_call(server))
+        assert error.status == 412
+        assert "https" in error.message
+
+    def test_without_fhir_server_or_with_fetching_off_it_is_a_412(self) -> None:
+        with _FhirStub({}) as stub:
+            with pytest.raises(HookCallError) as caught:
+                cds_hooks.answer_hook_call(_fetching_call(stub.url), fetch=False)
+            assert stub.requests == []
+        assert caught.value.status == 412

@@ -31,10 +31,12 @@ ALLOWED: Mapping[str, Set[str]] = {
     "testing": {"_model"},
     "populations": set(),
     "comparison": {"_model", "_rules", "_render", "_engine"},
+    "_limits": set(),
+    "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
     "fhir": {"_model", "_version"},
-    "cds_hooks": {"_model", "_render", "_engine", "fhir"},
-    "service": {"_model", "_engine", "cds_hooks"},
+    "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
+    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits"},
     "cli": {
         "_model",
         "_rules",
@@ -42,6 +44,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "_engine",
         "_version",
         "batch",
+        "audit",
         "service",
         "verification",
         "comparison",
@@ -54,6 +57,9 @@ CONFINED: Mapping[str, str] = {
     "durable_rules_engine": f"{PACKAGE}._backends.durable",
     "z3": f"{PACKAGE}.verification._symbolic",
     "dd": f"{PACKAGE}.comparison._diagrams",
+    "jwt": f"{PACKAGE}.service._auth",
+    "psycopg": f"{PACKAGE}.audit._store",
+    "uvicorn": f"{PACKAGE}.service._server",
 }
 
 Graph = Mapping[str, Set[str]]

@@ -110,8 +110,12 @@ def test_importing_the_package_loads_no_optional_or_heavy_module() -> None:
         "fhir",
         "dask",
         "rich",
+        "iop_placement.audit",
         "iop_placement.cds_hooks",
         "iop_placement.fhir",
+        "iop_placement.service",
+        "jwt",
+        "psycopg",
         "iop_placement.verification",
     ]
     code = f"import sys, iop_placement; print([m for m in {heavy!r} if m in sys.modules])"
@@ -122,3 +126,4 @@ def test_importing_the_package_loads_no_optional_or_heavy_module() -> None:
 def test_lazy_submodules_load_on_use() -> None:
     assert iop_placement.cds_hooks.to_cds_card is not None
     assert iop_placement.fhir.to_questionnaire is not None
+    assert iop_placement.audit.verify is not None

@@ -34,6 +34,8 @@ from iop_placement.service import MAX_BODY_BYTES, create_app
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STATIC = Path(__file__).resolve().parents[1] / "src" / "iop_placement" / "_static"
 HOOK = "/cds-services/iop-placement"
+PATIENT = "Patient/example"
+JSON = {"Content-Type": "application/json"}
 HTML_TAGS = {"strong"}  # codes that are also the names of elements the page creates
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
@@ -60,7 +62,9 @@ def _call(intake: object) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(insecure_no_auth=True), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -82,7 +86,9 @@ class TestCdsHooks:
     @pytest.mark.parametrize("name", ["crisis", "inpatient_withdrawal", "standard_outpatient"])
     def test_a_hook_call_gives_a_valid_card(self, client: TestClient, name: str) -> None:
         example = _example(name)
-        response = client.post(HOOK, json=_call(fhir.to_questionnaire_response(example)))
+        response = client.post(
+            HOOK, json=_call(fhir.to_questionnaire_response(example, subject=PATIENT))
+        )
         assert response.status_code == 200
         answer = cds_hooks.CdsResponse.model_validate(response.json())
         (card,) = answer.cards
@@ -91,7 +97,7 @@ class TestCdsHooks:
         assert card.indicator == cds_hooks.card_indicator(rec)
 
     def test_invalid_answers_are_a_400_naming_the_link_ids(self, client: TestClient) -> None:
-        response = fhir.to_questionnaire_response(_example("crisis"))
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT)
         response["item"] = response["item"][1:]
         body = _json_error(client.post(HOOK, json=_call(response)), 400)
         assert [problem["field"] for problem in body["problems"]] == ["substance_use_severity"]
@@ -105,16 +111,16 @@ class TestCdsHooks:
         [
             (b"{", "not valid JSON"),
             (b'{"a": "\xc3\x28"}', "not UTF-8"),
-            (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+            (b"[" * 100_000 + b"]" * 100_000, "nested more than 64 deep"),
             (b"42", "not a CDS Hooks call"),
         ],
     )
     def test_a_bad_body_is_a_400(self, client: TestClient, content: bytes, message: str) -> None:
-        body = _json_error(client.post(HOOK, content=content), 400)
+        body = _json_error(client.post(HOOK, content=content, headers=JSON), 400)
         assert message in body["error"]
 
     def test_a_huge_body_is_a_413(self, client: TestClient) -> None:
-        _json_error(client.post(HOOK, content=b" " * (MAX_BODY_BYTES + 1)), 413)
+        _json_error(client.post(HOOK, content=b" " * (MAX_BODY_BYTES + 1), headers=JSON), 413)
 
     def test_unknown_service_and_wrong_method(self, client: TestClient) -> None:
         _json_error(client.post("/cds-services/other", json=_call(None)), 404)
@@ -124,7 +130,8 @@ class TestCdsHooks:
     @given(body=JSON_VALUES)
     def test_any_json_is_answered_without_a_500(self, client: TestClient, body: Any) -> None:
         for payload in (body, _call(body), {**_call(None), "prefetch": body}):
-            assert client.post(HOOK, json=payload).status_code in {400, 412}
+            content = json.dumps(payload)
+            assert client.post(HOOK, content=content, headers=JSON).status_code in {400, 412}
 
 
 class TestIntakeApi:
@@ -197,7 +204,9 @@ class _BrokenEngine(PlacementEngine):
 
 
 def test_an_engine_failure_is_a_json_500(baseline: Assessment) -> None:
-    with TestClient(create_app(_BrokenEngine()), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(_BrokenEngine(), insecure_no_auth=True), raise_server_exceptions=False
+    ) as client:
         response = client.post("/api/recommendation", json=baseline.values())
     body = _json_error(response, 500)
     assert body["error"].startswith("internal error")
@@ -209,9 +218,11 @@ def test_cors_is_off_unless_origins_are_given() -> None:
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "content-type",
     }
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(insecure_no_auth=True)) as client:
         assert "access-control-allow-origin" not in client.options(HOOK, headers=preflight).headers
-    with TestClient(create_app(cors_origins=["https://ehr.example"])) as client:
+    with TestClient(
+        create_app(insecure_no_auth=True, cors_origins=["https://ehr.example"])
+    ) as client:
         response = client.options(HOOK, headers=preflight)
         assert response.headers["access-control-allow-origin"] == "https://ehr.example"
 
@@ -233,6 +244,7 @@ def test_serve_without_the_extra_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.delitem(sys.modules, "iop_placement.service._server", raising=False)
     assert main(["serve", "--port", "1"]) == 1
     assert "pip install 'iop-placement[service]'" in capsys.readouterr().err
 
@@ -251,7 +263,7 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_starts_on_localhost_and_answers_discovery() -> None:
+def test_serve_starts_on_localhost_and_answers_discovery(tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -263,6 +275,9 @@ def test_serve_starts_on_localhost_and_answers_discovery() -> None:
             str(port),
             "--log-level",
             "warning",
+            "--insecure-dev-no-auth",
+            "--audit-db",
+            f"sqlite:///{tmp_path / 'audit.db'}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -283,5 +298,34 @@ def test_serve_starts_on_localhost_and_answers_discovery() -> None:
         assert document == cds_hooks.discovery()
     finally:
         server.terminate()
-        out, _ = server.communicate(timeout=30)
+        out, err = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out.decode()
+    assert "WARNING: --insecure-dev-no-auth" in err.decode()  # said loudly, on every start
+
+
+def test_serve_requires_authentication_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "1"]) == 2
+    assert "need authentication" in capsys.readouterr().err
+    assert main(["serve", "--service-url", "https://cds.example", "--port", "1"]) == 2
+    assert "--trust" in capsys.readouterr().err
+
+
+def test_serve_refuses_no_auth_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--insecure-dev-no-auth", "--host", "0.0.0.0", "--port", "1"]) == 2
+    assert "refused on an address other than loopback" in capsys.readouterr().err
+
+
+def test_serve_reports_a_bad_audit_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder" / "audit.db"
+    db = f"sqlite:///{missing}"
+    code = main(["serve", "--insecure-dev-no-auth", "--audit-db", db, "--port", "1"])
+    assert code == 2
+    assert "folder does not exist" in capsys.readouterr().err
+
+
+def test_serve_reports_a_bad_trust_option(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["serve", "--service-url", "https://cds.example", "--trust", "nojwks", "--port", "1"]
+    assert main(args) == 2
+    assert "ISSUER=JWKS" in capsys.readouterr().err

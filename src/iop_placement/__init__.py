@@ -88,6 +88,7 @@ __all__ = [
     "SuicideRisk",
     "SupportSystem",
     "__version__",
+    "audit",
     "cds_hooks",
     "default_engine",
     "explain",
@@ -135,7 +136,7 @@ for _name in __all__:
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule
     # The integration submodules load on first use: cds_hooks alone would add about
     # 100 ms to every `import iop_placement` (measured with -X importtime).
-    if name in {"cds_hooks", "fhir"}:
+    if name in {"audit", "cds_hooks", "fhir"}:
         import importlib  # noqa: PLC0415
 
         return importlib.import_module(f"{__name__}.{name}")

@@ -6,6 +6,7 @@
     card = cds_hooks.to_cds_card(recommend(assessment))   # a JSON-ready dict
     cds_hooks.discovery()                                 # GET {base}/cds-services
     cds_hooks.answer_hook_call(request_json)              # POST {base}/cds-services/iop-placement
+    cds_hooks.parse_feedback(feedback_json)               # POST .../iop-placement/feedback
 
 The card and service models are this library's own (:class:`Card` and friends): no
 maintained Python library models CDS Hooks. An ASGI app serving these endpoints is in
@@ -20,11 +21,15 @@ from iop_placement.cds_hooks._card import (
     card_summary,
     to_cds_card,
 )
+from iop_placement.cds_hooks._feedback import CardOutcome, parse_feedback
+from iop_placement.cds_hooks._fetch import FhirFetchError
 from iop_placement.cds_hooks._models import (
     Card,
     CdsResponse,
     Coding,
     Discovery,
+    Feedback,
+    FeedbackItem,
     HookRequest,
     Link,
     ServiceDefinition,
@@ -34,7 +39,9 @@ from iop_placement.cds_hooks._service import (
     PREFETCH_KEY,
     SERVICE_HOOK,
     SERVICE_ID,
+    HookAnswer,
     HookCallError,
+    answer_hook,
     answer_hook_call,
     discovery,
     service_definition,
@@ -46,18 +53,25 @@ __all__ = [
     "SERVICE_HOOK",
     "SERVICE_ID",
     "Card",
+    "CardOutcome",
     "CdsResponse",
     "Coding",
     "Discovery",
+    "Feedback",
+    "FeedbackItem",
+    "FhirFetchError",
+    "HookAnswer",
     "HookCallError",
     "HookRequest",
     "Link",
     "ServiceDefinition",
     "Source",
+    "answer_hook",
     "answer_hook_call",
     "card_indicator",
     "card_summary",
     "discovery",
+    "parse_feedback",
     "service_definition",
     "to_cds_card",
 ]

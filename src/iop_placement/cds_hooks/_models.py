@@ -8,26 +8,31 @@ dump with ``by_alias=True, exclude_none=True``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from iop_placement._model.base import Frozen
 
 __all__ = [
     "SUMMARY_MAX",
+    "UUID_PATTERN",
     "Card",
     "CdsResponse",
     "Coding",
     "Discovery",
+    "Feedback",
+    "FeedbackItem",
     "HookRequest",
     "Indicator",
     "Link",
+    "OverrideReasonGiven",
     "ServiceDefinition",
     "Source",
 ]
 
 SUMMARY_MAX = 139  # "one-sentence, <140-character summary message"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Indicator = Literal["info", "warning", "critical"]
 
 
@@ -108,9 +113,44 @@ class HookRequest(_Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    hook: str = Field(min_length=1)
-    hook_instance: str = Field(min_length=1, alias="hookInstance")
-    context: dict[str, Any]
-    fhir_server: str | None = Field(default=None, alias="fhirServer")
+    hook: str = Field(min_length=1, max_length=200)
+    hook_instance: str = Field(pattern=UUID_PATTERN, alias="hookInstance")
+    context: dict[str, Any] = Field(min_length=1)
+    fhir_server: str | None = Field(default=None, max_length=2000, alias="fhirServer")
     fhir_authorization: dict[str, Any] | None = Field(default=None, alias="fhirAuthorization")
     prefetch: dict[str, Any] | None = None
+
+
+FEEDBACK_MAX: Final = 50
+COMMENT_MAX: Final = 2000
+
+
+class OverrideReasonGiven(_Model):
+    """Why a clinician overrode a card: a Coding from the card's list, and a comment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reason: Coding | None = None
+    user_comment: str | None = Field(default=None, max_length=COMMENT_MAX, alias="userComment")
+
+
+class FeedbackItem(_Model):
+    """One card's outcome, as the CDS client reports it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    card: str = Field(pattern=UUID_PATTERN)
+    outcome: Literal["accepted", "overridden"]
+    accepted_suggestions: tuple[dict[str, Any], ...] = Field(
+        default=(), max_length=FEEDBACK_MAX, alias="acceptedSuggestions"
+    )
+    override_reason: OverrideReasonGiven | None = Field(default=None, alias="overrideReason")
+    outcome_timestamp: AwareDatetime = Field(alias="outcomeTimestamp")
+
+
+class Feedback(_Model):
+    """The body of ``POST {base}/cds-services/{id}/feedback``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    feedback: tuple[FeedbackItem, ...] = Field(min_length=1, max_length=FEEDBACK_MAX)

@@ -14,6 +14,7 @@ from iop_placement._model.errors import InvalidAssessment, PlacementError, RuleS
 from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
 from iop_placement._version import __version__
+from iop_placement.cli._audit import add_audit_command
 from iop_placement.cli._batch import add_batch_options, run_jsonl
 from iop_placement.cli._diff import add_diff_commands
 from iop_placement.cli._explain import (
@@ -132,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     add_verify_command(commands)
     add_diff_commands(commands)
     add_serve_command(commands)
+    add_audit_command(commands)
     return parser
 
 

@@ -1,0 +1,464 @@
+"""The ASGI app: intake page, its API, CDS Hooks discovery, hook call and feedback.
+
+Bounded everywhere: bodies are counted while they are read (chunked ones too) and cut
+off at :data:`MAX_BODY_BYTES` with a 413; JSON is parsed with depth and number limits
+(:mod:`iop_placement._limits`); error bodies hold at most :data:`MAX_PROBLEMS` problems
+of bounded length; the engine runs in a worker thread so one request cannot stall the
+event loop. No response or log line holds a traceback or anything the client sent: the
+access log (logger ``iop_placement.access``) has the method, the route template, the
+status and the latency only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import asdict
+from importlib.resources import files
+from typing import Any, Final
+
+try:
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    msg = "iop_placement.service needs Starlette: pip install 'iop-placement[service]'"
+    raise ImportError(msg) from error
+
+from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._limits import JsonLimitError, loads_bounded
+from iop_placement._model.errors import FieldProblem, InvalidAssessment
+from iop_placement._model.fields import field_specs
+from iop_placement._model.schema import json_schema, ui_schema
+from iop_placement._model.view import recommendation_view
+from iop_placement.audit import AuditError, AuditStore
+from iop_placement.cds_hooks._feedback import parse_feedback
+from iop_placement.cds_hooks._service import (
+    SERVICE_ID,
+    HookAnswer,
+    HookCallError,
+    answer_hook,
+    discovery,
+)
+from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
+
+__all__ = ["MAX_BODY_BYTES", "MAX_PROBLEMS", "create_app", "openapi"]
+
+MAX_BODY_BYTES: Final = 1_000_000
+BODY_TIMEOUT_SECONDS: Final = 20.0
+MAX_HEADER_BYTES: Final = 16 * 1024
+MAX_PROBLEMS: Final = 20
+MAX_TEXT: Final = 300
+REALM: Final = "iop-placement"
+ACCESS_LOG: Final = logging.getLogger("iop_placement.access")
+ERROR_LOG: Final = logging.getLogger("iop_placement.service")
+_STATIC: Final = {
+    "intake.js": "text/javascript; charset=utf-8",
+    "intake.css": "text/css; charset=utf-8",
+}
+_PAGE_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self';"
+    " img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self';"
+    " frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_PART: Final = re.compile(r"[.\[\]]+")
+_PROTOCOL_NAMES: Final = frozenset(
+    {
+        "hook", "hookInstance", "context", "patientId", "userId", "fhirServer",
+        "fhirAuthorization", "access_token", "token_type", "prefetch", "intake",
+        "feedback", "card", "outcome", "overrideReason", "reason", "userComment",
+        "outcomeTimestamp", "acceptedSuggestions", "code", "system", "display",
+    }
+)  # fmt: skip
+_FIXED_FIELDS: Final = {
+    "(request)",
+    "(assessment)",
+    "(questionnaire response)",
+    "(a field whose name is not shown)",
+    "(an item whose linkId is not shown)",
+}
+_JSON_TYPES: Final = ("application/json", "application/fhir+json")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"
+
+
+def _field(name: str, number: int, known: frozenset[str]) -> str:
+    """A problem's field as given if every part is a known name or an index, else by position.
+
+    A name the client made up (an unknown key) may be patient data: it is never shown.
+    """
+    parts = [part for part in _PART.split(name) if part]
+    if name in _FIXED_FIELDS or (parts and all(part.isdigit() or part in known for part in parts)):
+        return _clip(name)
+    return f"(field of problem {number + 1}, name not shown)"
+
+
+def _known_fields() -> frozenset[str]:
+    return frozenset(field_specs()) | _PROTOCOL_NAMES
+
+
+def _problems(problems: Sequence[FieldProblem]) -> list[dict[str, str]]:
+    known = _known_fields()
+    shown = []
+    for number, problem in enumerate(problems[:MAX_PROBLEMS]):
+        item = {key: _clip(str(value)) for key, value in asdict(problem).items()}
+        item["field"] = _field(problem.field, number, known)
+        shown.append(item)
+    return shown
+
+
+def _error(status: int, message: str, problems: Sequence[FieldProblem] = ()) -> JSONResponse:
+    body: dict[str, Any] = {"error": _clip(message), "problems": _problems(problems)}
+    if len(problems) > MAX_PROBLEMS:
+        body["more_problems"] = len(problems) - MAX_PROBLEMS
+    return JSONResponse(body, status_code=status)
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    response = _error(401, message)
+    response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}", error="invalid_token"'
+    return response
+
+
+async def _body(request: Request) -> bytes:
+    """The body, read at most :data:`MAX_BODY_BYTES` far: 413 as soon as it is longer."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(BODY_TIMEOUT_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    too_big = f"the request body is larger than {MAX_BODY_BYTES} bytes"
+                    raise HTTPException(413, too_big)
+                chunks.append(chunk)
+    except ClientDisconnect:
+        raise HTTPException(400, "the client went away before the body was sent") from None
+    except TimeoutError:
+        raise HTTPException(408, "the request body came too slowly") from None
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request) -> Any:  # noqa: ANN401 - any JSON document
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _JSON_TYPES:
+        raise HTTPException(415, "the request body must be JSON (Content-Type: application/json)")
+    body = await _body(request)
+    try:
+        return loads_bounded(body)
+    except JsonLimitError as error:
+        raise HTTPException(400, str(error)) from None
+
+
+def _static(name: str) -> bytes:
+    return (files("iop_placement") / "_static" / name).read_bytes()
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the service (shipped as ``service/openapi.json``)."""
+    text = (files("iop_placement") / "service" / "openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+class _Guard:
+    """Outermost middleware: ``Cache-Control: no-store``, the access log, no traceback out.
+
+    An exception that reaches it becomes a fixed 500 body, and the log line names the
+    exception's type only: its message or traceback could quote the request.
+    """
+
+    def __init__(self, app: Asgi) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        sent = False
+        too_big = sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                sent = True
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
+                ]
+                headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            if too_big:  # h11 limits only headers that arrive in pieces; these came whole
+                message = f"the request headers are larger than {MAX_HEADER_BYTES} bytes"
+                await _error(431, message)(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception as error:  # noqa: BLE001 - the one place every failure ends
+            ERROR_LOG.error(
+                "internal error on %s %s: %s",
+                _method(scope),
+                _route(scope),
+                type(error).__name__,
+            )
+            if not sent:
+                response = _error(500, "internal error: the request could not be answered")
+                await response(scope, receive, send_with_headers)
+        finally:
+            ACCESS_LOG.info(
+                "%s %s %d %.1fms",
+                _method(scope),
+                _route(scope),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    # The method is the client's text too: only the standard ones are logged as such.
+    method = scope.get("method")
+    return method if method in _METHODS else "(other method)"
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "(no route)"
+
+
+class _Endpoints:
+    """The route handlers, sharing the app's engine, verifier and audit store."""
+
+    def __init__(
+        self,
+        engine: PlacementEngine | None,
+        verifier: JwtVerifier | None,
+        base: str,
+        audit: AuditStore | None,
+        *,
+        fetch_fhir: bool,
+    ) -> None:
+        self.engine = engine
+        self.verifier = verifier
+        self.base = base
+        self.audit = audit
+        self.fetch_fhir = fetch_fhir
+
+    def _engine(self) -> PlacementEngine:
+        return self.engine if self.engine is not None else default_engine()
+
+    async def _authenticate(self, request: Request, endpoint: str) -> Response | None:
+        if self.verifier is None:
+            return None
+        authorization = request.headers.get("authorization")
+        try:
+            await run_in_threadpool(self.verifier.verify, authorization, f"{self.base}{endpoint}")
+        except AuthenticationError as error:
+            return _unauthorized(str(error))
+        except AuthenticationUnavailable as error:
+            return _error(503, str(error))
+        return None
+
+    async def page(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
+        return Response(_static("intake.html"), media_type="text/html", headers=_PAGE_HEADERS)
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _STATIC:
+            raise HTTPException(404, "no such file")
+        return Response(_static(name), media_type=_STATIC[name], headers=_PAGE_HEADERS)
+
+    async def schema(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
+        return JSONResponse(json_schema())
+
+    async def form_ui(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
+        return JSONResponse(ui_schema())
+
+    async def description(self, request: Request) -> Response:  # noqa: ARG002
+        return JSONResponse(openapi())
+
+    async def services(self, request: Request) -> Response:  # noqa: ARG002
+        return JSONResponse(discovery())
+
+    def _recommend(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            rec = self._engine().recommend(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers are not a valid assessment", error.problems)
+        return JSONResponse(
+            {"recommendation": rec.model_dump(mode="json"), "view": recommendation_view(rec)}
+        )
+
+    async def recommendation(self, request: Request) -> Response:
+        body = await _json_body(request)
+        return await run_in_threadpool(self._recommend, body)
+
+    def _hook(self, body: object) -> Response:
+        try:
+            answer: HookAnswer = answer_hook(body, self._engine(), fetch=self.fetch_fhir)
+        except HookCallError as error:
+            return _error(error.status, error.message, error.problems)
+        if self.audit is not None:
+            rec = answer.recommendation
+            self.audit.append(
+                "card",
+                {
+                    "card_uuid": answer.card_uuid,
+                    "hook_instance": answer.hook_instance,
+                    "recommended_level": rec.level.value,
+                    "flags": [flag.value for flag in rec.flags],
+                    "rule_ids": [reason.rule_id for reason in rec.deciding],
+                    "ruleset": rec.ruleset.model_dump(mode="json"),
+                },
+                card_uuid=answer.card_uuid,
+            )
+        return JSONResponse(answer.response)
+
+    async def hook(self, request: Request) -> Response:
+        if request.path_params["service_id"] != SERVICE_ID:
+            raise HTTPException(404, f"no CDS service with this id; this server has {SERVICE_ID!r}")
+        refused = await self._authenticate(request, f"/cds-services/{SERVICE_ID}")
+        if refused is not None:
+            return refused
+        body = await _json_body(request)
+        return await run_in_threadpool(self._hook, body)
+
+    def _feedback(self, body: object) -> Response:
+        audit = self.audit
+        assert audit is not None
+        try:
+            outcomes = parse_feedback(body)
+        except HookCallError as error:
+            return _error(error.status, error.message, error.problems)
+        for number, outcome in enumerate(outcomes):
+            if audit.card(outcome.card_uuid) is None:
+                problem = FieldProblem(
+                    f"feedback.{number}.card",
+                    "is not a card this service issued",
+                    "an unknown card uuid",
+                    "the uuid of a card from this service",
+                )
+                return _error(400, "the feedback is about an unknown card", (problem,))
+        for outcome in outcomes:
+            audit.append(
+                "feedback",
+                outcome.audit_content(),
+                note=outcome.comment,
+                card_uuid=outcome.card_uuid,
+            )
+        return JSONResponse({"recorded": len(outcomes)})
+
+    async def feedback(self, request: Request) -> Response:
+        if request.path_params["service_id"] != SERVICE_ID:
+            raise HTTPException(404, f"no CDS service with this id; this server has {SERVICE_ID!r}")
+        refused = await self._authenticate(request, f"/cds-services/{SERVICE_ID}/feedback")
+        if refused is not None:
+            return refused
+        body = await _json_body(request)
+        return await run_in_threadpool(self._feedback, body)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, exc.detail)
+
+
+async def _audit_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    ERROR_LOG.error("the audit trail could not be written: %s", type(exc).__name__)
+    return _error(503, "the audit trail cannot be written now; nothing was recorded")
+
+
+def create_app(
+    engine: PlacementEngine | None = None,
+    *,
+    verifier: JwtVerifier | None = None,
+    service_url: str | None = None,
+    insecure_no_auth: bool = False,
+    audit: AuditStore | None = None,
+    cors_origins: Sequence[str] = (),
+    intake_page: bool = True,
+    fetch_fhir: bool = True,
+) -> Starlette:
+    """The ASGI app: the intake page, its API and the CDS Hooks endpoints.
+
+    ``engine`` defaults to the bundled rule set. The hook and feedback endpoints need a
+    CDS client's JWT bearer token, checked by ``verifier`` with the audience
+    ``{service_url}/cds-services/iop-placement`` (and ``.../feedback``); only
+    ``insecure_no_auth=True`` turns that off, for development and tests. ``audit``
+    stores each card issued and the feedback on it (without it, there is no feedback
+    endpoint). ``cors_origins`` lists the origins of browser-based CDS clients allowed to
+    call the service (none by default). ``intake_page`` serves the page and its
+    unauthenticated API (``iop-placement serve`` does so on a loopback address only).
+    ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch.
+
+    Raises:
+        ValueError: neither a verifier and service URL, nor ``insecure_no_auth``.
+
+    """
+    if verifier is None and not insecure_no_auth:
+        msg = "the CDS Hooks endpoints need a JwtVerifier (or insecure_no_auth=True)"
+        raise ValueError(msg)
+    if verifier is not None and not (service_url or "").startswith(("https://", "http://")):
+        msg = "a JwtVerifier needs the service's own URL (the tokens' audience)"
+        raise ValueError(msg)
+    base = (service_url or "").rstrip("/")
+    ends = _Endpoints(engine, verifier, base, audit, fetch_fhir=fetch_fhir)
+    routes = [
+        Route("/openapi.json", ends.description, methods=["GET"]),
+        Route("/cds-services", ends.services, methods=["GET"]),
+        Route("/cds-services/{service_id}", ends.hook, methods=["POST"]),
+    ]
+    if audit is not None:
+        routes.append(Route("/cds-services/{service_id}/feedback", ends.feedback, methods=["POST"]))
+    if intake_page:
+        routes += [
+            Route("/", ends.page, methods=["GET"]),
+            Route("/static/{name}", ends.static, methods=["GET"]),
+            Route("/api/schema", ends.schema, methods=["GET"]),
+            Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
+            Route("/api/recommendation", ends.recommendation, methods=["POST"]),
+        ]
+    middleware = [Middleware(_Guard)]
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: _http_error, AuditError: _audit_error},
+    )

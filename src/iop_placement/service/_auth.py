@@ -1,0 +1,219 @@
+"""CDS Hooks 2.0 authentication: the CDS client's signed JWT bearer token, verified.
+
+The specification (CDS Hooks 2.0, "Trusting CDS Clients") has the client send
+``Authorization: Bearer <JWT>`` signed with a key it publishes as a JWK Set; the service
+trusts a configured list of issuers. Verified here, with PyJWT and ``cryptography``:
+
+- the issuer (``iss``) is one of the configured ones, and the key is found by the
+  header's ``kid`` in that issuer's JWK Set (a file, or an https URL fetched and cached;
+  http only on loopback; the header's ``jku`` is never followed);
+- the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC);
+- ``aud`` is the URL of the endpoint called, built from the configured service URL and
+  never from the request's ``Host``;
+- ``exp``, ``iat`` and ``jti`` are present; the token has not expired, was not issued in
+  the future, and lives at most :data:`MAX_LIFETIME_SECONDS` (the specification's
+  five minutes);
+- a ``jti`` already seen from the same issuer is refused (replay), for as long as its
+  token could be valid. The memory of seen ids is this process's own.
+
+Any failure is :class:`AuthenticationError` with a fixed message; the token's content is
+never echoed or logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import jwt
+
+from iop_placement._model.errors import IopPlacementError
+
+__all__ = [
+    "ALGORITHMS",
+    "MAX_LIFETIME_SECONDS",
+    "AuthenticationError",
+    "AuthenticationUnavailable",
+    "JwtVerifier",
+    "TrustedIssuer",
+]
+
+ALGORITHMS: Final = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384")
+"""Accepted signature algorithms: CDS Hooks requires ES384 and RS384; all are asymmetric."""
+MAX_LIFETIME_SECONDS: Final = 300
+LEEWAY_SECONDS: Final = 30
+MAX_TOKEN_CHARS: Final = 8192
+MAX_REMEMBERED_IDS: Final = 100_000
+_REQUIRED: Final = ("iss", "aud", "exp", "iat", "jti")
+
+
+class AuthenticationError(IopPlacementError, ValueError):
+    """The request's bearer token is missing or not acceptable; the message is fixed text."""
+
+
+class AuthenticationUnavailable(IopPlacementError, RuntimeError):  # noqa: N818 - reads as the others
+    """A token could not be checked now (its issuer's keys cannot be fetched, or too many ids)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    """An issuer the service trusts and where its keys are: a JWK Set file or an https URL."""
+
+    issuer: str
+    jwks: str
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedIssuer:
+        """``ISSUER=JWKS`` as ``--trust`` takes it, split at the first ``=``."""
+        issuer, sep, jwks = text.partition("=")
+        if not sep or not issuer or not jwks:
+            msg = "must be ISSUER=JWKS, the issuer and its JWK Set (a file or an https URL)"
+            raise ValueError(msg)
+        return cls(issuer, jwks)
+
+
+class _Keys:
+    """One issuer's keys: a JWK Set file read once, or a URL fetched and cached by PyJWT."""
+
+    def __init__(self, jwks: str) -> None:
+        self._client: jwt.PyJWKClient | None = None
+        self._set: jwt.PyJWKSet | None = None
+        if jwks.startswith(("https://", "http://")):
+            if not _trusted_transport(jwks):
+                # Keys fetched in clear text could be swapped on the way: anyone could sign.
+                msg = "a JWK Set URL must be https (http only on a loopback address)"
+                raise ValueError(msg)
+            # Cached for five minutes, refreshed once on an unknown kid (with a cool-down).
+            self._client = jwt.PyJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
+        else:
+            try:
+                data = json.loads(Path(jwks).read_text(encoding="utf-8"))
+                self._set = jwt.PyJWKSet.from_dict(data)
+            except (OSError, ValueError, jwt.PyJWTError) as error:
+                msg = f"cannot read the JWK Set file {jwks}: {type(error).__name__}"
+                raise ValueError(msg) from None
+
+    def key(self, kid: str) -> Any:  # noqa: ANN401 - a cryptography public key
+        if self._client is not None:
+            try:
+                return self._client.get_signing_key(kid).key
+            except jwt.PyJWKClientConnectionError:
+                raise AuthenticationUnavailable("the issuer's keys cannot be fetched") from None
+            except jwt.PyJWTError:
+                raise AuthenticationError("the token's key is not known") from None
+        assert self._set is not None
+        for key in self._set.keys:
+            if key.key_id == kid:
+                return key.key
+        raise AuthenticationError("the token's key is not known")
+
+
+class JwtVerifier:
+    """Verifies CDS clients' bearer tokens against trusted issuers; thread-safe."""
+
+    def __init__(self, issuers: Sequence[TrustedIssuer], *, clock: Any = time.time) -> None:  # noqa: ANN401
+        if not issuers:
+            msg = "at least one trusted issuer is needed"
+            raise ValueError(msg)
+        self._keys: dict[str, _Keys] = {item.issuer: _Keys(item.jwks) for item in issuers}
+        self._clock = clock
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        """The trusted issuers, in the order given."""
+        return tuple(self._keys)
+
+    def verify(self, authorization: str | None, audience: str) -> Mapping[str, Any]:
+        """The verified claims of ``Authorization: Bearer <token>`` for ``audience``.
+
+        Raises:
+            AuthenticationError: no bearer token, or one that is not acceptable.
+            AuthenticationUnavailable: the issuer's keys cannot be fetched now.
+
+        """
+        token = _bearer(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthenticationError("the bearer token is not a JWT") from None
+        alg, kid, issuer = header.get("alg"), header.get("kid"), unverified.get("iss")
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
+            raise AuthenticationError("the token's algorithm is not accepted")
+        if not isinstance(kid, str) or not kid:
+            raise AuthenticationError("the token has no key id (kid)")
+        if not isinstance(issuer, str) or issuer not in self._keys:
+            raise AuthenticationError("the token's issuer is not trusted")
+        key = self._keys[issuer].key(kid)
+        now = self._clock()
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(_REQUIRED), "verify_iat": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthenticationError("the token is not for this endpoint (aud)") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthenticationError("the token is not valid yet") from None
+        except jwt.MissingRequiredClaimError:
+            raise AuthenticationError("the token lacks a required claim") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise AuthenticationError("the token's signature or claims are not valid") from None
+        exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            raise AuthenticationError("the token's jti is not valid")
+        if exp - now > MAX_LIFETIME_SECONDS + LEEWAY_SECONDS or exp - iat > MAX_LIFETIME_SECONDS:
+            raise AuthenticationError("the token lives longer than five minutes")
+        self._remember(issuer, jti, float(exp) + LEEWAY_SECONDS, now)
+        return claims
+
+    def _remember(self, issuer: str, jti: str, until: float, now: float) -> None:
+        with self._lock:
+            if (issuer, jti) in self._seen and self._seen[issuer, jti] >= now:
+                raise AuthenticationError("the token was used before (jti replay)")
+            if len(self._seen) >= MAX_REMEMBERED_IDS:
+                self._seen = {k: v for k, v in self._seen.items() if v >= now}
+                if len(self._seen) >= MAX_REMEMBERED_IDS:
+                    raise AuthenticationUnavailable("too many tokens in the last minutes")
+            self._seen[issuer, jti] = until
+
+
+def _trusted_transport(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationError("a bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise AuthenticationError("the bearer token is too long")
+    return token

@@ -1,0 +1,100 @@
+"""Running the app with uvicorn, with the time limits uvicorn lacks.
+
+uvicorn closes an idle keep-alive connection (``timeout_keep_alive``) but waits forever
+for the headers of a request: a client that opens connections and sends a byte a minute
+holds them all. :class:`HeaderTimeoutProtocol` closes a connection whose request line and
+headers are not complete :data:`HEADER_TIMEOUT_SECONDS` after it opened or after the
+previous response. uvicorn's own access log is off: it records paths with their query
+strings; the app logs the route template instead (``iop_placement.access``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Final
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = [
+    "HEADER_TIMEOUT_SECONDS",
+    "KEEP_ALIVE_SECONDS",
+    "MAX_HEADER_BYTES",
+    "HeaderTimeoutProtocol",
+    "run_server",
+    "server_config",
+]
+
+HEADER_TIMEOUT_SECONDS: Final = 10.0
+KEEP_ALIVE_SECONDS: Final = 5
+MAX_HEADER_BYTES: Final = 16 * 1024
+MAX_CONNECTIONS: Final = 256
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing connections whose headers come too slowly."""
+
+    header_timeout: float = HEADER_TIMEOUT_SECONDS
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request's headers."""
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock."""
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Stop the clock once a request's headers are in."""
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm_header_timer()
+
+    def on_response_complete(self) -> None:
+        """Start the clock again for the next request on this connection."""
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_header_timer()
+
+
+def server_config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:  # noqa: ANN401
+    """The uvicorn configuration ``iop-placement serve`` uses, with every limit set."""
+    logging.getLogger("iop_placement").setLevel(log_level.upper())
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="off",
+    )
+
+
+def run_server(app: Any, host: str, port: int, log_level: str) -> None:  # noqa: ANN401
+    """Serve ``app`` with :func:`server_config` until interrupted."""
+    uvicorn.Server(server_config(app, host, port, log_level)).run()
