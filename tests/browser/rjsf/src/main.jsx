@@ -23,10 +23,11 @@ const validator = customizeValidator({ ajvOptionsOverrides: { strict: true } });
 
 // The props that keep rjsf from answering for the clinician (docs/json-schema.md).
 const NEVER_ANSWER = {
-  // A oneOf of consts would otherwise default to its first const ("Yes", "None").
+  // Without skipDefaults rjsf 6.11 starts every oneOf question on its first option
+  // ("Yes", "None"); constAsDefaults "never" alone does not prevent it.
   experimental_defaultFormStateBehavior: {
-    constAsDefaults: "never",
     emptyObjectFields: "skipDefaults",
+    constAsDefaults: "never",
     arrayMinItems: { populate: "never" },
   },
 };
