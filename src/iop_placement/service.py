@@ -8,6 +8,7 @@ server behind your own authentication::
     GET  /api/schema                   the assessment's JSON Schema
     GET  /api/ui-schema                its react-jsonschema-form uiSchema
     POST /api/recommendation           an assessment -> the recommendation, labelled
+    POST /api/provisional              partial answers -> the provisional result, labelled
     GET  /cds-services                 CDS Hooks discovery
     POST /cds-services/iop-placement   CDS Hooks call (patient-view, prefetch 'intake')
 
@@ -39,7 +40,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
 from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.errors import InvalidAssessment
 from iop_placement._model.schema import json_schema, ui_schema
-from iop_placement._model.view import recommendation_view
+from iop_placement._model.view import provisional_view, recommendation_view
 from iop_placement.cds_hooks._service import SERVICE_ID, HookCallError, answer_hook_call, discovery
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -129,6 +130,17 @@ def create_app(
             headers={"Cache-Control": "no-store"},
         )
 
+    async def provisional(request: Request) -> Response:
+        body = await _json_body(request)
+        try:
+            result = _engine().provisional(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers given are not valid", error.problems)
+        return JSONResponse(
+            {"provisional": result.model_dump(mode="json"), "view": provisional_view(result)},
+            headers={"Cache-Control": "no-store"},
+        )
+
     async def services(request: Request) -> Response:  # noqa: ARG001 - Starlette's signature
         return JSONResponse(discovery())
 
@@ -155,6 +167,7 @@ def create_app(
         Route("/api/schema", schema, methods=["GET"]),
         Route("/api/ui-schema", form_ui, methods=["GET"]),
         Route("/api/recommendation", recommendation, methods=["POST"]),
+        Route("/api/provisional", provisional, methods=["POST"]),
         Route("/cds-services", services, methods=["GET"]),
         Route("/cds-services/{service_id}", hook, methods=["POST"]),
     ]
