@@ -150,10 +150,25 @@ def test_each_call_returns_a_new_schema() -> None:
 def test_ui_schema_orders_and_picks_widgets() -> None:
     ui = ui_schema()
     assert ui["ui:order"] == list(SCHEMA["properties"])
-    assert ui["obligations"] == {"ui:widget": "checkboxes"}
-    assert ui["medically_unstable"] == {"ui:widget": "radio"}
-    assert ui["detox_status"] == {"ui:widget": "radio"}
+    assert ui["obligations"]["ui:widget"] == "checkboxes"
+    assert ui["medically_unstable"]["ui:widget"] == "radio"
+    assert ui["detox_status"]["ui:widget"] == "radio"
     assert ui["available_hours_per_week"] == {"ui:widget": "updown"}
+    # Option descriptions as help (the stock widgets show titles only), extensions as options.
+    assert (
+        "Needed: Withdrawal risk that needs medically supervised detox."
+        in (ui["detox_status"]["ui:help"])
+    )
+    assert ui["medically_unstable"]["ui:options"] == {"x-modifiable-to": [False]}
+    assert ui["withdrawal_severity"]["ui:options"]["x-absent-means"] is None
+
+
+def test_the_schema_has_only_standard_keywords_and_extensions_on_request() -> None:
+    for prop in SCHEMA["properties"].values():
+        assert not [key for key in prop if key.startswith("x-") or key == "modifiable_to"]
+    extended = json_schema(extensions=True)["properties"]
+    assert extended["suicide_risk"]["x-modifiable-to"] == ["none", "ideation"]
+    assert extended["recovery_residence"]["x-absent-means"] == "none"
 
 
 def test_cli_prints_the_schema() -> None:

@@ -847,7 +847,8 @@ def test_feasibility_never_changes_the_level(worked_case: WorkedCase) -> None:
 def test_table_covers_every_level_and_flag() -> None:
     assert {worked_case.level for worked_case in WORKED_CASES} == set(LevelOfCare)
     raised = set().union(*(worked_case.flags for worked_case in WORKED_CASES))
-    assert raised == set(Flag)
+    # incomplete_safety_screen is raised only on provisional results (tests/test_provisional.py).
+    assert raised == set(Flag) - {Flag.INCOMPLETE_SAFETY_SCREEN}
 
 
 def test_table_covers_alternative_offered_and_withheld() -> None:

@@ -39,6 +39,12 @@ from iop_placement._model.errors import (
 )
 from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
+from iop_placement._model.provisional import (
+    AnswerOutcome,
+    DimensionRange,
+    OpenQuestion,
+    Provisional,
+)
 from iop_placement._model.recommendation import Alternative, Reason, Recommendation
 from iop_placement._model.record import (
     InvalidOverride,
@@ -56,12 +62,14 @@ __all__ = [
     "DEFAULT_RULES",
     "RISK_ORDERS",
     "Alternative",
+    "AnswerOutcome",
     "AsamCorrespondence",
     "AsamLevel",
     "Assessment",
     "CoOccurringMentalHealth",
     "Counterfactual",
     "DetoxStatus",
+    "DimensionRange",
     "Explanation",
     "FieldProblem",
     "Flag",
@@ -75,10 +83,12 @@ __all__ = [
     "Motivation",
     "NearMiss",
     "Obligation",
+    "OpenQuestion",
     "OverrideReason",
     "PlacementEngine",
     "PlacementError",
     "PlacementRecord",
+    "Provisional",
     "Reason",
     "Recommendation",
     "RelapseHistory",
@@ -95,6 +105,7 @@ __all__ = [
     "fhir",
     "json_schema",
     "parse_assessment",
+    "provisional",
     "recommend",
     "recommend_many",
     "ui_schema",
@@ -112,6 +123,19 @@ def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
 
     """
     return default_engine().recommend(assessment)
+
+
+def provisional(answers: Assessment | Mapping[str, Any]) -> Provisional:
+    """A provisional recommendation for a partial intake, with the bundled rule set.
+
+    Fields left out are unanswered: ``lowest``/``highest`` are exact over every way of
+    answering them, ``decisive`` says what to ask next (see docs/decision-model.md).
+
+    Raises:
+        InvalidAssessment: naming every bad or unknown field.
+
+    """
+    return default_engine().provisional(answers)
 
 
 def explain(assessment: Assessment | Mapping[str, Any]) -> Explanation:

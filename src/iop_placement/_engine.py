@@ -40,9 +40,11 @@ from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Explanation
 from iop_placement._model.fields import DECIDED_LEVEL, FactValue, derive, field_specs, rating_field
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
+from iop_placement._model.provisional import Provisional
 from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
 from iop_placement._model.record import RulesetInfo
-from iop_placement._model.validation import parse_assessment
+from iop_placement._model.validation import parse_assessment, parse_partial
+from iop_placement._provisional import ProvisionalSearch, build_provisional
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
@@ -201,6 +203,7 @@ class PlacementEngine:
         self._context = _Phase(
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
+        self._search: ProvisionalSearch | None = None
 
     @classmethod
     def from_directory(
@@ -340,6 +343,26 @@ class PlacementEngine:
             if len(self._parts) < _SHARED_LIMIT:
                 self._parts[key] = found
         return cast("_T", found)
+
+    def provisional(self, answers: Assessment | Mapping[str, Any]) -> Provisional:
+        """The exact range of levels over every completion of a partial intake.
+
+        A field left out of ``answers`` is unanswered (an optional field given as null is
+        answered "left out"). Given answers are validated as in :class:`Assessment`.
+        ``lowest``/``highest`` are exact over every completion; complete answers give
+        ``lowest == highest == recommend(answers).level`` and carry the recommendation.
+
+        Raises:
+            InvalidAssessment: naming every bad or unknown field.
+            PlacementError: when the rule engine itself fails.
+
+        """
+        given = parse_partial(answers)
+        if self._search is None:
+            self._search = ProvisionalSearch(self._rule_set)  # idempotent: a race builds twice
+        complete = len(given) == len(field_specs())
+        recommendation = self.recommend(given) if complete else None
+        return build_provisional(self._search, given, self._info, recommendation)
 
     def explain(
         self, assessment: Assessment | Mapping[str, Any], *, max_counterfactuals: int = 5

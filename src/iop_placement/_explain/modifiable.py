@@ -11,7 +11,12 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iop_placement._model.assessment import MODIFIABLE_TO, RISK_ORDERS, Assessment
+from iop_placement._model.assessment import (
+    LEGACY_MODIFIABLE_TO,
+    MODIFIABLE_TO,
+    RISK_ORDERS,
+    Assessment,
+)
 from iop_placement._model.fields import field_specs
 
 __all__ = ["goal_options", "lowest_goals", "modifiable_goals"]
@@ -22,9 +27,13 @@ def _declared() -> dict[str, tuple[Any, ...]]:
     goals: dict[str, tuple[Any, ...]] = {}
     for name, info in Assessment.model_fields.items():
         extra = info.json_schema_extra
-        if not isinstance(extra, Mapping) or MODIFIABLE_TO not in extra:
+        if not isinstance(extra, Mapping):
             continue
-        raw = extra[MODIFIABLE_TO]
+        # The legacy key is still read, for models declared before the x- extension.
+        key = MODIFIABLE_TO if MODIFIABLE_TO in extra else LEGACY_MODIFIABLE_TO
+        if key not in extra:
+            continue
+        raw = extra[key]
         declared = tuple(raw) if isinstance(raw, list) else ()
         allowed = specs[name].values
         if not declared or any(

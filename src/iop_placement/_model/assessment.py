@@ -12,7 +12,9 @@ from iop_placement._model.base import Frozen
 from iop_placement._model.labels import LabelledEnum
 
 __all__ = [
+    "EXTENSIONS",
     "FEASIBILITY",
+    "LEGACY_MODIFIABLE_TO",
     "MODIFIABLE_TO",
     "RISK_ORDERS",
     "Assessment",
@@ -168,7 +170,11 @@ def _field(title: str, description: str, **extra: Any) -> Any:  # noqa: ANN401 -
 
 # Field metadata key: the answers treatment or a change of circumstances can bring a field
 # to (treatment-planning goals). Fields without it (severity, history) are never modifiable.
-MODIFIABLE_TO: Final = "modifiable_to"
+# An ``x-`` extension (it was ``modifiable_to``, LEGACY_MODIFIABLE_TO, before 2.0.0's forms
+# work); json_schema() leaves the extensions out so strict Ajv accepts it, and ui_schema()
+# carries them.
+MODIFIABLE_TO: Final = "x-modifiable-to"
+LEGACY_MODIFIABLE_TO: Final = "modifiable_to"
 
 
 def _modifiable(*goals: str | bool) -> dict[str, Any]:
@@ -180,6 +186,8 @@ def _modifiable(*goals: str | bool) -> dict[str, Any]:
 # absence means "not rated" keeps absence as a value of its own (``null`` in rule files).
 ABSENT_MEANS: Final = "x-absent-means"
 ABSENT_LABEL: Final = "x-absent-label"
+# Every extension keyword the model puts in a field's schema.
+EXTENSIONS: Final = (ABSENT_MEANS, ABSENT_LABEL, MODIFIABLE_TO)
 
 
 def _optional(label: str, means: str | bool | None = None, **extra: Any) -> dict[str, Any]:  # noqa: ANN401

@@ -105,6 +105,13 @@ class Flag(LabelledEnum):
         " and overdose prevention.",
         FlagKind.SAFETY,
     )
+    INCOMPLETE_SAFETY_SCREEN = (
+        "incomplete_safety_screen",
+        "Safety screen incomplete",
+        "Provisional only: suicide risk, medical stability or detox status is not answered"
+        " yet. Ask these first: any of them can call for 24-hour care.",
+        FlagKind.SAFETY,
+    )
     HOUSING_NEEDED = (
         "housing_needed",
         "Housing needed",

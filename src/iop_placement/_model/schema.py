@@ -18,7 +18,7 @@ from typing import Any, Final
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from iop_placement._model.assessment import Assessment
+from iop_placement._model.assessment import EXTENSIONS, LEGACY_MODIFIABLE_TO, Assessment
 from iop_placement._model.fields import field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.labels import LabelledEnum
@@ -85,6 +85,11 @@ def _field_schema(name: str, generated: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+def _extensions(prop: dict[str, Any]) -> dict[str, Any]:
+    """The ``x-`` extensions of a property, removed from it (strict Ajv rejects them)."""
+    return {key: prop.pop(key) for key in (*EXTENSIONS, LEGACY_MODIFIABLE_TO) if key in prop}
+
+
 @functools.cache
 def _generate() -> dict[str, Any]:
     raw = Assessment.model_json_schema(schema_generator=_LabelledSchema)
@@ -103,7 +108,18 @@ def _generate() -> dict[str, Any]:
     return schema
 
 
-def json_schema() -> dict[str, Any]:
+@functools.cache
+def _strict() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The schema without extensions, and the extensions by field."""
+    schema = copy.deepcopy(_generate())
+    extensions = {}
+    for name, prop in schema["properties"].items():
+        if found := _extensions(prop):
+            extensions[name] = found
+    return schema, extensions
+
+
+def json_schema(*, extensions: bool = False) -> dict[str, Any]:
     """The assessment's JSON Schema (draft-07), ready for a JSON-Schema form renderer.
 
     Every field has a ``title`` and a ``description``; every allowed value is a ``oneOf``
@@ -111,20 +127,39 @@ def json_schema() -> dict[str, Any]:
     Yes/No; the hours field has ``minimum`` and ``maximum``; the obligations are an array
     with ``uniqueItems`` (a multi-select); no ``$ref`` is left; properties and
     ``required`` follow the intake interview's order. Returns a new dict on every call.
+
+    Only standard keywords: strict Ajv (and so react-jsonschema-form with a strict
+    validator) accepts it. The model's extensions (``x-absent-means``, ``x-absent-label``,
+    ``x-modifiable-to``) are in :func:`ui_schema` under ``ui:options``; ``extensions=True``
+    keeps them in the properties too, for readers that want them there (and that do not
+    validate strictly).
     """
-    return copy.deepcopy(_generate())
+    if extensions:
+        return copy.deepcopy(_generate())
+    return copy.deepcopy(_strict()[0])
 
 
 def ui_schema() -> dict[str, Any]:
     """A react-jsonschema-form ``uiSchema`` for :func:`json_schema`: order and widgets.
 
     Choices and true/false questions as radio buttons, the obligations as checkboxes,
-    the hours as a number box. The JSON Schema alone renders a usable form; this only
-    picks friendlier widgets.
+    the hours as a number box; each choice's option descriptions as ``ui:help`` (rjsf's
+    radio and checkbox widgets show only the titles); the model's extensions
+    (``x-absent-means``, ``x-absent-label``, ``x-modifiable-to``) under ``ui:options``.
     """
     widgets = {"choice": "radio", "boolean": "radio", "choices": "checkboxes", "integer": "updown"}
     specs = field_specs()
+    extensions = _strict()[1]
     ui: dict[str, Any] = {"ui:order": list(intake_order())}
     for name in intake_order():
-        ui[name] = {"ui:widget": widgets[specs[name].kind]}
+        spec = specs[name]
+        ui[name] = {"ui:widget": widgets[spec.kind]}
+        if spec.enum is not None:
+            # rjsf's radio and checkbox widgets show option titles only: the help line
+            # under the question gives each option's description.
+            ui[name]["ui:help"] = " ".join(
+                f"{member.label}: {member.description}" for member in spec.enum
+            )
+        if name in extensions:
+            ui[name]["ui:options"] = copy.deepcopy(extensions[name])
     return ui

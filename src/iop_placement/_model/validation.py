@@ -13,7 +13,7 @@ from iop_placement._model.assessment import Assessment
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 
-__all__ = ["describe_kind", "parse_assessment"]
+__all__ = ["describe_kind", "parse_assessment", "parse_partial"]
 
 # An unknown key is named in the error only when it looks like a field name: a key could be
 # free text (even a patient's name), and errors must be safe to log.
@@ -110,3 +110,38 @@ def parse_assessment(data: object) -> Assessment:
                 ),
             )
         ) from None
+
+
+def _filler() -> dict[str, object]:
+    """One valid answer per field, to validate a partial intake field by field."""
+    filler: dict[str, object] = {}
+    for name, spec in field_specs().items():
+        if spec.kind == "integer":
+            filler[name] = spec.minimum or 0
+        elif spec.kind == "choices":
+            filler[name] = []
+        else:
+            filler[name] = spec.values[0]
+    return filler
+
+
+def parse_partial(data: object) -> dict[str, object]:
+    """Validate a partial intake: the given answers as codes; a field left out is unanswered.
+
+    Each given answer is checked exactly as :func:`parse_assessment` checks it (unknown
+    fields and bad values are errors); an optional field given as ``null`` is answered
+    "left out" (its absence means what the model says), not unanswered.
+
+    Raises:
+        InvalidAssessment: listing every bad field; no other exception escapes.
+
+    """
+    if isinstance(data, Assessment):
+        return data.values()
+    if not isinstance(data, Mapping):
+        parse_assessment(data)  # raises the error a non-mapping gets
+    assert isinstance(data, Mapping)
+    given = dict(data.items())
+    merged = {**_filler(), **given}
+    values = parse_assessment(merged).values()
+    return {name: values[name] for name in field_specs() if name in given}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.provisional import Provisional, range_words
 from iop_placement._model.recommendation import (
     OVERRIDE_NOTICE,
     DimensionRating,
@@ -22,6 +24,7 @@ __all__ = [
     "dimension_view",
     "flag_view",
     "level_view",
+    "provisional_view",
     "reason_view",
     "recommendation_view",
 ]
@@ -115,5 +118,46 @@ def recommendation_view(rec: Recommendation) -> dict[str, Any]:
         "alternative": alternative,
         "asam": asam,
         "ruleset": rec.ruleset.model_dump(mode="json"),
+        "notice": NOTICE,
+    }
+
+
+def provisional_view(p: Provisional) -> dict[str, Any]:
+    """A provisional result, labelled, as plain JSON for the intake page.
+
+    ``recommendation`` is the full recommendation view once every question is answered.
+    """
+    specs = field_specs()
+    return {
+        "complete": p.complete,
+        "summary": f"Provisional: {range_words(p.lowest, p.highest)}",
+        "lowest": level_view(p.lowest),
+        "highest": level_view(p.highest),
+        "settled": p.settled,
+        "incomplete_safety_screen": p.incomplete_safety_screen,
+        "flags": [flag_view(flag) for flag in p.flags],
+        "possible_flags": [flag_view(flag) for flag in p.possible_flags if flag not in p.flags],
+        "ask_next": [
+            {
+                "field": q.field,
+                "title": q.title,
+                "safety_screen": q.safety_screen,
+                "outcomes": [
+                    {"answer": o.answer, "range": range_words(o.lowest, o.highest)}
+                    for o in q.outcomes
+                ],
+            }
+            for q in p.questions
+        ],
+        "also_open": [
+            {"field": name, "title": specs[name].title}
+            for name in p.unanswered
+            if name not in p.decisive
+        ],
+        "dimensions": [
+            {"code": d.dimension.value, "label": d.dimension.label, "range": d.label}
+            for d in p.dimensions
+        ],
+        "recommendation": recommendation_view(p.recommendation) if p.recommendation else None,
         "notice": NOTICE,
     }

@@ -1,4 +1,6 @@
-// The intake page: builds its form from the assessment's JSON Schema (api/schema), posts
+// The intake page: builds its form from the assessment's JSON Schema (api/schema), shows
+// the provisional result live as questions are answered (api/provisional: the exact range
+// and what to ask next, the final recommendation once every question is answered), posts
 // the answers (api/recommendation) and shows the labelled recommendation. No question,
 // value or label is written here: everything comes from the schema and the server.
 // Text is only ever set with textContent, never parsed as HTML.
@@ -9,7 +11,13 @@
   const questions = document.getElementById("questions");
   const submit = document.getElementById("submit");
   const result = document.getElementById("result");
+  const live = document.getElementById("provisional");
   let schema = null;
+  let uiSchema = {};
+  const touched = new Set(); // list questions answered (an untouched list is unanswered)
+  let pending = null;
+  let sequence = 0;
+  let liveResult = false; // whether #result shows the live final recommendation
 
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -46,7 +54,12 @@
     const fieldset = el("fieldset", { class: "question", id: `q-${name}`, "data-field": name });
     fieldset.append(el("legend", { text: property.title ?? name }));
     if (property.description) fieldset.append(el("p", { class: "help", text: property.description }));
-    const choices = choicesOf(property);
+    let choices = choicesOf(property);
+    const absent = uiSchema[name]?.["ui:options"]?.["x-absent-label"];
+    if (choices && !required && absent) {
+      // An optional question can be answered "not asked": it then means what the model says.
+      choices = [...choices, { const: null, title: absent }];
+    }
     if (choices) {
       const type = property.type === "array" ? "checkbox" : "radio";
       const options = el("div", { class: "options" });
@@ -71,13 +84,15 @@
     return fieldset;
   }
 
-  function answers() {
+  function answers(partial = false) {
     const collected = {};
     for (const [name, property] of Object.entries(schema.properties)) {
       const selector = `[name="${CSS.escape(name)}"]`;
       if (choicesOf(property)) {
         const checked = [...form.querySelectorAll(`${selector}:checked`)].map((input) => JSON.parse(input.value));
-        if (property.type === "array") collected[name] = checked;
+        if (property.type === "array") {
+          if (!partial || touched.has(name) || checked.length) collected[name] = checked;
+        }
         else if (checked.length) collected[name] = checked[0];
       } else {
         const input = form.querySelector(selector);
@@ -114,7 +129,76 @@
     return list;
   }
 
-  function show(view) {
+  function showProvisional(view) {
+    live.replaceChildren();
+    live.dataset.lowest = view.lowest.code;
+    live.dataset.highest = view.highest.code;
+    live.dataset.complete = String(view.complete);
+    if (view.complete) {
+      live.append(el("p", { id: "provisional-range", text: "Every question is answered: the recommendation is below." }));
+      live.hidden = false;
+      show(view.recommendation, false);
+      liveResult = true;
+      return;
+    }
+    if (liveResult) result.hidden = true; // an answer was taken back: not final any more
+    liveResult = false;
+    live.append(el("h2", { text: "Provisional (intake incomplete)" }));
+    if (view.incomplete_safety_screen) {
+      live.append(
+        el("div", { id: "safety-screen", class: "alert safety", role: "alert" },
+          el("strong", { text: "Safety screen incomplete: " }),
+          "ask about suicide risk, medical stability and detox first."),
+      );
+    }
+    live.append(el("p", { id: "provisional-range", class: "level", text: view.summary }));
+    const ask = el("ol", { id: "ask-next" });
+    for (const q of view.ask_next) {
+      const outcomes = q.outcomes.map((o) => `${o.answer}: ${o.range}`).join("; ");
+      ask.append(
+        el("li", { "data-field": q.field },
+          el("strong", { text: q.title }), q.safety_screen ? " (safety screen)" : "",
+          el("p", { class: "help", text: outcomes })),
+      );
+    }
+    live.append(section("Ask next (most decisive first)", ask));
+    if (view.possible_flags.length || view.flags.length) {
+      const flags = el("ul", { id: "provisional-flags" });
+      for (const flag of view.flags) flags.append(el("li", { "data-flag": flag.code, text: `${flag.label} (whatever the open answers)` }));
+      for (const flag of view.possible_flags) flags.append(el("li", { "data-flag": flag.code, class: "possible", text: `${flag.label} (possible)` }));
+      live.append(section("Flags", flags));
+    }
+    const rest = el("ul", { id: "also-open" });
+    for (const q of view.also_open) rest.append(el("li", { "data-field": q.field, text: q.title }));
+    if (view.also_open.length) live.append(section("Also still open (cannot change the range)", rest));
+    live.hidden = false;
+  }
+
+  async function refresh() {
+    const mine = ++sequence;
+    try {
+      const response = await fetch("api/provisional", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(answers(true)),
+      });
+      const body = await response.json();
+      if (mine !== sequence) return; // a newer answer is on its way
+      if (response.ok) showProvisional(body.view);
+    } catch (error) {
+      // The live panel is a help; the submit button still works.
+    } finally {
+      if (mine === sequence) document.body.dataset.provisional = String(mine);
+    }
+  }
+
+  function schedule(event) {
+    if (event && event.target && event.target.type === "checkbox") touched.add(event.target.name);
+    clearTimeout(pending);
+    pending = setTimeout(refresh, 150);
+  }
+
+  function show(view, scroll = true) {
     result.replaceChildren();
     if (view.alert) {
       result.append(
@@ -209,7 +293,7 @@
       ),
     );
     result.hidden = false;
-    result.scrollIntoView();
+    if (scroll) result.scrollIntoView();
   }
 
   function showErrors(message, problems) {
@@ -235,6 +319,7 @@
       const body = await response.json();
       if (response.ok) show(body.view);
       else showErrors(body.error, body.problems);
+      liveResult = false;
     } catch (error) {
       showErrors("The service could not be reached.", []);
     } finally {
@@ -243,8 +328,9 @@
   }
 
   async function start() {
-    const response = await fetch("api/schema");
-    schema = await response.json();
+    const [schemaResponse, uiResponse] = await Promise.all([fetch("api/schema"), fetch("api/ui-schema")]);
+    schema = await schemaResponse.json();
+    uiSchema = uiResponse.ok ? await uiResponse.json() : {};
     const required = new Set(schema.required ?? []);
     questions.replaceChildren();
     for (const [name, property] of Object.entries(schema.properties)) {
@@ -252,7 +338,10 @@
     }
     questions.removeAttribute("aria-busy");
     form.addEventListener("submit", recommend);
+    form.addEventListener("change", schedule);
+    form.addEventListener("input", schedule);
     submit.disabled = false;
+    refresh();
     document.body.dataset.ready = "true";
   }
 

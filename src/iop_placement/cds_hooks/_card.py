@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Final
 
+from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Flag
+from iop_placement._model.provisional import Provisional, range_words
 from iop_placement._model.recommendation import Reason, Recommendation
 from iop_placement._model.record import OverrideReason
 from iop_placement._model.view import CRISIS_ASK
@@ -21,7 +23,13 @@ from iop_placement._render.markdown import escape_markdown as _md
 from iop_placement.cds_hooks._models import SUMMARY_MAX, Card, Coding, Indicator, Source
 from iop_placement.fhir._canonical import code_system
 
-__all__ = ["OVERRIDE_REASON_SYSTEM", "card_indicator", "card_summary", "to_cds_card"]
+__all__ = [
+    "OVERRIDE_REASON_SYSTEM",
+    "card_indicator",
+    "card_summary",
+    "provisional_summary",
+    "to_cds_card",
+]
 
 OVERRIDE_REASON_SYSTEM: Final = code_system("override_reason")
 
@@ -132,7 +140,36 @@ def _override_reasons() -> tuple[Coding, ...]:
     )
 
 
-def to_cds_card(rec: Recommendation, *, card_uuid: str | None = None) -> dict[str, Any]:
+def provisional_summary(p: Provisional) -> str:
+    """``Provisional: <range> - ask next: <questions>``, under 140 characters."""
+    head = f"Provisional (intake incomplete): {range_words(p.lowest, p.highest)}"
+    specs = field_specs()
+    asks = [specs[name].title for name in p.decisive]
+    for count in range(len(asks), 0, -1):
+        listed = f"{head} \u2014 ask next: {', '.join(asks[:count])}"
+        if len(listed) <= SUMMARY_MAX:
+            return listed
+    return head if len(head) <= SUMMARY_MAX else head[: SUMMARY_MAX - 1] + "\u2026"
+
+
+def _provisional_card(p: Provisional, card_uuid: str | None) -> dict[str, Any]:
+    ruleset = p.ruleset
+    card = Card(
+        uuid=card_uuid or str(uuid.uuid4()),
+        summary=provisional_summary(p),
+        detail=p.to_markdown(),
+        indicator="critical" if Flag.CRISIS in p.flags else "warning",
+        source=Source(
+            label=f"iop-placement, rule set {ruleset.name} {ruleset.version}"
+            f" (sha256 {ruleset.sha256[:12]})"
+        ),
+    )
+    return card.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def to_cds_card(
+    rec: Recommendation | Provisional, *, card_uuid: str | None = None
+) -> dict[str, Any]:
     """The recommendation as one CDS Hooks 2.0 card (a JSON-ready dict).
 
     ``uuid`` is ``card_uuid`` or a new random UUID; ``summary`` is under 140 characters;
@@ -141,7 +178,16 @@ def to_cds_card(rec: Recommendation, *, card_uuid: str | None = None) -> dict[st
     ``critical`` for a crisis (whose summary asks for a clinician's crisis evaluation),
     ``warning`` for other flags and ``info`` otherwise; ``source.label`` names the rule
     set, its version and hash; ``overrideReasons`` carry the override reason codes.
+
+    A :class:`Provisional` (partial intake) complete with a recommendation gets that
+    recommendation's card; an incomplete one gets a ``warning`` card whose summary says
+    "Provisional", gives the range and what to ask next, with no override reasons (there
+    is nothing final to override).
     """
+    if isinstance(rec, Provisional):
+        if rec.recommendation is None:
+            return _provisional_card(rec, card_uuid)
+        rec = rec.recommendation
     ruleset = rec.ruleset
     card = Card(
         uuid=card_uuid or str(uuid.uuid4()),

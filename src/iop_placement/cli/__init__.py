@@ -67,6 +67,16 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         raise _InputError(msg)
     data = _read_json(args.file, stdin)
     engine = _engine(args.rules)
+    if args.provisional:
+        result = engine.provisional(data)
+        if args.json:
+            json.dump(result.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            fmt = getattr(args, "format", "text")
+            rendered = {"markdown": result.to_markdown, "html": result.to_html}
+            out.write(rendered.get(fmt, lambda: result.to_text() + "\n")())
+        return EXIT_OK
     if args.json:
         recommendation = engine.recommend(data)
         json.dump(recommendation.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
@@ -117,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     assess.add_argument("--json", action="store_true", help="print the recommendation as JSON")
     assess.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
+    assess.add_argument(
+        "--provisional",
+        action="store_true",
+        help="FILE may leave questions out: print the exact range of levels over every way"
+        " of answering them, the flags, and what to ask next (with --json or --format)",
+    )
     add_batch_options(assess)
     add_explain_options(assess)
     assess.set_defaults(run=_assess)

@@ -6,6 +6,8 @@ Everything is plain JSON-ready dicts; no FHIR library is needed at run time::
     questionnaire = fhir.to_questionnaire()            # publish it, or load it in a form
     assessment = fhir.from_questionnaire_response(qr)  # InvalidAssessment names bad linkIds
     recommend(assessment)
+    chosen = fhir.choose_response(bundle)               # the latest usable one, and why
+    provisional(fhir.partial_answers(chosen.response))  # in-progress: a provisional result
 
 Choice answers are Codings in one code system per question
 (:func:`code_system`, e.g. ``.../CodeSystem/detox-status``) whose codes are the
@@ -21,14 +23,24 @@ from iop_placement.fhir._canonical import (
     code_system,
 )
 from iop_placement.fhir._questionnaire import to_questionnaire, to_questionnaire_response
-from iop_placement.fhir._response import from_questionnaire_response
+from iop_placement.fhir._response import (
+    ChosenResponse,
+    ResponseStatusError,
+    choose_response,
+    from_questionnaire_response,
+    partial_answers,
+)
 
 __all__ = [
     "CANONICAL_BASE",
     "QUESTIONNAIRE_ID",
     "QUESTIONNAIRE_URL",
+    "ChosenResponse",
+    "ResponseStatusError",
+    "choose_response",
     "code_system",
     "from_questionnaire_response",
+    "partial_answers",
     "to_questionnaire",
     "to_questionnaire_response",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from iop_placement._model.assessment import Assessment
@@ -19,9 +21,80 @@ from iop_placement._model.validation import describe_kind, parse_assessment
 from iop_placement.fhir._canonical import QUESTIONNAIRE_URL, code_system
 from iop_placement.fhir._questionnaire import is_required
 
-__all__ = ["WHOLE_RESPONSE", "from_questionnaire_response"]
+__all__ = [
+    "FINAL_STATUSES",
+    "IN_PROGRESS",
+    "REFUSED_STATUSES",
+    "WHOLE_RESPONSE",
+    "ChosenResponse",
+    "ResponseStatusError",
+    "choose_response",
+    "from_questionnaire_response",
+    "partial_answers",
+]
 
 WHOLE_RESPONSE: Final = "(questionnaire response)"
+STATUS: Final = "status"
+# QuestionnaireResponse.status (FHIR R4, required binding): which ones say what.
+FINAL_STATUSES: Final = ("completed", "amended")
+IN_PROGRESS: Final = "in-progress"
+REFUSED_STATUSES: Final = ("entered-in-error", "stopped")
+_STATUS_WORDS: Final = {
+    "entered-in-error": "was entered in error",
+    "stopped": "was stopped before it was completed",
+}
+
+
+class ResponseStatusError(InvalidAssessment):
+    """The response's ``status`` forbids this use (refused, or in progress for a final answer).
+
+    ``status`` is the FHIR code (one of a fixed set, never free text).
+    """
+
+    def __init__(self, status: str | None, problem: str, allowed: str) -> None:
+        self.status = status
+        given = f"status {status}" if status in _KNOWN_STATUSES else "another status or none"
+        super().__init__((FieldProblem(STATUS, problem, given, allowed),))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_status_error, (self.status, self.problems[0].problem, self.problems[0].allowed))
+
+
+def _status_error(status: str | None, problem: str, allowed: str) -> ResponseStatusError:
+    return ResponseStatusError(status, problem, allowed)
+
+
+_KNOWN_STATUSES: Final = frozenset({*FINAL_STATUSES, IN_PROGRESS, *REFUSED_STATUSES})
+
+
+def response_status(response: Mapping[str, Any], *, final: bool) -> str:
+    """The response's status when it may be used (``final``: only a completed one).
+
+    Raises:
+        ResponseStatusError: for entered-in-error or stopped (never usable), for
+            in-progress when ``final``, and for a missing or unknown status.
+
+    """
+    status = response.get(STATUS)
+    usable = FINAL_STATUSES if final else (*FINAL_STATUSES, IN_PROGRESS)
+    allowed = "status " + " or ".join(usable)
+    if status in REFUSED_STATUSES:
+        words = _STATUS_WORDS[str(status)]
+        raise ResponseStatusError(
+            str(status), f"is refused: the response {words} and must not be used", allowed
+        )
+    if status == IN_PROGRESS and final:
+        raise ResponseStatusError(
+            status,
+            "is in progress: it gives a provisional recommendation, never a final one"
+            " (use fhir.partial_answers with provisional())",
+            allowed,
+        )
+    if status not in usable:
+        raise ResponseStatusError(None, "has no status this service can use", allowed)
+    return str(status)
+
+
 _HIDDEN: Final = "(an item whose linkId is not shown)"
 _NAME_LIKE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 _VALUE_KEY: Final = {
@@ -150,6 +223,11 @@ def _read_items(items: list[Any], problems: list[FieldProblem]) -> tuple[dict[st
 def from_questionnaire_response(response: object) -> Assessment:
     """Read a completed ``QuestionnaireResponse`` to :func:`to_questionnaire` as an Assessment.
 
+    Only a response whose ``status`` is ``completed`` or ``amended`` gives an assessment:
+    ``in-progress`` raises :class:`ResponseStatusError` (read it with
+    :func:`partial_answers` for a provisional result), and ``entered-in-error`` and
+    ``stopped`` are refused.
+
     Items are matched by ``linkId`` (the field name). A missing obligations item means no
     obligations; every other question must be answered once, with a coding from the
     question's own code system, a boolean or an integer as the Questionnaire says.
@@ -182,6 +260,12 @@ def from_questionnaire_response(response: object) -> Assessment:
             )
         )
         items = []
+    try:
+        response_status(response, final=True)
+    except ResponseStatusError as error:
+        if error.status is not None:
+            raise  # refused or in progress: nothing else matters
+        problems += error.problems
     values, bad = _read_items(items, problems)
     specs = field_specs()
     for name, spec in specs.items():
@@ -201,3 +285,125 @@ def from_questionnaire_response(response: object) -> Assessment:
         problems.sort(key=lambda p: rank.get(p.field.split("[", 1)[0], -1))
         raise InvalidAssessment(tuple(problems))
     return assessment
+
+
+def partial_answers(response: object) -> dict[str, Any]:
+    """The answers of a ``completed``, ``amended`` or ``in-progress`` response, for provisional().
+
+    A question without an item is unanswered (for a completed response the obligations
+    item left out means none, as in :func:`from_questionnaire_response`). Answers are
+    checked as there; ``entered-in-error`` and ``stopped`` are refused.
+
+    Raises:
+        ResponseStatusError: for a refused, missing or unknown status.
+        InvalidAssessment: naming the linkId of every bad answer.
+
+    """
+    if not isinstance(response, Mapping):
+        from_questionnaire_response(response)  # raises the error a non-object gets
+    assert isinstance(response, Mapping)
+    status = response_status(response, final=False)
+    problems = _check_resource(response)
+    items = response.get("item", [])
+    if not isinstance(items, list):
+        items = []
+        problems.append(
+            FieldProblem(WHOLE_RESPONSE, "has items that are not a list", "not a list", "a list")
+        )
+    values, _bad = _read_items(items, problems)
+    if status in FINAL_STATUSES:
+        # A completed response is read whole, as from_questionnaire_response reads it.
+        for name, spec in field_specs().items():
+            if name in values:
+                continue
+            if spec.kind == "choices" and not is_required(spec):
+                values[name] = []
+            elif spec.optional:
+                values[name] = None
+    if problems:
+        raise InvalidAssessment(tuple(problems))
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenResponse:
+    """The response used among several, and the choice in words (for the record)."""
+
+    response: Mapping[str, Any]
+    status: str
+    statement: str
+
+
+def _authored(response: Mapping[str, Any]) -> datetime | None:
+    raw = response.get("authored")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # A FHIR dateTime may omit the zone (local time) or the time: compare such as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def choose_response(responses: object) -> ChosenResponse:
+    """The latest usable QuestionnaireResponse by ``authored``, from a list or a Bundle.
+
+    ``entered-in-error`` and ``stopped`` responses are never used (they are counted in
+    the statement); among the rest the latest ``authored`` wins, and one without a
+    readable ``authored`` only when no other has one. Ties go to the later in the list.
+
+    Raises:
+        ResponseStatusError: when no response is usable (each refused or without status).
+        InvalidAssessment: when ``responses`` holds no QuestionnaireResponse.
+
+    """
+    if isinstance(responses, Mapping) and responses.get("resourceType") == "Bundle":
+        entries = responses.get("entry") or []
+        responses = [e.get("resource") for e in entries if isinstance(e, Mapping)]
+    if isinstance(responses, Mapping):
+        responses = [responses]
+    candidates = [
+        r
+        for r in (responses if isinstance(responses, list) else [])
+        if isinstance(r, Mapping) and r.get("resourceType") == "QuestionnaireResponse"
+    ]
+    if not candidates:
+        raise InvalidAssessment(
+            (
+                FieldProblem(
+                    WHOLE_RESPONSE,
+                    "is missing",
+                    "no QuestionnaireResponse",
+                    "a QuestionnaireResponse, a list of them or a Bundle holding them",
+                ),
+            )
+        )
+    usable, skipped, last_error = [], 0, None
+    for index, response in enumerate(candidates):
+        try:
+            status = response_status(response, final=False)
+        except ResponseStatusError as error:
+            skipped += 1
+            last_error = error
+            continue
+        usable.append((_authored(response), index, response, status))
+    if not usable:
+        assert last_error is not None
+        raise last_error
+    dated = [u for u in usable if u[0] is not None]
+    pool = dated or usable
+    moment, _index, chosen, status = max(pool, key=lambda u: (u[0] or _EPOCH, u[1]))
+    count = len(candidates)
+    when = f"authored {moment.isoformat()}" if moment else "no authored date on any response"
+    statement = (
+        f"Used the latest of {count} QuestionnaireResponses by authored ({when}, status {status})"
+        if count > 1
+        else f"Used the one QuestionnaireResponse ({when}, status {status})"
+    )
+    if skipped:
+        statement += f"; {skipped} entered in error or stopped, not used"
+    return ChosenResponse(chosen, status, statement + ".")
+
+
+_EPOCH: Final = datetime(1, 1, 1, tzinfo=UTC)

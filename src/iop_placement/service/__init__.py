@@ -7,6 +7,7 @@ Needs the ``service`` extra: ``pip install 'iop-placement[service]'``. Start it 
     GET  /api/schema                             the assessment's JSON Schema
     GET  /api/ui-schema                          its react-jsonschema-form uiSchema
     POST /api/recommendation                     an assessment -> the recommendation, labelled
+    POST /api/provisional                        partial answers -> the provisional result, labelled
     GET  /openapi.json                           the OpenAPI 3.1 description of this service
     GET  /cds-services                           CDS Hooks discovery
     POST /cds-services/iop-placement             CDS Hooks call (patient-view; JWT bearer)

@@ -39,7 +39,7 @@ from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 from iop_placement._model.schema import json_schema, ui_schema
-from iop_placement._model.view import recommendation_view
+from iop_placement._model.view import provisional_view, recommendation_view
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
 from iop_placement.cds_hooks._service import (
@@ -322,6 +322,19 @@ class _Endpoints:
         body = await _json_body(request)
         return await run_in_threadpool(self._recommend, body)
 
+    def _provisional(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            result = self._engine().provisional(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers given are not valid", error.problems)
+        return JSONResponse(
+            {"provisional": result.model_dump(mode="json"), "view": provisional_view(result)}
+        )
+
+    async def provisional(self, request: Request) -> Response:
+        body = await _json_body(request)
+        return await run_in_threadpool(self._provisional, body)
+
     def _hook(self, body: object) -> Response:
         try:
             answer: HookAnswer = answer_hook(body, self._engine(), fetch=self.fetch_fhir)
@@ -446,6 +459,7 @@ def create_app(
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
             Route("/api/recommendation", ends.recommendation, methods=["POST"]),
+            Route("/api/provisional", ends.provisional, methods=["POST"]),
         ]
     middleware = [Middleware(_Guard)]
     if cors_origins:

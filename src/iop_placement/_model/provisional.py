@@ -1,0 +1,216 @@
+"""A provisional recommendation for a partial intake: the exact range, flags and what to ask.
+
+The engine works the numbers out (``iop_placement._provisional``); this module holds the
+result and what it says in words, for the same three renderers as a recommendation.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import Field
+
+from iop_placement._model.base import Frozen
+from iop_placement._model.fields import field_specs
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
+from iop_placement._model.recommendation import Recommendation, recommendation_document
+from iop_placement._model.record import RulesetInfo
+from iop_placement._model.wording import NOTICE
+from iop_placement._render.document import Detail, Document, Item, Section, Table, cleaned
+from iop_placement._render.html import render_html
+from iop_placement._render.markdown import render_markdown
+from iop_placement._render.plain import render_plain
+
+__all__ = [
+    "SAFETY_SCREEN",
+    "AnswerOutcome",
+    "DimensionRange",
+    "OpenQuestion",
+    "Provisional",
+    "provisional_document",
+]
+
+SAFETY_SCREEN: Final = ("suicide_risk", "medically_unstable", "detox_status")
+"""The questions that screen for danger to life; ``incomplete_safety_screen`` while any is open."""
+
+
+class DimensionRange(Frozen):
+    """The range of one dimension's rating over every completion of the open questions."""
+
+    dimension: Dimension
+    lowest: int = Field(ge=0, le=4)
+    highest: int = Field(ge=0, le=4)
+
+    @property
+    def label(self) -> str:
+        """The range in words, e.g. ``0-3 (none to significant)`` or ``2 (moderate)``."""
+        low, high = RiskRating.of(self.lowest), RiskRating.of(self.highest)
+        if low == high:
+            return f"{self.lowest} ({low.label.lower()})"
+        return f"{self.lowest}-{self.highest} ({low.label.lower()} to {high.label.lower()})"
+
+
+class AnswerOutcome(Frozen):
+    """What one answer to an open question would make the range."""
+
+    answer: str = Field(description="The answer in words (for the hours, a band).")
+    lowest: LevelOfCare
+    highest: LevelOfCare
+
+
+class OpenQuestion(Frozen):
+    """One decisive open question, with the range each of its answers would give."""
+
+    field: str
+    title: str
+    safety_screen: bool
+    outcomes: tuple[AnswerOutcome, ...]
+
+
+class Provisional(Frozen):
+    """A provisional recommendation: exact bounds over every completion of a partial intake.
+
+    ``lowest`` and ``highest`` are the least and most intensive level any completion of
+    the unanswered fields gets; ``flags`` are raised in every completion (and
+    ``incomplete_safety_screen`` while the safety screen is open), ``possible_flags`` in
+    at least one; ``decisive`` lists the unanswered fields whose answer can move
+    ``lowest`` or ``highest``, most decisive first (see docs/decision-model.md).
+    """
+
+    lowest: LevelOfCare
+    highest: LevelOfCare
+    flags: tuple[Flag, ...]
+    possible_flags: tuple[Flag, ...]
+    unanswered: tuple[str, ...] = Field(description="The unanswered fields, in model order.")
+    decisive: tuple[str, ...]
+    questions: tuple[OpenQuestion, ...] = Field(
+        description="The decisive fields in the same order, with each answer's range."
+    )
+    dimensions: tuple[DimensionRange, ...]
+    answers: dict[str, object] = Field(description="The given answers, validated, as codes.")
+    ruleset: RulesetInfo
+    recommendation: Recommendation | None = Field(
+        default=None, description="When complete: the recommendation, as recommend() gives it."
+    )
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing is unanswered: then the bounds are the recommendation's level."""
+        return not self.unanswered
+
+    @property
+    def incomplete_safety_screen(self) -> bool:
+        """Whether suicide risk, medical stability or detox status is unanswered."""
+        return Flag.INCOMPLETE_SAFETY_SCREEN in self.flags
+
+    @property
+    def settled(self) -> bool:
+        """Whether every completion gets the same level (questions may still be open)."""
+        return self.lowest == self.highest
+
+    def to_text(self) -> str:
+        """Plain text, as the command line prints it."""
+        return render_plain(provisional_document(self))
+
+    def to_markdown(self) -> str:
+        """Markdown; every label is escaped."""
+        return render_markdown(provisional_document(self))
+
+    def to_html(self) -> str:
+        """An HTML fragment safe to embed: all text escaped, no scripts, styles or links."""
+        return render_html(provisional_document(self))
+
+    def render(self) -> str:
+        """The plain-text rendering."""
+        return self.to_text()
+
+
+# --- in words ---------------------------------------------------------------------------
+
+
+def range_words(lowest: LevelOfCare, highest: LevelOfCare) -> str:
+    """``Inpatient`` when settled, else ``Standard outpatient to Inpatient``."""
+    return lowest.label if lowest == highest else f"{lowest.label} to {highest.label}"
+
+
+def _question_item(question: OpenQuestion) -> Item:
+    details = tuple(
+        Detail(range_words(outcome.lowest, outcome.highest), outcome.answer)
+        for outcome in question.outcomes
+    )
+    code = f"{question.field}, safety screen" if question.safety_screen else question.field
+    return Item(question.title, code, None, details)
+
+
+def provisional_document(p: Provisional) -> Document:
+    """The provisional result in words: range, flags, what to ask next, what is open."""
+    if p.recommendation is not None:
+        final = recommendation_document(p.recommendation)
+        lead = Detail("every question is answered: this is the recommendation.", "Complete")
+        return Document((lead, *final.summary), final.sections, final.footer)
+    specs = field_specs()
+    count = len(p.unanswered)
+    open_words = f"{count} question{'s' if count != 1 else ''} still open"
+    summary = [
+        Detail(
+            f"{range_words(p.lowest, p.highest)} ({open_words}; not a recommendation yet)",
+            "Provisional level of care",
+        )
+    ]
+    if p.incomplete_safety_screen:
+        missing = ", ".join(
+            specs[name].title.lower() for name in SAFETY_SCREEN if name in p.unanswered
+        )
+        summary.insert(0, Detail(f"ask first: {missing}.", "Safety screen incomplete"))
+    if p.questions:
+        summary.append(Detail(p.questions[0].title, "Ask next"))
+    elif p.settled:
+        summary.append(
+            Detail(
+                "no open answer can change the level; answer the rest for the final record.",
+                "Level settled",
+            )
+        )
+    sections: list[Section] = []
+    if p.flags:
+        items = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in p.flags)
+        sections.append(
+            Section("Flags raised whatever the open answers", items=items, numbered=False)
+        )
+    possible = [flag for flag in p.possible_flags if flag not in p.flags]
+    if possible:
+        items = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in possible)
+        sections.append(Section("Flags some answers would raise", items=items, numbered=False))
+    if p.questions:
+        intro = (
+            "Open questions whose answer can move the range, most decisive first (the safety"
+            " screen first), with the range each answer would give:",
+        )
+        items = tuple(_question_item(q) for q in p.questions)
+        sections.append(Section("What to ask next", intro, items))
+    rest = [name for name in p.unanswered if name not in p.decisive]
+    if rest:
+        items = tuple(Item(specs[name].title, name) for name in rest)
+        sections.append(
+            Section(
+                "Also still open (cannot change the range)",
+                ("Needed for the final recommendation, its flags and alternative.",),
+                items,
+                numbered=False,
+            )
+        )
+    rows = tuple((d.dimension.label, d.label) for d in p.dimensions)
+    sections.append(
+        Section(
+            "Dimension ratings (range over the open answers)",
+            table=Table(("Dimension", "Rating"), rows),
+        )
+    )
+    ruleset = p.ruleset
+    footer = (
+        f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})",
+        "Provisional: exact over every possible answer to the open questions; it becomes a"
+        " recommendation when every question is answered.",
+        NOTICE,
+    )
+    return cleaned(Document(tuple(summary), tuple(sections), footer))

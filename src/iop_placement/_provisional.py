@@ -1,0 +1,600 @@
+"""Exact bounds over every completion of a partial intake, without enumerating completions.
+
+A branch-and-bound search over sets of completions. A node fixes some unanswered fields
+and leaves the others free; every rule condition (in normal form) is evaluated in
+three-valued logic over the node's value sets: true in every completion of the node,
+false in every one, or undecided. The dimension ratings, the counts and the decided level
+are carried as intervals, so the placement rules and the rules that read the decided
+level are evaluated the same way, and the node gets a range for each quantity (the level,
+a rating, whether a flag is raised) that holds for all of its completions. The search
+splits a node on one open answer field of an undecided rule, and skips a node whose range
+cannot improve on the best bound found. The integer field is split only at the thresholds
+the rules compare it against, so a few intervals stand for its whole range.
+
+Three-valued evaluation is sound (true/false only when it holds in every completion), and
+a node is skipped only when none of its completions can beat a value some completion
+reaches, so every minimum and maximum is exact. No monotonicity is assumed: it holds for
+any rule set, monotone or not. The engine's assembly (rating = highest fired rating,
+level = most intensive fired level, flags filtered by the safety override) is mirrored
+here; property tests compare the two on random partial intakes by brute force.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from iop_placement._backends.facts import fact_key, fact_name, fact_value
+from iop_placement._model.fields import (
+    DECIDED_LEVEL,
+    FieldSpec,
+    count_field,
+    field_specs,
+    rating_field,
+)
+from iop_placement._model.intake import intake_order
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
+from iop_placement._model.provisional import (
+    SAFETY_SCREEN,
+    AnswerOutcome,
+    DimensionRange,
+    OpenQuestion,
+    Provisional,
+)
+from iop_placement._model.recommendation import Recommendation
+from iop_placement._model.record import RulesetInfo
+from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import normal_form as to_normal_form
+from iop_placement._rules.operators import ORDERS
+from iop_placement._rules.ruleset import RuleSet
+
+__all__ = [
+    "Answer",
+    "Bounds",
+    "ProvisionalSearch",
+    "answer_words",
+    "answers_of",
+    "build_provisional",
+    "rank_decisive",
+]
+
+Interval = tuple[int, int]
+Domain = frozenset[Any] | Interval
+Answer = Any
+"""One possible answer of a field: a code, a bool, None (left out), a tuple of codes (the
+list field), or for the integer field an interval (low, high) of equivalent answers."""
+
+_TRUE: Final = 1
+_FALSE: Final = 0
+_UNKNOWN: Final = -1
+_LEVELS: Final = tuple(LevelOfCare)
+_MAX_RATING: Final = int(max(RiskRating))
+
+
+def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
+    if isinstance(node, Equals):
+        d = dom[fact_name(node.field)]
+        value = fact_value(node.value)
+        if isinstance(d, tuple):
+            low, high = d
+            if low == high == value:
+                return _TRUE
+            return _FALSE if not low <= value <= high else _UNKNOWN
+        if value not in d:
+            return _FALSE
+        return _TRUE if len(d) == 1 else _UNKNOWN
+    if isinstance(node, Compare):
+        d = dom[fact_name(node.field)]
+        assert isinstance(d, tuple)
+        test = ORDERS[node.op].test
+        at_low, at_high = test(d[0], node.number), test(d[1], node.number)
+        # Comparisons are monotone in the value: both ends agree means all values agree.
+        if at_low == at_high:
+            return _TRUE if at_low else _FALSE
+        return _UNKNOWN
+    if isinstance(node, Includes):
+        d = dom[fact_key(node.field, node.item)]
+        assert isinstance(d, frozenset)
+        if node.present not in d:
+            return _FALSE
+        return _TRUE if len(d) == 1 else _UNKNOWN
+    if isinstance(node, Constant):
+        return _TRUE if node.value else _FALSE
+    results = [_evaluate(part, dom) for part in node.parts]
+    if isinstance(node, And):
+        if _FALSE in results:
+            return _FALSE
+        return _TRUE if all(r == _TRUE for r in results) else _UNKNOWN
+    assert isinstance(node, Or)
+    if _TRUE in results:
+        return _TRUE
+    return _FALSE if all(r == _FALSE for r in results) else _UNKNOWN
+
+
+def _keys(node: Node) -> Iterator[str]:
+    """The fact keys a condition reads."""
+    if isinstance(node, Equals | Compare):
+        yield fact_name(node.field)
+    elif isinstance(node, Includes):
+        yield fact_key(node.field, node.item)
+    elif isinstance(node, And | Or):
+        for part in node.parts:
+            yield from _keys(part)
+
+
+def _cuts(node: Node, into: dict[str, set[int]]) -> None:
+    """The thresholds of every comparison: where an integer field's answers differ."""
+    if isinstance(node, Compare):
+        # x < n and x >= n change at n; x <= n and x > n change at n + 1.
+        into.setdefault(node.field, set()).add(
+            node.number if node.op in {"lt", "ge"} else node.number + 1
+        )
+    elif (
+        isinstance(node, Equals)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    ):
+        into.setdefault(node.field, set()).update({node.value, node.value + 1})
+    elif isinstance(node, And | Or):
+        for part in node.parts:
+            _cuts(part, into)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    stage: int
+    node: Node
+    level: int | None  # rank
+    dimension: Dimension | None
+    rating: int
+    flags: frozenset[Flag]
+    only_offers: bool
+    override: bool  # listed in the manifest's safety override
+    overriding: bool  # listed, or raises a flag the safety override lists
+
+
+@dataclass(slots=True)
+class Bounds:
+    """What the search found: ranges, flags in every / some completion, per-answer ranges."""
+
+    lowest: int = len(_LEVELS)
+    highest: int = -1
+    every_flag: set[Flag] = field(default_factory=set)
+    some_flag: set[Flag] = field(default_factory=set)
+    ratings: dict[Dimension, list[int]] = field(default_factory=dict)
+    by_answer: dict[str, dict[Answer, list[int]]] = field(default_factory=dict)
+
+
+def answers_of(spec: FieldSpec, cuts: Mapping[str, frozenset[int]]) -> tuple[Answer, ...]:
+    """Every distinct answer of a field (integer fields: the intervals between thresholds)."""
+    if spec.kind == "integer":
+        low, high = spec.minimum or 0, spec.maximum or 0
+        inner = sorted(c for c in cuts.get(spec.name, ()) if low < c <= high)
+        starts = [low, *inner]
+        ends = [c - 1 for c in inner] + [high]
+        return tuple(zip(starts, ends, strict=True))
+    if spec.kind == "choices":
+        return tuple(
+            combo
+            for size in range(len(spec.values) + 1)
+            for combo in itertools.combinations(spec.values, size)
+        )
+    return spec.answers
+
+
+def answer_words(spec: FieldSpec, answer: Answer) -> str:
+    """One answer in words, for the open-question list."""
+    if spec.kind == "integer":
+        low, high = answer
+        return str(low) if low == high else f"{low} to {high}"
+    if spec.kind == "choices":
+        return ", ".join(spec.label(item) for item in answer) or "none"
+    return spec.label(answer)
+
+
+class ProvisionalSearch:
+    """The case-split search for one rule set; build once, run per partial intake."""
+
+    def __init__(self, rule_set: RuleSet) -> None:
+        specs = field_specs(with_decided_level=True, with_derived=True)
+        manifest = rule_set.manifest
+        override_rules = frozenset(manifest.safety_override.rules)
+        self._override_flags = frozenset(manifest.safety_override.flags)
+        rules: list[_Rule] = []
+        cuts: dict[str, set[int]] = {}
+        for rule in rule_set.rules:
+            then = rule.then
+            offers = then.alternative is not None and then.level is None and then.rating is None
+            listed = rule.id in override_rules
+            if then.level is None and then.rating is None and not then.flags and not listed:
+                continue  # only offers an alternative: changes no bound and no flag
+            node = to_normal_form(rule.when, specs)
+            _cuts(node, cuts)
+            rules.append(
+                _Rule(
+                    stage=rule.stage,
+                    node=node,
+                    level=then.level.rank if then.level is not None else None,
+                    dimension=then.rating.dimension if then.rating is not None else None,
+                    rating=int(then.rating.value) if then.rating is not None else 0,
+                    flags=frozenset(then.flags),
+                    only_offers=offers,
+                    override=listed,
+                    overriding=listed or bool(set(then.flags) & self._override_flags),
+                )
+            )
+        self._rules = tuple(rules)
+        self._stages = tuple(
+            tuple(i for i, r in enumerate(rules) if r.stage == s) for s in (1, 2, 3)
+        )
+        self.cuts: Mapping[str, frozenset[int]] = {k: frozenset(v) for k, v in cuts.items()}
+        self._specs = field_specs()
+        derived = set(specs) - set(self._specs)
+        self._input_keys = frozenset(
+            key
+            for key in itertools.chain.from_iterable(_keys(r.node) for r in rules)
+            if key not in {fact_name(name) for name in derived}
+        )
+        self._flags = tuple(Flag)
+        self.nodes = 0  # nodes visited, all searches together (for tests and tuning)
+
+    # --- domains ---------------------------------------------------------------------
+
+    def _initial(self, given: Mapping[str, Any]) -> dict[str, Domain]:
+        dom: dict[str, Domain] = {}
+        for name, spec in self._specs.items():
+            answered = name in given
+            if spec.kind == "integer":
+                low, high = spec.minimum or 0, spec.maximum or 0
+                value = int(given[name]) if answered else None
+                dom[fact_name(name)] = (value, value) if value is not None else (low, high)
+            elif spec.kind == "choices":
+                chosen = set(given.get(name) or ())
+                for item in spec.values:
+                    dom[fact_key(name, item)] = (
+                        frozenset({item in chosen}) if answered else frozenset({False, True})
+                    )
+            else:
+                values = (given.get(name),) if answered else spec.answers
+                dom[fact_name(name)] = frozenset(fact_value(spec.read(v)) for v in values)
+        return dom
+
+    def _open(self, key: str, d: Domain) -> bool:
+        """Whether splitting on ``key`` can decide more (an interval spans a threshold)."""
+        if isinstance(d, tuple):
+            return any(d[0] < cut <= d[1] for cut in self.cuts.get(key, ()))
+        return len(d) > 1
+
+    def _split(self, key: str, dom: dict[str, Domain]) -> list[dict[str, Domain]]:
+        d = dom[key]
+        if isinstance(d, tuple):
+            spec = self._specs[key]
+            pieces = [a for a in answers_of(spec, self.cuts) if d[0] <= a[0] and a[1] <= d[1]]
+            return [{**dom, key: piece} for piece in pieces]
+        return [{**dom, key: frozenset({value})} for value in sorted(d, key=repr)]
+
+    # --- the search ------------------------------------------------------------------
+
+    def run(self, given: Mapping[str, Any], unanswered: tuple[str, ...]) -> Bounds:
+        """Search every completion of ``given`` (validated codes) over ``unanswered``.
+
+        Each quantity (the level, each flag, each dimension's rating, and the level under
+        each single answer of each open field) is a minimum and a maximum found by branch
+        and bound: a node whose range cannot beat the best bound so far is not split.
+        """
+        bounds = Bounds()
+        start = self._initial(given)
+        level = _LevelTarget()
+        bounds.lowest = self._extreme(start, level, maximize=False, limit=0)
+        bounds.highest = self._extreme(start, level, maximize=True, limit=len(_LEVELS) - 1)
+        for name in unanswered:
+            spec = self._specs[name]
+            bounds.by_answer[name] = {}
+            for answer in answers_of(spec, self.cuts):
+                fixed = self._fix(start, spec, answer)
+                bounds.by_answer[name][answer] = [
+                    self._extreme(fixed, level, maximize=False, limit=bounds.lowest),
+                    self._extreme(fixed, level, maximize=True, limit=bounds.highest),
+                ]
+        every: set[Flag] = set()
+        for flag in self._flags:
+            raised = _FlagTarget(flag)
+            if self._extreme(start, raised, maximize=True, limit=1) == 1:
+                bounds.some_flag.add(flag)
+                if self._extreme(start, raised, maximize=False, limit=0) == 1:
+                    every.add(flag)
+        bounds.every_flag = every
+        for dimension in Dimension:
+            target = _RatingTarget(dimension)
+            bounds.ratings[dimension] = [
+                self._extreme(start, target, maximize=False, limit=0),
+                self._extreme(start, target, maximize=True, limit=_MAX_RATING),
+            ]
+        return bounds
+
+    def _fix(
+        self, start: Mapping[str, Domain], spec: FieldSpec, answer: Answer
+    ) -> dict[str, Domain]:
+        """``start`` with one open field fixed to one answer."""
+        dom = dict(start)
+        if spec.kind == "integer":
+            dom[fact_name(spec.name)] = answer
+        elif spec.kind == "choices":
+            for item in spec.values:
+                dom[fact_key(spec.name, item)] = frozenset({item in answer})
+        else:
+            dom[fact_name(spec.name)] = frozenset({fact_value(spec.read(answer))})
+        return dom
+
+    def _extreme(
+        self, start: Mapping[str, Domain], target: _Target, *, maximize: bool, limit: int
+    ) -> int:
+        """The exact minimum (or maximum) of ``target`` over every completion of ``start``.
+
+        Branch and bound. Every node's range [low, high] holds for all its completions,
+        so the minimum is at most any node's high: that is the best bound so far, and a
+        node whose low is not below it cannot hold a smaller value and is not split. A
+        node whose range is one value is decided. ``limit`` is a value nothing can beat
+        (stop when reached).
+        """
+        sign = -1 if maximize else 1
+        best: int | None = None
+        dom = dict(start)
+        status = [_UNKNOWN] * len(self._rules)
+        stack = [(dom, status, self._state(dom, status, target.stages))]
+        nodes = 0
+        while stack:
+            dom, status, state = stack.pop()
+            nodes += 1
+            low, high = target.bounds(self, state)
+            if maximize:
+                low, high = -high, -low
+            best = high if best is None else min(best, high)
+            if best * sign == limit:
+                break
+            if low >= best:
+                continue
+            key = self._branch_key(dom, status, target)
+            children = []
+            for child in self._split(key, dom):
+                child_status = list(status)
+                child_state = self._state(child, child_status, target.stages)
+                children.append((child, child_status, child_state))
+
+            # Most promising child last, so it is popped first.
+            def promise(c: tuple[dict[str, Domain], list[int], _State]) -> tuple[int, int]:
+                low, high = target.bounds(self, c[2])
+                return (-high, -low) if maximize else (low, high)
+
+            children.sort(key=promise, reverse=True)
+            stack.extend(children)
+        self.nodes += nodes
+        assert best is not None
+        return best * sign
+
+    def _reevaluate(self, stage: int, dom: Mapping[str, Domain], status: list[int]) -> None:
+        for i in self._stages[stage - 1]:
+            if status[i] == _UNKNOWN:
+                status[i] = _evaluate(self._rules[i].node, dom)
+
+    def _state(self, dom: dict[str, Domain], status: list[int], stages: int) -> _State:
+        """The engine's assembly in three-valued form: ratings, level and override ranges."""
+        rules = self._rules
+        self._reevaluate(1, dom, status)
+        low = dict.fromkeys(Dimension, 0)
+        high = dict.fromkeys(Dimension, 0)
+        for i in self._stages[0]:
+            rule = rules[i]
+            if rule.dimension is None or status[i] == _FALSE:
+                continue
+            high[rule.dimension] = max(high[rule.dimension], rule.rating)
+            if status[i] == _TRUE:
+                low[rule.dimension] = max(low[rule.dimension], rule.rating)
+        state = _State(status, low, high)
+        if stages == 1:
+            return state
+        for d in Dimension:
+            dom[fact_name(rating_field(d.value))] = (low[d], high[d])
+        for k in range(1, _MAX_RATING + 1):
+            dom[fact_name(count_field(k))] = (
+                sum(v >= k for v in low.values()),
+                sum(v >= k for v in high.values()),
+            )
+        self._reevaluate(2, dom, status)
+        for i in (*self._stages[0], *self._stages[1]):
+            rank = rules[i].level
+            if rank is None or status[i] == _FALSE:
+                continue
+            state.level_high = max(state.level_high, rank)
+            if status[i] == _TRUE:
+                state.level_low = max(state.level_low, rank)
+        if stages == 2:
+            return state
+        levels = _LEVELS[state.level_low : state.level_high + 1]
+        dom[DECIDED_LEVEL] = frozenset(level.value for level in levels)
+        self._reevaluate(3, dom, status)
+        overriding = [status[i] for i, rule in enumerate(rules) if rule.overriding]
+        state.override = (
+            _TRUE if _TRUE in overriding else _UNKNOWN if _UNKNOWN in overriding else _FALSE
+        )
+        return state
+
+    def flag_status(self, flag: Flag, state: _State) -> int:
+        """Whether ``flag`` is in the recommendation in every completion, in none, or unknown."""
+        possibly = False
+        for i, rule in enumerate(self._rules):
+            if flag not in rule.flags or state.status[i] == _FALSE:
+                continue
+            # Under the safety override only some rules' flags stand (the engine's filter).
+            if rule.stage == 3 or rule.only_offers:
+                kept = _FALSE
+            elif rule.level is None or state.level_low == state.level_high == rule.level:
+                kept = _TRUE
+            elif not state.level_low <= rule.level <= state.level_high:
+                kept = _FALSE
+            else:
+                kept = _UNKNOWN
+            if state.status[i] == _TRUE and (state.override == _FALSE or kept == _TRUE):
+                return _TRUE
+            if state.override != _TRUE or kept != _FALSE:
+                possibly = True
+        return _UNKNOWN if possibly else _FALSE
+
+    def _branch_key(self, dom: Mapping[str, Domain], status: list[int], target: _Target) -> str:
+        """The open answer key read most often by the undecided rules the target needs.
+
+        Ties go to the first key seen. When no rule the target names is undecided on an
+        open key, every undecided rule counts (a rule may decide the level others read).
+        """
+        for relevant in (target.relevant, None):
+            counts: dict[str, int] = {}
+            for i, rule in enumerate(self._rules):
+                if status[i] != _UNKNOWN or (relevant is not None and not relevant(rule)):
+                    continue
+                for key in _keys(rule.node):
+                    if key in self._input_keys and self._open(key, dom[key]):
+                        counts[key] = counts.get(key, 0) + 1
+            if counts:
+                return max(counts, key=lambda key: counts[key])
+        msg = "provisional search: an undecided rule reads no open answer"  # pragma: no cover
+        raise AssertionError(msg)  # pragma: no cover
+
+
+@dataclass(slots=True)
+class _State:
+    status: list[int]
+    low: dict[Dimension, int]
+    high: dict[Dimension, int]
+    level_low: int = 0
+    level_high: int = 0
+    override: int = _UNKNOWN
+
+
+class _Target:
+    """What one search bounds; ``stages``: how far the assembly must run for it."""
+
+    stages = 3
+
+    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:
+        """The range of the quantity over every completion of the node."""
+        raise NotImplementedError
+
+    def relevant(self, rule: _Rule) -> bool:
+        """Whether the rule's condition bears on the quantity (to choose splits)."""
+        raise NotImplementedError
+
+
+class _LevelTarget(_Target):
+    stages = 2
+
+    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:  # noqa: ARG002
+        return state.level_low, state.level_high
+
+    def relevant(self, rule: _Rule) -> bool:
+        return rule.stage < 3 and (rule.level is not None or rule.dimension is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class _FlagTarget(_Target):
+    flag: Flag
+
+    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:
+        status = search.flag_status(self.flag, state)
+        return (0, 1) if status == _UNKNOWN else (status, status)
+
+    def relevant(self, rule: _Rule) -> bool:
+        return self.flag in rule.flags or rule.overriding
+
+
+@dataclass(frozen=True, slots=True)
+class _RatingTarget(_Target):
+    dimension: Dimension
+    stages = 1
+
+    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:  # noqa: ARG002
+        return state.low[self.dimension], state.high[self.dimension]
+
+    def relevant(self, rule: _Rule) -> bool:
+        return rule.dimension == self.dimension
+
+
+# --- the result -----------------------------------------------------------------------
+
+
+def _moves(bounds: Bounds, pair: list[int]) -> int:
+    """How many levels one answer moves the bounds (raising lowest plus lowering highest)."""
+    return (pair[0] - bounds.lowest) + (bounds.highest - pair[1])
+
+
+def rank_decisive(bounds: Bounds, unanswered: tuple[str, ...]) -> list[str]:
+    """The unanswered fields whose answer can move a bound, most decisive first.
+
+    The ranking: (1) the safety screen (suicide risk, medical stability, detox status)
+    first; (2) the most levels one answer can move the bounds (lowest up plus highest
+    down); (3) the larger share of the field's answers that move a bound; (4) the intake
+    interview's order.
+    """
+    order = {name: index for index, name in enumerate(intake_order())}
+
+    def key(name: str) -> tuple[bool, int, float, int]:
+        moves = [_moves(bounds, pair) for pair in bounds.by_answer[name].values()]
+        share = sum(m > 0 for m in moves) / len(moves)
+        return (name not in SAFETY_SCREEN, -max(moves), -share, order[name])
+
+    decisive = [
+        name
+        for name in unanswered
+        if any(_moves(bounds, pair) > 0 for pair in bounds.by_answer[name].values())
+    ]
+    return sorted(decisive, key=key)
+
+
+def build_provisional(
+    search: ProvisionalSearch,
+    given: Mapping[str, Any],
+    ruleset: RulesetInfo,
+    recommendation: Recommendation | None,
+) -> Provisional:
+    """The provisional result for validated ``given`` answers (``recommendation`` if complete)."""
+    specs = field_specs()
+    unanswered = tuple(name for name in specs if name not in given)
+    bounds = search.run(given, unanswered)
+    decisive = rank_decisive(bounds, unanswered)
+    every = set(bounds.every_flag)
+    if any(name in unanswered for name in SAFETY_SCREEN):
+        every.add(Flag.INCOMPLETE_SAFETY_SCREEN)
+    some = bounds.some_flag | every
+    questions = tuple(
+        OpenQuestion(
+            field=name,
+            title=specs[name].title,
+            safety_screen=name in SAFETY_SCREEN,
+            outcomes=tuple(
+                AnswerOutcome(
+                    answer=answer_words(specs[name], answer),
+                    lowest=_LEVELS[pair[0]],
+                    highest=_LEVELS[pair[1]],
+                )
+                for answer, pair in bounds.by_answer[name].items()
+            ),
+        )
+        for name in decisive
+    )
+    return Provisional(
+        lowest=_LEVELS[bounds.lowest],
+        highest=_LEVELS[bounds.highest],
+        flags=tuple(flag for flag in Flag if flag in every),
+        possible_flags=tuple(flag for flag in Flag if flag in some),
+        unanswered=unanswered,
+        decisive=tuple(decisive),
+        questions=questions,
+        dimensions=tuple(
+            DimensionRange(dimension=d, lowest=low, highest=high)
+            for d, (low, high) in bounds.ratings.items()
+        ),
+        answers=dict(given),
+        ruleset=ruleset,
+        recommendation=recommendation if not unanswered else None,
+    )
