@@ -220,8 +220,9 @@ def test_a_partly_filled_form_gives_the_python_provisional(
         "prior_outpatient_failed": False,
         "obligations": ["work"],
     }
-    _fill(browser, partial)
-    # Answered, then set back to "Not Answered": unanswered again.
+    _fill(browser, {**partial, "obligations": ["work", "school"]})
+    # Taken back: an option removed by its button, a yes/no set back to "Not Answered".
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='\"School\" item remove']").click()
     browser.find_element(By.ID, "medically_unstable/1|true").click()
     browser.find_element(By.ID, "medically_unstable/1|null").click()
     response = _respond(browser, "partial")
@@ -236,3 +237,23 @@ def test_a_partly_filled_form_gives_the_python_provisional(
     assert result.recommendation is None
     assert "medically_unstable" in result.unanswered
     assert result.incomplete_safety_screen  # medical stability is still open
+
+
+def test_an_intake_finished_later_is_read_from_the_latest_response(
+    browser: webdriver.Chrome, site: str
+) -> None:
+    _load(browser, site)
+    first = {name: EXAMPLE[name] for name in ("substance_use_severity", "suicide_risk")}
+    _fill(browser, first)
+    saved = _respond(browser, "saved")
+    assert saved["status"] == "in-progress"
+    rest = {name: value for name, value in EXAMPLE.items() if name not in first}
+    _fill(browser, rest)  # the same form, finished at a later contact
+    finished = _respond(browser, "finished")
+    assert finished["status"] == "completed"
+    assert finished["authored"] > saved["authored"]
+    chosen = fhir.choose_response([finished, saved])  # the order is not what decides
+    assert chosen.response == finished
+    assert "latest of 2" in chosen.statement
+    assert fhir.choose_response([saved, finished]).response == finished
+    assert recommend(fhir.from_questionnaire_response(chosen.response)) == recommend(EXAMPLE)
