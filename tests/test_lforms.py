@@ -151,6 +151,26 @@ def _fill(browser: webdriver.Chrome, answers: dict[str, Any]) -> None:
     browser.find_element(By.TAG_NAME, "body").click()  # leave the last field
 
 
+# Whether LHC-Forms shows its (one, shared) options list; it hides it with visibility.
+_SHOWN = """
+    const list = document.getElementById('lhc-tools-searchResults');
+    return !!list && getComputedStyle(list).visibility === 'visible';
+"""
+
+
+def _listed_options(browser: webdriver.Chrome) -> list[str]:
+    """The options the open list field shows (each item is "<number>: <label>")."""
+    script = """
+        const items = document.querySelectorAll('#completionOptions li');
+        return Array.from(items, (li) => Array.from(li.childNodes)
+          .filter((node) => node.nodeType === Node.TEXT_NODE)
+          .map((node) => node.textContent).join('').trim());
+    """
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.execute_script(_SHOWN))
+    options: list[str] = browser.execute_script(script)
+    return options
+
+
 def _respond(browser: webdriver.Chrome, name: str) -> dict[str, Any]:
     """The page's QuestionnaireResponse (status set by the app), checked as FHIR; a screenshot."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -175,6 +195,16 @@ def test_every_question_is_rendered_and_nothing_is_answered(
         assert label.find_element(By.CSS_SELECTOR, ".question").text == item["text"]
         starred = label.find_elements(By.CSS_SELECTOR, ".lhc-required")
         assert bool(starred) is item["required"], item["linkId"]
+    for item in items:
+        if item["type"] == "choice":  # a list field: its list shows every option, in order
+            box = browser.find_element(By.ID, f"{item['linkId']}/1")
+            box.click()
+            assert _listed_options(browser) == [
+                option["valueCoding"]["display"] for option in item["answerOption"]
+            ]
+            box.send_keys(Keys.ESCAPE)
+            WebDriverWait(browser, WAIT_S).until(lambda d: not d.execute_script(_SHOWN))
+    browser.find_element(By.TAG_NAME, "body").click()
     helps = browser.find_elements(By.CSS_SELECTOR, ".lhc-help-button")
     assert len(helps) == sum(1 for item in items if item.get("item"))
     # LHC-Forms' own check asks for exactly our required questions.
