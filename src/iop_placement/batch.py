@@ -21,6 +21,7 @@ import json
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from importlib.resources.abc import Traversable
 from typing import Any, Final, TypeVar
 
@@ -118,13 +119,34 @@ def _run(
     # spawn, not fork: the parent may hold threads and durable-rules state.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: collections.deque[Future[list[R]]] = collections.deque()
+        pending: collections.deque[tuple[Future[list[R]], list[T]]] = collections.deque()
         for chunk in _chunks(items, chunk_size):
-            pending.append(pool.submit(work, chunk, rules, backend))
+            pending.append((pool.submit(work, chunk, rules, backend), chunk))
             if len(pending) >= workers * _IN_FLIGHT_PER_WORKER:
-                yield from pending.popleft().result()
+                yield from _collect(*pending.popleft(), work, rules, backend)
         while pending:
-            yield from pending.popleft().result()
+            yield from _collect(*pending.popleft(), work, rules, backend)
+
+
+def _collect(
+    future: Future[list[R]],
+    chunk: list[T],
+    work: Callable[[list[T], str | None, Backend | None], list[R]],
+    rules: str | None,
+    backend: Backend | None,
+) -> list[R]:
+    """A chunk's results; a chunk that cannot be sent to a worker is worked here.
+
+    An input that cannot be pickled (an object whose attribute access raises, say) fails
+    the whole chunk's hand-over; working it in this process gives each item its own
+    result (an ``InvalidAssessment`` for the unreadable one) instead.
+    """
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception:  # noqa: BLE001 - the hand-over failed, not the work: do it here
+        return work(chunk, rules, backend)
 
 
 def recommend_many(
