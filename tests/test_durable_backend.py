@@ -6,9 +6,14 @@ Skipped where durable-rules is not installed (it does not build on Python 3.13+)
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import warnings
 from typing import Any
 
 import pytest
@@ -102,3 +107,38 @@ def test_backends_agree() -> None:
     assert (durable.backend, compiled.backend) == ("durable", "compiled")
     for data in random_assessments(3000, seed=99):
         assert compiled.recommend(data) == durable.recommend(data)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_child_forked_while_threads_evaluate_can_recommend() -> None:
+    # Before: the child inherited the engine lock held by an evaluating thread and hung.
+    engine = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    expected = engine.recommend(BASELINE)
+    stop = threading.Event()
+
+    def evaluate() -> None:
+        while not stop.is_set():
+            engine.recommend(BASELINE)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    outcomes = []
+    try:
+        for _ in range(12):
+            time.sleep(0.005)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+                pid = os.fork()
+            if pid == 0:  # the child: bounded by an alarm, never returns into pytest
+                signal.alarm(20)
+                try:
+                    ok = all(engine.recommend(BASELINE) == expected for _ in range(50))
+                finally:
+                    os._exit(0 if ok else 1)
+            outcomes.append(os.waitpid(pid, 0)[1])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert [os.waitstatus_to_exitcode(status) for status in outcomes] == [0] * 12

@@ -21,6 +21,7 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -295,6 +296,16 @@ def _basis(
 
 _default: PlacementEngine | None = None
 _default_lock = threading.Lock()
+
+
+def _new_default_lock() -> None:
+    # A thread of the parent may have held the lock at the fork: the child gets its own.
+    global _default_lock  # noqa: PLW0603
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_default_lock)
 
 
 def default_engine() -> PlacementEngine:
