@@ -4,8 +4,10 @@
   out, one per input, in order.
 * :func:`score_lines` / :func:`score_partition` - JSON lines in, JSON lines out: one output
   line per input line, ``{"line": n, "ok": true, "recommendation": {...}}`` or
-  ``{"line": n, "ok": false, "error": {...}}``; a bad line never stops the run. This is
-  what ``iop-placement assess --jsonl`` and the Dask recipe (docs/scale.md) run.
+  ``{"line": n, "ok": false, "error": {...}}``; a bad line never stops the run, whatever
+  its bytes (lines may be given as ``bytes``: invalid UTF-8 is an error line, as are
+  invalid JSON, nesting too deep to read and numbers too long to convert). This is what
+  ``iop-placement assess --jsonl`` and the Dask recipe (docs/scale.md) run.
 
 With ``workers > 1`` the work goes to a pool of processes (the rule engine holds the GIL,
 so threads do not add throughput); at most a few chunks per worker are in flight, so
@@ -19,6 +21,7 @@ import dataclasses
 import itertools
 import json
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,11 +31,11 @@ from typing import Any, Final, TypeVar
 from iop_placement._backends.base import Backend
 from iop_placement._engine import PlacementEngine
 from iop_placement._model.assessment import Assessment
-from iop_placement._model.errors import FieldProblem, InvalidAssessment
+from iop_placement._model.errors import FieldProblem, InvalidAssessment, PlacementError
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._rules.bundled import bundled_rules
 
-__all__ = ["recommend_many", "score_lines", "score_partition"]
+__all__ = ["is_ok_line", "recommend_many", "score_lines", "score_partition"]
 
 Result = Recommendation | InvalidAssessment
 T = TypeVar("T")
@@ -70,26 +73,55 @@ def _error_line(line: int, message: str, problems: Iterable[FieldProblem] = ()) 
     return json.dumps({"line": line, "ok": False, "error": error}, ensure_ascii=False)
 
 
+def _score_line(engine: PlacementEngine, line: int, text: str | bytes) -> str:
+    """One output line for one input line; every failure is an error line, in place."""
+    # Messages give positions only: the line may hold patient data.
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return _error_line(line, f"not UTF-8 text (at byte {error.start + 1})")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return _error_line(line, f"not valid JSON ({error.msg} at column {error.colno})")
+    except RecursionError:
+        return _error_line(line, "not readable: JSON nested too deeply")
+    except ValueError:  # an integer longer than Python converts (4,300 digits by default)
+        return _error_line(line, "not readable: a number with too many digits")
+    try:
+        rec = engine.recommend(data)
+    except InvalidAssessment as error:
+        return _error_line(line, "invalid assessment", error.problems)
+    except PlacementError:
+        return _error_line(line, "the rule engine failed on this line (internal error)")
+    body = {"line": line, "ok": True, "recommendation": rec.model_dump(mode="json")}
+    return json.dumps(body, ensure_ascii=False)
+
+
 def _score_chunk(
-    numbered: list[tuple[int, str]], rules: str | None, backend: Backend | None
+    numbered: list[tuple[int, str | bytes]], rules: str | None, backend: Backend | None
 ) -> list[str]:
     engine = _engine(rules, backend)
     out = []
     for line, text in numbered:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            # The position only: the line may hold patient data.
-            out.append(_error_line(line, f"not valid JSON ({error.msg} at column {error.colno})"))
-            continue
-        try:
-            rec = engine.recommend(data)
-        except InvalidAssessment as error:
-            out.append(_error_line(line, "invalid assessment", error.problems))
-            continue
-        body = {"line": line, "ok": True, "recommendation": rec.model_dump(mode="json")}
-        out.append(json.dumps(body, ensure_ascii=False))
+            out.append(_score_line(engine, line, text))
+        except Exception as error:  # noqa: BLE001 - one line never stops the run
+            kind = type(error).__name__
+            out.append(_error_line(line, f"could not be scored (internal error: {kind})"))
     return out
+
+
+def is_ok_line(output: str) -> bool:
+    """Whether an output line of :func:`score_lines` is a recommendation (not an error)."""
+    # Our own format: '{"line": <n>, "ok": true, ...' - the flag is within the first bytes.
+    return '"ok": true' in output[:48]
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave SIGINT to the parent, which stops them (a terminal sends it to all)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -118,7 +150,10 @@ def _run(
         return
     # spawn, not fork: the parent may hold threads and durable-rules state.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+    )
+    try:
         pending: collections.deque[tuple[Future[list[R]], list[T]]] = collections.deque()
         for chunk in _chunks(items, chunk_size):
             pending.append((pool.submit(work, chunk, rules, backend), chunk))
@@ -126,6 +161,20 @@ def _run(
                 yield from _collect(*pending.popleft(), work, rules, backend)
         while pending:
             yield from _collect(*pending.popleft(), work, rules, backend)
+    except BaseException:
+        # Interrupted (a signal, KeyboardInterrupt) or closed early: stop the workers now
+        # rather than let them finish the chunks in flight; none is left behind.
+        _terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    # ProcessPoolExecutor has no public way to stop busy workers; its process table is
+    # the documented-by-source way (CPython's own tests use it).
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
 
 
 def _collect(
@@ -173,20 +222,23 @@ def recommend_many(
 
 
 def score_lines(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     *,
     workers: int = 1,
     rules: Traversable | str | None = None,
     backend: Backend | None = None,
     chunk_size: int = CHUNK,
 ) -> Iterator[str]:
-    """Score JSON lines: one output line (without newline) per input line, in order."""
+    """Score JSON lines: one output line (without newline) per input line, in order.
+
+    A line may be ``bytes`` (read in binary, so no byte can split or stop the run).
+    """
     numbered = ((number, text) for number, text in enumerate(lines, 1))
     return _run(
         _score_chunk, numbered, workers=workers, rules=rules, backend=backend, chunk_size=chunk_size
     )
 
 
-def score_partition(lines: Iterable[str], rules: str | None = None) -> list[str]:
+def score_partition(lines: Iterable[str | bytes], rules: str | None = None) -> list[str]:
     """Score one partition of JSON lines (for Dask or Spark); line numbers count from 1."""
     return _score_chunk(list(enumerate(lines, 1)), rules, None)
