@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from helpers import BASELINE, assessment
-from iop_placement import recommend
+from iop_placement import batch, recommend
 from iop_placement.cli import _batch, main
 
 GOOD = json.dumps(BASELINE).encode()
@@ -71,6 +71,17 @@ def test_every_input_line_gives_exactly_one_output_line(tmp_path: Path, workers:
     assert "not UTF-8 text (at byte 1)" in messages
     assert "not readable: JSON nested too deeply" in messages
     assert "not readable: a number with too many digits" in messages
+
+
+def test_a_line_longer_than_the_limit_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = len(GOOD) + 2  # the limit counts the line ending
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", limit)
+    lines = [GOOD, GOOD + b"   ", b"x" * (3 << 20), GOOD + b"\r", GOOD]
+    code, out, _ = run_cli("assess", "--jsonl", "-", stdin=b"\n".join(lines) + b"\n")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert [r["ok"] for r in results] == [True, False, False, True, True]
+    assert results[1]["error"]["message"] == f"not read: longer than {limit:,} bytes"
 
 
 def test_standard_input_is_read_as_bytes_too() -> None:

@@ -35,13 +35,27 @@ from iop_placement._model.errors import FieldProblem, InvalidAssessment, Placeme
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._rules.bundled import bundled_rules
 
-__all__ = ["is_ok_line", "recommend_many", "score_lines", "score_partition"]
+__all__ = [
+    "LINE_TOO_LONG",
+    "MAX_LINE_BYTES",
+    "is_ok_line",
+    "recommend_many",
+    "score_lines",
+    "score_partition",
+]
 
 Result = Recommendation | InvalidAssessment
 T = TypeVar("T")
 R = TypeVar("R")
 
 CHUNK: Final = 500
+MAX_LINE_BYTES: int = 16 * 1024 * 1024
+"""Longest input line read, with its ending (``assess --jsonl``); a longer one is skipped."""
+LINE_TOO_LONG: Final = b"\n"
+"""Passed by a reader in place of a line longer than MAX_LINE_BYTES: its error line says so.
+
+No line split on newlines can be a newline, so the marker never stands for a real line.
+"""
 _IN_FLIGHT_PER_WORKER: Final = 3
 _engines: dict[tuple[str | None, Backend | None], PlacementEngine] = {}
 
@@ -76,6 +90,8 @@ def _error_line(line: int, message: str, problems: Iterable[FieldProblem] = ()) 
 def _score_line(engine: PlacementEngine, line: int, text: str | bytes) -> str:
     """One output line for one input line; every failure is an error line, in place."""
     # Messages give positions only: the line may hold patient data.
+    if text in (LINE_TOO_LONG, "\n"):
+        return _error_line(line, f"not read: longer than {MAX_LINE_BYTES:,} bytes")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Final, TextIO
 
+from iop_placement import batch
 from iop_placement.batch import is_ok_line, score_lines
 
 __all__ = [
@@ -111,9 +112,20 @@ def _same_file(one: str, other: str) -> bool:
 
 
 def _lines(stream: IO[Any]) -> Iterator[bytes | str]:
-    r"""The lines of a stream without their end: split on \n only, one \r before it dropped."""
-    for line in stream:
-        end = len(line) - (line.endswith(b"\n" if isinstance(line, bytes) else "\n"))
+    r"""The lines of a stream without their end: split on \n only, one \r before it dropped.
+
+    A line longer than ``batch.MAX_LINE_BYTES`` is skipped unread (memory stays bounded)
+    and stands as ``LINE_TOO_LONG``, which scores as an error line.
+    """
+    limit = batch.MAX_LINE_BYTES
+    while line := stream.readline(limit + 1):
+        newline: Any = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) > limit and not line.endswith(newline):
+            while (rest := stream.readline(1 << 20)) and not rest.endswith(newline):
+                pass
+            yield batch.LINE_TOO_LONG
+            continue
+        end = len(line) - line.endswith(newline)
         if end and line[end - 1 : end] in (b"\r", "\r"):
             end -= 1
         yield line[:end]
