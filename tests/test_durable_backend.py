@@ -142,3 +142,66 @@ def test_a_child_forked_while_threads_evaluate_can_recommend() -> None:
         for thread in threads:
             thread.join()
     assert [os.waitstatus_to_exitcode(status) for status in outcomes] == [0] * 12
+
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import durable_rules_engine as core
+    kind, n = sys.argv[1], int(sys.argv[2])
+    if kind == "rules":  # n distinct rules, few tests per node
+        rules = {f"r{i}": {"$and": [{"a": i % 400}, {"b": i // 400}]} for i in range(n)}
+    elif kind == "shared":  # n rules with the same condition, which the fact meets
+        rules = {f"r{i}": {"$and": [{"a": 0}, {"b": 2}]} for i in range(n)}
+    elif kind == "groups":  # one condition with n nested $and/$or
+        expression = {"a": 1}
+        for i in range(n):
+            expression = {"$and" if i % 2 else "$or": [expression, {f"x{i}": 1}]}
+        rules = {"r": expression}
+    elif kind == "pending":  # n comparisons that all hold for a = 0
+        rules = {f"r{i}": {"$lt": {"a": i + 1}} for i in range(n)}
+    else:  # "children": n different tests after the same (empty) path
+        rules = {f"r{i}": {"a": i} for i in range(n)}
+    definition = {name: {"all": [{"m": m}]} for name, m in rules.items()}
+    try:
+        handle = core.create_ruleset("probe", json.dumps(definition))
+        code, _ = core.assert_fact(handle, json.dumps({"a": 0, "b": 2, "sid": "0"}))
+    except core.error as error:
+        print(str(error).rsplit(" ", 1)[-1])
+    else:
+        print("ok")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "works_at", "fails_at", "error"),
+    [
+        ("rules", 4096, 4097, "106"),
+        ("groups", 15, 16, "113"),
+        ("pending", 64, 65, "303"),
+        ("children", 511, 512, "303"),
+        ("shared", 250, 256, None),  # 256: segfault; 257+: 108 or a write past a list
+    ],
+)
+def test_the_rule_set_limits_are_durable_rules_own(
+    kind: str, works_at: int, fails_at: int, error: str | None
+) -> None:
+    # The measured basis of _rules/limits.py (docs/engine.md, "Rule-set limits"): just
+    # inside, durable-rules works; at the failing size it fails. The loader's limits are
+    # at or below the working sizes (plus one sentinel rule per phase).
+    def probe(size: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", PROBE, kind, str(size)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert probe(works_at).stdout.strip() == "ok"
+    failed = probe(fails_at)
+    if error is None:
+        assert failed.returncode != 0 or failed.stdout.strip() != "ok"
+    else:
+        assert failed.stdout.strip() == error
