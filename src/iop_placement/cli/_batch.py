@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from types import FrameType
@@ -111,6 +112,14 @@ def _same_file(one: str, other: str) -> bool:
         return False  # the output does not exist yet
 
 
+class _StopState:
+    """What the signal handler needs to know about where the main thread is."""
+
+    signum: int | None = None
+    reading = False  # blocked on input: safe to interrupt, and nothing else would
+    writing = False  # inside a write: never interrupted (no torn line on stdout)
+
+
 def _lines(stream: IO[Any]) -> Iterator[bytes | str]:
     r"""The lines of a stream without their end: split on \n only, one \r before it dropped.
 
@@ -118,10 +127,10 @@ def _lines(stream: IO[Any]) -> Iterator[bytes | str]:
     and stands as ``LINE_TOO_LONG``, which scores as an error line.
     """
     limit = batch.MAX_LINE_BYTES
-    while line := stream.readline(limit + 1):
+    while line := _read(stream, limit + 1):
         newline: Any = b"\n" if isinstance(line, bytes) else "\n"
         if len(line) > limit and not line.endswith(newline):
-            while (rest := stream.readline(1 << 20)) and not rest.endswith(newline):
+            while (rest := _read(stream, 1 << 20)) and not rest.endswith(newline):
                 pass
             yield batch.LINE_TOO_LONG
             continue
@@ -129,6 +138,14 @@ def _lines(stream: IO[Any]) -> Iterator[bytes | str]:
         if end and line[end - 1 : end] in (b"\r", "\r"):
             end -= 1
         yield line[:end]
+
+
+def _read(stream: IO[Any], size: int) -> Any:  # noqa: ANN401 - bytes or str, as the stream
+    _StopState.reading = True
+    try:
+        return stream.readline(size)
+    finally:
+        _StopState.reading = False
 
 
 class _Output:
@@ -228,6 +245,8 @@ def run_jsonl(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO)
         msg = f"-o {args.output} is the input file; write the output elsewhere"
         raise BatchUsageError(msg)
     progress = _Progress(err)
+    _StopState.signum = None
+    _StopState.reading = _StopState.writing = False
     with ExitStack() as stack:
         stack.callback(_restore, _catch_stop_signals())
         try:
@@ -245,30 +264,48 @@ def run_jsonl(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO)
         close: Callable[[], object] = getattr(results, "close", lambda: None)
         stack.callback(close)
         try:
-            for result in results:
-                output.write(result)
-                progress.count(is_ok_line(result))
+            try:
+                for result in results:
+                    _StopState.writing = True
+                    output.write(result)
+                    _StopState.writing = False
+                    progress.count(is_ok_line(result))
+                    if _StopState.signum is not None:
+                        raise _Stopped(_StopState.signum)
+            except BrokenProcessPool:
+                if _StopState.signum is None:
+                    raise
+                raise _Stopped(_StopState.signum) from None
+            if _StopState.signum is not None:
+                raise _Stopped(_StopState.signum)
             output.commit()
         except _Stopped as stop:
             _ignore_stop_signals()  # a second signal must not interrupt the clean-up
             close()  # stops the workers, if the signal came while a result was handled
             output.discard()
-            progress.end_line()
-            name = signal.Signals(stop.signum).name
-            where = (
-                f"{args.output} was not written (left as it was)"
-                if args.output is not None
-                else "the output is incomplete"
-            )
-            err.write(f"iop-placement: stopped by {name}, workers stopped; {where}; ")
-            err.write(f"{progress.summary()}\n")
-            return 128 + stop.signum
+            return _report_stop(stop.signum, args.output, progress, err)
+        except BrokenProcessPool:
+            err.write("iop-placement: a worker process died; the output was not written\n")
+            return EXIT_FAILED
         except OSError as error:
             err.write(f"iop-placement: cannot read or write: {error.strerror or error}\n")
             return EXIT_FAILED
     progress.end_line()
     err.write(f"iop-placement: {progress.summary()}\n")
     return EXIT_OK if progress.failed == 0 else EXIT_FAILED
+
+
+def _report_stop(signum: int, target: str | None, progress: _Progress, err: TextIO) -> int:
+    progress.end_line()
+    name = signal.Signals(signum).name
+    where = (
+        f"{target} was not written (left as it was)"
+        if target is not None
+        else "the output is incomplete"
+    )
+    err.write(f"iop-placement: stopped by {name}, workers stopped; {where}; ")
+    err.write(f"{progress.summary()}\n")
+    return 128 + signum
 
 
 _STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
@@ -278,7 +315,7 @@ def _catch_stop_signals() -> dict[int, Any]:
     """SIGTERM and SIGINT raise _Stopped in the main thread; the handlers they replace."""
     if threading.current_thread() is not threading.main_thread():
         return {}  # signals are delivered to the main thread only
-    return {signum: signal.signal(signum, _raise_stopped) for signum in _STOP_SIGNALS}
+    return {signum: signal.signal(signum, _on_stop_signal) for signum in _STOP_SIGNALS}
 
 
 def _ignore_stop_signals() -> None:
@@ -292,5 +329,15 @@ def _restore(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
-    raise _Stopped(signum)
+def _on_stop_signal(signum: int, _frame: FrameType | None) -> None:
+    """Stop the run without raising inside code that holds locks.
+
+    Worker processes are terminated at once (the main thread, waiting for a result, then
+    sees BrokenProcessPool); the loop checks the flag after each line. Raising here is
+    safe, and needed, only while blocked on input, or when there are no workers and no
+    write is under way (the signal then lands in scoring code).
+    """
+    _StopState.signum = signum
+    stopped = batch.stop_workers()
+    if _StopState.reading or (not stopped and not _StopState.writing):
+        raise _Stopped(signum)
