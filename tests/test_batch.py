@@ -86,10 +86,11 @@ def test_cli_jsonl_to_file_and_stdout(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     target = tmp_path / "out.jsonl"
-    assert main(["assess", "--jsonl", str(source), "-o", str(target), "--workers", "2"]) == 0
+    # Exit code 1: some lines failed (every one still has its output line).
+    assert main(["assess", "--jsonl", str(source), "-o", str(target), "--workers", "2"]) == 1
     written = target.read_text(encoding="utf-8").splitlines()
     out = io.StringIO()
-    assert main(["assess", "--jsonl", "-"], stdout=out, stdin=io.StringIO(source.read_text())) == 0
+    assert main(["assess", "--jsonl", "-"], stdout=out, stdin=io.StringIO(source.read_text())) == 1
     assert written == out.getvalue().splitlines()
     assert len(written) == 120
     assert sum(not json.loads(line)["ok"] for line in written) == 24

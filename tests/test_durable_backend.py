@@ -6,9 +6,14 @@ Skipped where durable-rules is not installed (it does not build on Python 3.13+)
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import warnings
 from typing import Any
 
 import pytest
@@ -102,3 +107,101 @@ def test_backends_agree() -> None:
     assert (durable.backend, compiled.backend) == ("durable", "compiled")
     for data in random_assessments(3000, seed=99):
         assert compiled.recommend(data) == durable.recommend(data)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_child_forked_while_threads_evaluate_can_recommend() -> None:
+    # Before: the child inherited the engine lock held by an evaluating thread and hung.
+    engine = PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+    expected = engine.recommend(BASELINE)
+    stop = threading.Event()
+
+    def evaluate() -> None:
+        while not stop.is_set():
+            engine.recommend(BASELINE)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    outcomes = []
+    try:
+        for _ in range(12):
+            time.sleep(0.005)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+                pid = os.fork()
+            if pid == 0:  # the child: bounded by an alarm, never returns into pytest
+                signal.alarm(20)
+                try:
+                    ok = all(engine.recommend(BASELINE) == expected for _ in range(50))
+                finally:
+                    os._exit(0 if ok else 1)
+            outcomes.append(os.waitpid(pid, 0)[1])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert [os.waitstatus_to_exitcode(status) for status in outcomes] == [0] * 12
+
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import durable_rules_engine as core
+    kind, n = sys.argv[1], int(sys.argv[2])
+    if kind == "rules":  # n distinct rules, few tests per node
+        rules = {f"r{i}": {"$and": [{"a": i % 400}, {"b": i // 400}]} for i in range(n)}
+    elif kind == "shared":  # n rules with the same condition, which the fact meets
+        rules = {f"r{i}": {"$and": [{"a": 0}, {"b": 2}]} for i in range(n)}
+    elif kind == "groups":  # one condition with n nested $and/$or
+        expression = {"a": 1}
+        for i in range(n):
+            expression = {"$and" if i % 2 else "$or": [expression, {f"x{i}": 1}]}
+        rules = {"r": expression}
+    elif kind == "pending":  # n comparisons that all hold for a = 0
+        rules = {f"r{i}": {"$lt": {"a": i + 1}} for i in range(n)}
+    else:  # "children": n different tests after the same (empty) path
+        rules = {f"r{i}": {"a": i} for i in range(n)}
+    definition = {name: {"all": [{"m": m}]} for name, m in rules.items()}
+    try:
+        handle = core.create_ruleset("probe", json.dumps(definition))
+        code, _ = core.assert_fact(handle, json.dumps({"a": 0, "b": 2, "sid": "0"}))
+    except core.error as error:
+        print(str(error).rsplit(" ", 1)[-1])
+    else:
+        print("ok")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "works_at", "fails_at", "error"),
+    [
+        ("rules", 4096, 4097, "106"),
+        ("groups", 15, 16, "113"),
+        ("pending", 64, 65, "303"),
+        ("children", 511, 512, "303"),
+        ("shared", 250, 256, None),  # 256: segfault; 257+: 108 or a write past a list
+    ],
+)
+def test_the_rule_set_limits_are_durable_rules_own(
+    kind: str, works_at: int, fails_at: int, error: str | None
+) -> None:
+    # The measured basis of _rules/limits.py (docs/engine.md, "Rule-set limits"): just
+    # inside, durable-rules works; at the failing size it fails. The loader's limits are
+    # at or below the working sizes (plus one sentinel rule per phase).
+    def probe(size: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", PROBE, kind, str(size)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert probe(works_at).stdout.strip() == "ok"
+    failed = probe(fails_at)
+    if error is None:
+        assert failed.returncode != 0 or failed.stdout.strip() != "ok"
+    else:
+        assert failed.stdout.strip() == error

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -440,6 +441,16 @@ def _is_bundled(rule_set: RuleSet) -> bool:
 
 _default: PlacementEngine | None = None
 _default_lock = threading.Lock()
+
+
+def _new_default_lock() -> None:
+    # A thread of the parent may have held the lock at the fork: the child gets its own.
+    global _default_lock  # noqa: PLW0603
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_default_lock)
 
 
 def default_engine() -> PlacementEngine:

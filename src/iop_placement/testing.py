@@ -13,14 +13,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop_placement._model.assessment import RISK_ORDERS, Assessment, single_step_worsenings
+from iop_placement._model.fields import FieldSpec, field_specs
+
+
+def register_strategies() -> None:
+    """Make ``st.from_type(Assessment)`` draw valid assessments.
+
+    Runs on import of this module, and from Hypothesis' plugin entry point, so it is
+    enough to have iop-placement and Hypothesis installed. Defined before Hypothesis is
+    imported: importing Hypothesis runs its entry points, which call this function while
+    this module is still being imported; the strategy is therefore resolved lazily.
+    """
+    from hypothesis import strategies as hypothesis_strategies  # noqa: PLC0415
+
+    hypothesis_strategies.register_type_strategy(Assessment, lambda _: assessments())
+
+
 try:
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - depends on the environment
     msg = "iop_placement.testing needs Hypothesis: pip install 'iop-placement[test]'"
     raise ImportError(msg) from error
-
-from iop_placement._model.assessment import RISK_ORDERS, Assessment, single_step_worsenings
-from iop_placement._model.fields import FieldSpec, field_specs
 
 __all__ = [
     "RISK_ORDERS",
@@ -180,15 +194,6 @@ def invalid_payloads() -> st.SearchStrategy[Any]:
         | not_a_mapping
         | st.dictionaries(st.text(max_size=12), _JSON, max_size=5)
     )
-
-
-def register_strategies() -> None:
-    """Make ``st.from_type(Assessment)`` draw valid assessments.
-
-    Runs on import of this module, and from Hypothesis' plugin entry point, so it is
-    enough to have iop-placement and Hypothesis installed.
-    """
-    st.register_type_strategy(Assessment, assessments())
 
 
 register_strategies()

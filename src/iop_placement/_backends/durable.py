@@ -23,6 +23,7 @@ Measured facts this module is built on (durable-rules 2.0.28, see docs/engine.md
 from __future__ import annotations
 
 import json
+import os
 import threading
 import weakref
 from collections.abc import Mapping
@@ -88,6 +89,7 @@ class DurableMatcher:
         self._definition = json.dumps(definition)
         self._lock = threading.Lock()
         self._create()
+        _LIVE.add(self)
 
     def _create(self) -> None:
         try:
@@ -97,6 +99,16 @@ class DurableMatcher:
             raise PlacementError(msg) from None
         self._used = [False]
         self._finalizer = weakref.finalize(self, _dispose, self._handle, self._used)
+
+    def _restart_in_child(self) -> None:
+        """After a fork: a new lock and a fresh C ruleset; the inherited ones are abandoned.
+
+        Another thread of the parent may have held the lock, with a fact asserted and its
+        actions half read: neither the lock nor that session can be trusted or freed.
+        """
+        self._lock = threading.Lock()
+        self._finalizer.detach()
+        self._create()
 
     def _recreate(self) -> None:
         """Start over with a fresh C ruleset after a failure.
@@ -138,6 +150,18 @@ class DurableMatcher:
             action = _core.complete_and_start_action(self._handle, state)
         names.pop(_SENTINEL_RULE, None)
         return list(names)
+
+
+_LIVE: Final[weakref.WeakSet[DurableMatcher]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for matcher in list(_LIVE):
+        matcher._restart_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _rule_name(action: str) -> str:

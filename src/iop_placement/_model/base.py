@@ -10,8 +10,9 @@ __all__ = ["Frozen"]
 class Frozen(BaseModel):
     """Immutable (hashable where the fields are) and strict about keys it does not know.
 
-    Subclasses add to the configuration (``hide_input_in_errors``, ``populate_by_name``);
-    Pydantic merges it with this one.
+    Validation errors never contain the values given (``hide_input_in_errors``), so they
+    are safe to log. Subclasses add to the configuration (``populate_by_name``); Pydantic
+    merges it with this one.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)

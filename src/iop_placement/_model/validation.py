@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-import re
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -13,16 +13,35 @@ from iop_placement._model.assessment import Assessment
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 
-__all__ = ["describe_kind", "parse_assessment", "parse_partial"]
+__all__ = ["MAX_FIELDS", "MAX_ITEMS", "describe_kind", "parse_assessment", "parse_partial"]
 
-# An unknown key is named in the error only when it looks like a field name: a key could be
-# free text (even a patient's name), and errors must be safe to log.
-_NAME_LIKE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _WHOLE: Final = "(assessment)"
+_ALLOWED: Final = "an object with the fields of the assessment"
+MAX_FIELDS: Final = 256
+"""At most this many keys of an input mapping are read; more is refused unread."""
+MAX_ITEMS: Final = 100
+"""At most this many items of a list answer are read (an iterator is never drained)."""
+
+
+class _Unreadable(Exception):  # noqa: N818 - internal signal, never escapes
+    """Reading the input failed or hit a bound; carries the problem to report."""
+
+    def __init__(self, problem: FieldProblem) -> None:
+        self.problem = problem
 
 
 def describe_kind(value: object) -> str:
-    """Describe a given value by its kind only, never by its content."""
+    """Describe a given value by its kind only, never by its content.
+
+    Never raises, even for objects whose attribute access or ``isinstance`` check does.
+    """
+    try:
+        return _kind(value)
+    except Exception:  # noqa: BLE001 - a hostile object is still described by its type
+        return f"a value of type {type(value).__name__}"
+
+
+def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -52,21 +71,31 @@ def _problem_text(error_type: str) -> str:
     return "has the wrong type of value"
 
 
-def _field_name(loc: tuple[int | str, ...], known: Mapping[str, object]) -> str:
+def _unknown(position: int | None) -> str:
+    """The placeholder for a key that is not a field: its position, never its text.
+
+    A key could be free text (even a patient's name), and errors must be safe to log.
+    """
+    return f"(unknown field #{position})" if position is not None else "(an unknown field)"
+
+
+def _field_name(
+    loc: tuple[int | str, ...], known: Mapping[str, object], positions: Mapping[object, int]
+) -> str:
     if not loc:
         return _WHOLE
     head = loc[0]
-    if isinstance(head, str) and (head in known or _NAME_LIKE.fullmatch(head)):
+    if isinstance(head, str) and head in known:
         return head if len(loc) == 1 else f"{head}[{loc[1]}]"
-    return "(a field whose name is not shown)"
+    return _unknown(positions.get(head))
 
 
-def _problems(error: ValidationError) -> tuple[FieldProblem, ...]:
+def _problems(error: ValidationError, positions: Mapping[object, int]) -> tuple[FieldProblem, ...]:
     specs = field_specs()
     problems: list[FieldProblem] = []
     for item in error.errors(include_url=False, include_context=False):
         loc = item["loc"]
-        name = _field_name(loc, specs)
+        name = _field_name(loc, specs, positions)
         spec = specs.get(str(loc[0])) if loc else None
         missing = item["type"] == "missing"
         kind = "nothing" if missing else describe_kind(item.get("input"))
@@ -75,41 +104,78 @@ def _problems(error: ValidationError) -> tuple[FieldProblem, ...]:
     return tuple(problems)
 
 
+def _whole(problem: str, data: object) -> InvalidAssessment:
+    return InvalidAssessment((FieldProblem(_WHOLE, problem, describe_kind(data), _ALLOWED),))
+
+
+def _bounded(name: str, value: object) -> object:
+    """A list answer read into a list of at most MAX_ITEMS items; anything else unchanged."""
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        return value
+    items = list(itertools.islice(iter(value), MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise _Unreadable(
+            FieldProblem(
+                name,
+                "has too many items",
+                f"a list of more than {MAX_ITEMS} items",
+                f"at most {MAX_ITEMS} items",
+            )
+        )
+    return items
+
+
+def _plain_copy(data: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[object, int]]:
+    """The input as a plain dict, read within bounds; the position of each key (from 1)."""
+    pairs = list(itertools.islice(iter(data.items()), MAX_FIELDS + 1))
+    if len(pairs) > MAX_FIELDS:
+        raise _Unreadable(
+            FieldProblem(
+                _WHOLE,
+                "has too many fields",
+                f"an object with more than {MAX_FIELDS} keys",
+                _ALLOWED,
+            )
+        )
+    specs = field_specs()
+    copy: dict[Any, Any] = {}
+    positions: dict[object, int] = {}
+    for position, (key, value) in enumerate(pairs, 1):
+        name = key if isinstance(key, str) and key in specs else _unknown(position)
+        copy[key] = _bounded(name, value)
+        positions[key] = position
+    return copy, positions
+
+
 def parse_assessment(data: object) -> Assessment:
     """Validate ``data`` (a mapping or an Assessment) and return an Assessment.
 
+    An ``Assessment`` is validated again from its field values, so a copy made with
+    ``model_copy(update=...)`` or ``model_construct`` cannot carry an unchecked value to a
+    backend. The input is read within bounds (:data:`MAX_FIELDS`, :data:`MAX_ITEMS`).
+
     Raises:
-        InvalidAssessment: listing every bad field; no other exception escapes.
+        InvalidAssessment: listing every bad field; no other exception escapes, whatever
+            the input does while it is read.
 
     """
-    if isinstance(data, Assessment):
-        return data
-    if not isinstance(data, Mapping):
-        raise InvalidAssessment(
-            (
-                FieldProblem(
-                    _WHOLE,
-                    "must be an object (a mapping of field names to answers)",
-                    describe_kind(data),
-                    "an object with the fields of the assessment",
-                ),
-            )
-        )
+    positions: dict[object, int] = {}
     try:
-        return Assessment.model_validate(data)
+        if isinstance(data, Assessment):
+            # Not trusted as is: model_copy(update=...) and model_construct skip validation.
+            data = {name: getattr(data, name) for name in Assessment.model_fields}
+        if not isinstance(data, Mapping):
+            raise _whole("must be an object (a mapping of field names to answers)", data)
+        copy, positions = _plain_copy(data)
+        return Assessment.model_validate(copy)
+    except InvalidAssessment:
+        raise
+    except _Unreadable as error:
+        raise InvalidAssessment((error.problem,)) from None
     except ValidationError as error:
-        raise InvalidAssessment(_problems(error)) from None
+        raise InvalidAssessment(_problems(error, positions)) from None
     except Exception:  # noqa: BLE001 - a form must never see anything but InvalidAssessment
-        raise InvalidAssessment(
-            (
-                FieldProblem(
-                    _WHOLE,
-                    "could not be read",
-                    describe_kind(data),
-                    "an object with the fields of the assessment",
-                ),
-            )
-        ) from None
+        raise _whole("could not be read", data) from None
 
 
 def _filler() -> dict[str, object]:
@@ -141,7 +207,13 @@ def parse_partial(data: object) -> dict[str, object]:
     if not isinstance(data, Mapping):
         parse_assessment(data)  # raises the error a non-mapping gets
     assert isinstance(data, Mapping)
-    given = dict(data.items())
-    merged = {**_filler(), **given}
+    try:
+        given, _ = _plain_copy(data)  # read within bounds, as parse_assessment reads it
+    except _Unreadable as unreadable:
+        raise InvalidAssessment((unreadable.problem,)) from None
+    except Exception:  # noqa: BLE001 - whatever a hostile mapping raises
+        raise _whole("could not be read", data) from None
+    # The given answers first, so an unknown key is reported at its own position.
+    merged = {**given, **{k: v for k, v in _filler().items() if k not in given}}
     values = parse_assessment(merged).values()
     return {name: values[name] for name in field_specs() if name in given}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
@@ -18,7 +19,8 @@ from iop_placement._model.fields import DECIDED_LEVEL, field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._rules.asam import ASAM_FILE, AsamCrosswalk
 from iop_placement._rules.conditions import Condition
-from iop_placement._rules.normal_form import TRUE, Constant, normal_form
+from iop_placement._rules.limits import MAX_NESTING, check_phase
+from iop_placement._rules.normal_form import TRUE, Constant, Node, normal_form
 
 __all__ = [
     "MANIFEST",
@@ -213,12 +215,94 @@ def _read(entry: Traversable, label: str) -> tuple[bytes, Any]:
     except OSError as error:
         raise RuleSetError(f"cannot be read ({error.strerror or error})", file=label) from None
     try:
-        return raw, json.loads(raw)
+        data = json.loads(raw)
     except json.JSONDecodeError as error:
         problem = f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
         raise RuleSetError(problem, file=label) from None
     except UnicodeDecodeError:
         raise RuleSetError("is not UTF-8 text", file=label) from None
+    except ValueError:  # an integer of more digits than Python converts (4,300 by default)
+        problem = "holds a number with too many digits to read"
+        raise RuleSetError(problem, file=label, rule_id=_rule_at_fault(raw)) from None
+    except RecursionError:
+        problem = f"is nested too deeply (at most {MAX_NESTING} levels are allowed)"
+        raise RuleSetError(problem, file=label, rule_id=_rule_at_fault(raw)) from None
+    _check_nesting(data, label)
+    return raw, data
+
+
+def _depth(value: Any) -> int:  # noqa: ANN401 - parsed JSON
+    """How many levels of objects and arrays ``value`` nests (iteratively: no recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_NESTING:
+                items = current.values() if isinstance(current, dict) else current
+                stack.extend((item, level + 1) for item in items)
+    return deepest
+
+
+def _check_nesting(data: Any, label: str) -> None:  # noqa: ANN401 - parsed JSON
+    """Refuse a file nested deeper than MAX_NESTING, naming the rule that nests deepest."""
+    if _depth(data) <= MAX_NESTING:
+        return
+    problem = f"is nested too deeply (at most {MAX_NESTING} levels are allowed)"
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if _depth(rule) > MAX_NESTING - 2:  # the file and its rules array are two levels
+            raise RuleSetError(problem, file=label, rule_id=_raw_id(rule, index))
+    raise RuleSetError(problem, file=label)
+
+
+_DIGITS: Final = frozenset(b"0123456789")
+
+
+def _rule_at_fault(raw: bytes) -> str | None:
+    """The position (``#n``) of the rule holding the first spot the JSON parser cannot read.
+
+    Read from the text alone, for a file nested deeper than MAX_NESTING or holding a
+    number longer than Python converts: the rules are the objects directly inside the
+    array at the second level (a rule file's only such array).
+    """
+    depth = rule = digits = 0
+    in_string = escaped = False
+    kinds: list[int] = []
+    limit = sys.get_int_max_str_digits() or len(raw) + 1
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # a backslash escapes the next byte
+                escaped = True
+            elif byte == 0x22:  # a quote not escaped ends the string
+                in_string = False
+            continue
+        digits = digits + 1 if byte in _DIGITS else 0
+        if byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            kinds.append(byte)
+            if depth == 3 and byte == 0x7B and kinds[1] == 0x5B:  # a rule opens
+                rule += 1
+        elif byte in b"]}":
+            depth -= 1
+            if kinds:
+                kinds.pop()
+        if depth > MAX_NESTING or digits > limit:
+            return f"#{rule}" if rule and len(kinds) > 2 and kinds[1] == 0x5B else None
+    return None
+
+
+def _raw_id(rule: Any, index: int) -> str:  # noqa: ANN401 - parsed JSON
+    """A rule's id as written, or its position when it has none (or a strange one)."""
+    rule_id = rule.get("id") if isinstance(rule, dict) else None
+    if isinstance(rule_id, str) and 0 < len(rule_id) <= 100:
+        return rule_id
+    return f"#{index + 1}"
 
 
 def _validation_problem(error: ValidationError, data: Any, label: str) -> RuleSetError:  # noqa: ANN401
@@ -227,17 +311,16 @@ def _validation_problem(error: ValidationError, data: Any, label: str) -> RuleSe
     rule_id = None
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
         rules = data.get("rules") if isinstance(data, Mapping) else None
-        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], Mapping):
-            rule_id = str(rules[loc[1]].get("id", f"#{loc[1] + 1}"))
-        else:
-            rule_id = f"#{loc[1] + 1}"
+        entry = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+        rule_id = _raw_id(entry, loc[1])
         loc = loc[2:]
     where = ".".join(str(part) for part in loc) or "(top level)"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return RuleSetError(f"{where}: {first['msg']}{more}", file=label, rule_id=rule_id)
 
 
-def _check_rule(rule: Rule, label: str) -> None:
+def _check_rule(rule: Rule, label: str) -> Node:
+    """Check one rule on its own; its condition in normal form."""
     specs = field_specs(with_decided_level=True, with_derived=True)
     problems = rule.when.problems(specs)
     if problems:
@@ -267,6 +350,17 @@ def _check_rule(rule: Rule, label: str) -> None:
     if isinstance(form, Constant):
         verdict = "always holds" if form == TRUE else "can never hold"
         raise RuleSetError(f"the condition {verdict}", file=label, rule_id=rule.id)
+    return form
+
+
+def _check_limits(checked: list[tuple[Rule, str, Node]]) -> None:
+    """Refuse shapes a backend cannot hold safely (see ``limits``), for every backend alike."""
+    for stage in (1, 2, 3):
+        phase = [(rule, label, form) for rule, label, form in checked if rule.stage == stage]
+        violation = check_phase([form for _, _, form in phase])
+        if violation is not None:
+            rule, label, _ = phase[violation.index]
+            raise RuleSetError(violation.problem, file=label, rule_id=rule.id)
 
 
 def load_rule_set(directory: Traversable | str) -> RuleSet:
@@ -306,6 +400,7 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
         )
 
     files: list[RuleFile] = []
+    checked: list[tuple[Rule, str, Node]] = []
     seen: dict[str, str] = {}
     for family in manifest.families:
         label = f"{family}.json"
@@ -332,8 +427,9 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
                     f"duplicate id, first defined in {seen[rule.id]}", file=label, rule_id=rule.id
                 )
             seen[rule.id] = label
-            _check_rule(rule, label)
+            checked.append((rule, label, _check_rule(rule, label)))
         files.append(rule_file)
+    _check_limits(checked)
     unknown = [r for r in manifest.safety_override.rules if r not in seen]
     if unknown:
         raise RuleSetError(

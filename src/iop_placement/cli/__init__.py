@@ -15,7 +15,12 @@ from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
 from iop_placement._version import __version__
 from iop_placement.cli._audit import add_audit_command
-from iop_placement.cli._batch import add_batch_options, run_jsonl
+from iop_placement.cli._batch import (
+    BatchUsageError,
+    add_batch_options,
+    check_batch_usage,
+    run_jsonl,
+)
 from iop_placement.cli._diff import add_diff_commands
 from iop_placement.cli._explain import (
     add_explain_options,
@@ -57,11 +62,18 @@ def _read_json(source: str, stdin: TextIO) -> Any:  # noqa: ANN401 - any JSON do
         where = f"line {error.lineno}, column {error.colno}"
         msg = f"{source} is not valid JSON ({error.msg} at {where})"
         raise _InputError(msg) from None
+    except RecursionError:
+        msg = f"{source} cannot be read: its JSON is nested too deeply"
+        raise _InputError(msg) from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits by default)
+        msg = f"{source} cannot be read: it holds a number with too many digits"
+        raise _InputError(msg) from None
 
 
 def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    check_batch_usage(args)
     if args.jsonl is not None:
-        return run_jsonl(args, out, stdin)
+        return run_jsonl(args, out, stdin, args.stderr)
     if args.file is None:
         msg = "assess needs FILE (or - for standard input), or --jsonl IN"
         raise _InputError(msg)
@@ -162,9 +174,14 @@ def main(
 ) -> int:
     """Run the command line; returns the exit code."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.stderr = err
     try:
         code: int = args.run(args, out, stdin or sys.stdin)
+    except BatchUsageError as error:
+        err.write(f"{parser.prog} {args.command}: error: {error}\n")
+        return EXIT_USAGE
     except (InvalidAssessment, RuleSetError, _InputError) as error:
         err.write(f"iop-placement: {error}\n")
         return EXIT_INVALID
