@@ -16,7 +16,7 @@ from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import FlagKind
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.comparison import FAIL_ON, Change, compare_rules, render_comparison
-from iop_placement.comparison._diagrams import Outcomes, Space
+from iop_placement.comparison._diagrams import Outcomes, Space, shared_space
 from iop_placement.populations import population
 from iop_placement.testing import assessments
 
@@ -26,7 +26,7 @@ RULE_SETS = (RULES_1, DEFAULT_RULES)
 
 @pytest.fixture(scope="module")
 def space() -> Space:
-    return Space()
+    return shared_space()
 
 
 @pytest.fixture(scope="module")

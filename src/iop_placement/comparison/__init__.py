@@ -36,7 +36,7 @@ from iop_placement.comparison._results import (
 )
 
 if TYPE_CHECKING:
-    from iop_placement.comparison._diagrams import Function
+    from iop_placement.comparison._diagrams import Function, Space
 
 __all__ = [
     "FAIL_ON",
@@ -97,9 +97,15 @@ class _Deciders:
 
 def _space_tally(old: RuleSet, new: RuleSet, fixed: Mapping[str, Any]) -> Tally:
     # dd (the verify extra) is needed here only: the policies and reports import without it.
-    from iop_placement.comparison._diagrams import Outcomes, Space  # noqa: PLC0415
+    from iop_placement.comparison._diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
 
-    space = Space()
+    with SPACE_LOCK:
+        return _count_space(shared_space(), old, new, fixed)
+
+
+def _count_space(space: Space, old: RuleSet, new: RuleSet, fixed: Mapping[str, Any]) -> Tally:
+    from iop_placement.comparison._diagrams import Outcomes  # noqa: PLC0415 - needs dd
+
     held = space.holding(fixed)
     before, after = Outcomes(space, old), Outcomes(space, new)
     deciders = (_Deciders(old), _Deciders(new))

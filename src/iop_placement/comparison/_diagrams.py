@@ -13,6 +13,8 @@ drawn assessments.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -40,7 +42,7 @@ from iop_placement._rules.normal_form import (
 )
 from iop_placement._rules.ruleset import Rule, RuleSet
 
-__all__ = ["Function", "Outcomes", "Space"]
+__all__ = ["SPACE_LOCK", "Function", "Outcomes", "Space", "shared_space"]
 
 _TOP: Final = 4  # the highest risk rating
 
@@ -263,6 +265,21 @@ class Space:
             distance += 1
         order = {a: depth.get(a, i) for i, a in enumerate(field.answers)}
         return sorted(field.answers, key=lambda a: (a is None, order[a]))
+
+
+@functools.cache
+def shared_space() -> Space:
+    """The process's one space, whose diagram manager is never freed.
+
+    dd asserts, when a manager is destroyed, that none of its diagrams is still alive; the
+    garbage collector may destroy a manager before its diagrams when both are collected
+    together. A manager that lives as long as the process never meets that order.
+    """
+    return Space()
+
+
+SPACE_LOCK: Final = threading.Lock()
+"""dd's managers are not thread-safe: hold this while building or reading diagrams."""
 
 
 class Outcomes:
