@@ -795,6 +795,21 @@ def profile_section(
                 ],
                 ["---", "---:", "---:", "---:"],
             )
+            ours = [
+                (key, value)
+                for key, value in entries.items()
+                if str(SRC) in key[0] and value[3] < 0.98 * max(v[3] for v in entries.values())
+            ]
+            inclusive = sorted(ours, key=lambda kv: kv[1][3], reverse=True)[:6]
+            report.lines += [
+                "Where the time goes, inclusive (the package's own functions below the"
+                f" top one, share of {what}'s time): "
+                + "; ".join(
+                    f"{_where(key)} {value[3] / max(v[3] for v in entries.values()):.0%}"
+                    for key, value in inclusive
+                ),
+                "",
+            ]
 
 
 # --- the document ----------------------------------------------------------------------------
