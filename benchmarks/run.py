@@ -140,6 +140,13 @@ def rss_mib() -> float:
 # --- our paths ---------------------------------------------------------------------------
 
 
+def _codes(level_of: Callable[[Any], LevelOfCare]) -> Callable[[Any], str]:
+    def level(values: Any) -> str:  # noqa: ANN401 - Assessment.values()
+        return level_of(values).value
+
+    return level
+
+
 def rules_only(engine: PlacementEngine) -> Callable[[dict[str, Any]], str]:
     """Our level rules alone, from the flat fact to the level: the first half of recommend().
 
@@ -217,10 +224,20 @@ def rules_paths(
     rules = peers.load_level_rules(str(DEFAULT_RULES))  # the bundled rules/ on disk
 
     paths: dict[str, tuple[Callable[[Any], str], list[Any]]] = {
-        "hand-written Python function (the floor)": (peers.floor_level, inputs),
-        "our compiled matcher (two stages)": (rules_only(engines["compiled"]), facts),
-        "our durable-rules matcher (two stages)": (rules_only(engines["durable"]), facts),
+        FLOOR: (peers.floor_level, inputs),
     }
+    values = [m.values() for m in models]
+    for backend, engine in engines.items():
+        level_of = getattr(engine, "level_of", None)
+        if level_of is not None:  # the engine's own level-only path (flat fact + two stages)
+            paths[f"our {backend} backend, level_of() (fact + two stages)"] = (
+                _codes(level_of),
+                values,
+            )
+        paths[f"our {backend} matchers (two stages, from the fact)"] = (
+            rules_only(engine),
+            facts,
+        )
     status: dict[str, str] = {}
     for name, (dist, build) in peers.PEERS.items():
         try:
@@ -432,7 +449,7 @@ def provisional_section(
     """provisional() on partial intakes (the first half of each assessment's fields)."""
     rows = []
     for backend, engine in engines.items():
-        method = engine.provisional  # type: ignore[attr-defined]
+        method = engine.provisional
         partial = [dict(list(d.items())[: len(d) // 2]) for d in sample]
         rounds = Rounds()
         for _ in range(ROUNDS):
@@ -631,6 +648,14 @@ def service_section(report: Report, data: list[dict[str, Any]]) -> None:
         "--log-level",
         "warning",
     ]
+    usage = subprocess.run(
+        [*ours_cmd[:4], "--help"], capture_output=True, text=True, check=True, env=child_env()
+    ).stdout
+    audit_dir = tempfile.TemporaryDirectory()
+    if "--insecure-dev-no-auth" in usage:  # the intake API needs no token on loopback
+        ours_cmd.append("--insecure-dev-no-auth")
+    if "--audit-db" in usage:
+        ours_cmd += ["--audit-db", f"sqlite:///{audit_dir.name}/audit.db"]
     minimal_cmd = [sys.executable, "-c", MINIMAL_APP, str(minimal)]
     seconds = report.sizes.service_seconds
     rows = []
@@ -670,6 +695,7 @@ def service_section(report: Report, data: list[dict[str, Any]]) -> None:
         rows,
         ["---:", "---:", "---:", "---:"],
     )
+    audit_dir.cleanup()
     worst = min(ratios)
     report.target(
         "the service at least half the minimal-endpoint rate",
