@@ -28,3 +28,19 @@ def iter_random_assessments(count: int, seed: int) -> Iterator[dict[str, Any]]:
             else:
                 data[name] = [v for v in spec.values if rng.random() < 0.3]
         yield data
+
+
+def seeded_assessments(count: int, seed: int, *, absent: float = 0.2) -> list[dict[str, Any]]:
+    """Like :func:`random_assessments`, but an optional field is left out with ``absent``.
+
+    The benchmark of record (benchmarks/run.py) uses these, so that what an absence means
+    is exercised as well.
+    """
+    rng = random.Random(seed)
+    out = []
+    for data in iter_random_assessments(count, seed):
+        for name, spec in field_specs().items():
+            if spec.optional and rng.random() < absent:
+                del data[name]
+        out.append(data)
+    return out
