@@ -20,6 +20,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -145,8 +146,12 @@ def _fill(browser: webdriver.Chrome, answers: dict[str, Any]) -> None:
             box.send_keys(str(value))
             continue
         for code in value if isinstance(value, list) else [value]:
+            label = specs[name].label(code)
             box.click()
-            box.send_keys(specs[name].label(code))
+            box.send_keys(label)
+            # Enter picks the highlighted match: wait until the list shows it (a busy
+            # machine may draw the filtered list after the keys arrive).
+            WebDriverWait(browser, WAIT_S).until(partial(_offers, label=label))
             box.send_keys(Keys.ENTER)
     browser.find_element(By.TAG_NAME, "body").click()  # leave the last field
 
@@ -158,17 +163,34 @@ _SHOWN = """
 """
 
 
-def _listed_options(browser: webdriver.Chrome) -> list[str]:
-    """The options the open list field shows (each item is "<number>: <label>")."""
+_OPTIONS = """
+    const items = document.querySelectorAll('#completionOptions li');
+    return Array.from(items, (li) => Array.from(li.childNodes)
+      .filter((node) => node.nodeType === Node.TEXT_NODE)
+      .map((node) => node.textContent).join('').trim());
+"""
+
+
+def _options_now(browser: webdriver.Chrome) -> list[str]:
+    options: list[str] = browser.execute_script(_OPTIONS)
+    return options
+
+
+def _offers(browser: webdriver.Chrome, *, label: str) -> bool:
+    """Whether the open options list shows an option with this label (typed part included:
+    LHC-Forms wraps the matched letters in an element of their own)."""
     script = """
         const items = document.querySelectorAll('#completionOptions li');
-        return Array.from(items, (li) => Array.from(li.childNodes)
-          .filter((node) => node.nodeType === Node.TEXT_NODE)
-          .map((node) => node.textContent).join('').trim());
+        return Array.from(items, (li) => li.textContent);
     """
+    shown: list[str] = browser.execute_script(script) if browser.execute_script(_SHOWN) else []
+    return any(label in text for text in shown)
+
+
+def _listed_options(browser: webdriver.Chrome) -> list[str]:
+    """The options the open list field shows (each item is "<number>: <label>")."""
     WebDriverWait(browser, WAIT_S).until(lambda d: d.execute_script(_SHOWN))
-    options: list[str] = browser.execute_script(script)
-    return options
+    return _options_now(browser)
 
 
 def _respond(browser: webdriver.Chrome, name: str) -> dict[str, Any]:
