@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -176,6 +177,33 @@ def test_json_round_trip(assessment: Assessment) -> None:
     assert again == rec
     assert again.model_dump(mode="json") == dumped
     assert Recommendation.model_validate_json(rec.model_dump_json()) == rec
+
+
+@given(assessments())
+def test_the_engine_builds_what_validation_would(assessment: Assessment) -> None:
+    # The engine assembles recommendations from parts it validated once (not again):
+    # the result is the very object validation makes of the same data.
+    rec = recommend(assessment)
+    validated = Recommendation.model_validate(dict(rec))
+    assert validated == rec
+    assert list(rec.__dict__) == list(Recommendation.model_fields)
+    assert rec.model_fields_set == validated.model_fields_set
+    assert rec.model_dump_json() == validated.model_dump_json()
+    assert rec.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+
+
+@given(assessments())
+def test_values_are_the_json_dump(assessment: Assessment) -> None:
+    assert assessment.values() == assessment.model_dump(mode="json")
+    assert list(assessment.values()) == list(Assessment.model_fields)
+
+
+def test_values_of_an_unchecked_copy_take_pydantics_way() -> None:
+    answers = Assessment.model_validate(BASELINE)
+    odd = answers.model_copy(update={"obligations": ["work"], "motivation": 3.5})
+    with pytest.warns(UserWarning, match="serializ"):  # Pydantic's own, as before
+        values = odd.values()
+    assert values == odd.model_dump(mode="json", warnings=False)
 
 
 @given(assessments())

@@ -318,7 +318,35 @@ class Assessment(Frozen):
 
     def values(self) -> dict[str, Any]:
         """The answers as JSON-safe codes (enum members become their string values)."""
-        return self.model_dump(mode="json")
+        # The same as model_dump(mode="json"), in a third of the time (every call of the
+        # engine needs it); anything unexpected in the fields takes Pydantic's way.
+        out = dict(self.__dict__)
+        for name, value in out.items():
+            kind = type(value)
+            if kind in _ENUMS:
+                out[name] = value._value_
+            elif kind is tuple and all(type(item) in _ENUMS for item in value):
+                out[name] = [item._value_ for item in value]
+            elif kind not in _PLAIN:
+                return self.model_dump(mode="json")
+        return out
+
+
+def _enums_in(annotation: Any) -> set[type[LabelledEnum]]:  # noqa: ANN401 - a type expression
+    found = (
+        {annotation}
+        if isinstance(annotation, type) and issubclass(annotation, LabelledEnum)
+        else set()
+    )
+    for argument in typing.get_args(annotation):
+        found |= _enums_in(argument)
+    return found
+
+
+_ENUMS: Final = frozenset(
+    kind for info in Assessment.model_fields.values() for kind in _enums_in(info.annotation)
+)
+_PLAIN: Final = frozenset({bool, int, str, type(None)})
 
 
 # Single-step worsening along each risk order of the contract: value -> worse neighbours.

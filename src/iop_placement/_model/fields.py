@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
@@ -18,12 +18,14 @@ from iop_placement._model.levels import Dimension, LevelOfCare, RiskRating
 __all__ = [
     "COUNT_PREFIX",
     "DECIDED_LEVEL",
+    "DERIVED_NAMES",
     "RATING_PREFIX",
     "FactValue",
     "FieldKind",
     "FieldSpec",
     "count_field",
     "derive",
+    "derive_values",
     "derived_specs",
     "field_specs",
     "rating_field",
@@ -209,16 +211,29 @@ def field_specs(
     return specs
 
 
-_RATING_NAMES: Final = {d: rating_field(d.value) for d in Dimension}
-_COUNT_NAMES: Final = tuple(
-    (count_field(at_least), at_least) for at_least in range(1, int(max(RiskRating)) + 1)
+_TOP: Final = int(max(RiskRating))
+_COUNT_FROM: Final = tuple(range(1, _TOP + 1))
+_COUNT_DOWN: Final = _COUNT_FROM[::-1]
+DERIVED_NAMES: Final = (
+    *(rating_field(d.value) for d in Dimension),
+    *(count_field(at_least) for at_least in _COUNT_FROM),
 )
+"""The pseudo-fields :func:`derive_values` gives, in its order."""
+
+
+def derive_values(ratings: Sequence[int]) -> list[int]:
+    """:data:`DERIVED_NAMES`' values from the ratings in ``Dimension`` order (the fast form)."""
+    tally = [0] * (_TOP + 1)  # how many dimensions have each rating
+    for value in ratings:
+        tally[value] += 1
+    counts = [0] * _TOP
+    running = 0
+    for at_least in _COUNT_DOWN:  # from the top, each count includes those above it
+        running += tally[at_least]
+        counts[at_least - 1] = running
+    return [*ratings, *counts]
 
 
 def derive(ratings: Mapping[Dimension, int]) -> dict[str, int]:
     """The pseudo-fields placement rules read: each rating, and the counts at each level."""
-    derived = {_RATING_NAMES[d]: value for d, value in ratings.items()}
-    values = tuple(derived.values())
-    for name, at_least in _COUNT_NAMES:
-        derived[name] = sum(value >= at_least for value in values)
-    return derived
+    return dict(zip(DERIVED_NAMES, derive_values([ratings[d] for d in Dimension]), strict=True))

@@ -108,8 +108,21 @@ def _whole(problem: str, data: object) -> InvalidAssessment:
     return InvalidAssessment((FieldProblem(_WHOLE, problem, describe_kind(data), _ALLOWED),))
 
 
+# An Assessment's own answers are enum members: read as they are too.
+_SCALARS: Final = frozenset(
+    {str, int, bool, float, type(None)}
+    | {spec.enum for spec in field_specs().values() if spec.enum is not None}
+)
+_SEQUENCES: Final = frozenset({list, tuple})
+
+
 def _bounded(name: str, value: object) -> object:
     """A list answer read into a list of at most MAX_ITEMS items; anything else unchanged."""
+    kind = type(value)
+    if kind in _SCALARS:  # what a form sends, without the slower abstract-class checks
+        return value
+    if kind is list and len(value) <= MAX_ITEMS:  # type: ignore[arg-type]
+        return value  # validation copies it
     if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
         return value
     items = list(itertools.islice(iter(value), MAX_ITEMS + 1))
@@ -123,6 +136,17 @@ def _bounded(name: str, value: object) -> object:
             )
         )
     return items
+
+
+def _plain_and_within_bounds(data: Mapping[Any, Any]) -> bool:
+    """Whether ``data`` is a dict of scalars and short lists, safe to validate as it is."""
+    if type(data) is not dict or len(data) > MAX_FIELDS:
+        return False
+    for value in data.values():
+        kind = type(value)
+        if kind not in _SCALARS and not (kind in _SEQUENCES and len(value) <= MAX_ITEMS):
+            return False
+    return True
 
 
 def _plain_copy(data: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[object, int]]:
@@ -166,6 +190,12 @@ def parse_assessment(data: object) -> Assessment:
             data = {name: getattr(data, name) for name in Assessment.model_fields}
         if not isinstance(data, Mapping):
             raise _whole("must be an object (a mapping of field names to answers)", data)
+        if _plain_and_within_bounds(data):
+            # What forms send: validated as it is; a problem is read again carefully below.
+            try:
+                return Assessment.model_validate(data)
+            except ValidationError:  # the careful path below names the problems
+                pass
         copy, positions = _plain_copy(data)
         return Assessment.model_validate(copy)
     except InvalidAssessment:
