@@ -8,6 +8,7 @@ their goals). Near misses are checked with the rules' own Python evaluation.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
@@ -17,8 +18,10 @@ from helpers import copy_rules, random_assessments
 from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
 from iop_placement._explain.counterfactuals import counterfactuals
 from iop_placement._explain.modifiable import goal_options, modifiable_goals
+from iop_placement._explain.support import answers_behind
 from iop_placement._model.assessment import RISK_ORDERS
-from iop_placement._model.fields import derive, field_specs
+from iop_placement._model.fields import derive, field_specs, rating_field
+from iop_placement._model.levels import Dimension
 from iop_placement.testing import assessments
 
 # Answers that are no other answer's worsening: the lowest risk of each order.
@@ -140,6 +143,12 @@ def test_near_misses_name_exactly_what_was_missing(
             assert not rule.when.holds(_with(values, rest)), (miss.rule_id, name)
 
 
+def _on_level_of(engine: PlacementEngine, assessment: Assessment) -> Callable[[Any], LevelOfCare]:
+    """Each variation evaluated from scratch on the engine's own backend."""
+    values = assessment.values()
+    return lambda changes: engine.level_of({**values, **changes})
+
+
 @given(st.one_of(assessments(), near_goals()))
 def test_monotone_pruning_finds_exactly_what_the_full_search_finds(
     engine: PlacementEngine, assessment: Assessment
@@ -147,15 +156,76 @@ def test_monotone_pruning_finds_exactly_what_the_full_search_finds(
     # The bundled rules are proved monotone (test_verification), which pruning relies on.
     assert engine.monotone
     level = engine.recommend(assessment).level
-    full = counterfactuals(engine.level_of, assessment, level, limit=50, monotone=False)
-    pruned = counterfactuals(engine.level_of, assessment, level, limit=50, monotone=True)
+    full = counterfactuals(_on_level_of(engine, assessment), assessment, level, limit=50)
+    variants = engine.variants(assessment.values())
+    pruned = counterfactuals(variants, assessment, level, limit=50, monotone=True)
     assert pruned == full
+
+
+@given(st.one_of(assessments(), near_goals()))
+def test_skipping_sets_that_leave_a_deciding_rule_firing_loses_nothing(
+    engine: PlacementEngine, assessment: Assessment
+) -> None:
+    recommendation = engine.recommend(assessment)
+    behind = answers_behind(engine.rule_set)
+    required = [
+        behind[r.rule_id] for r in recommendation.reasons if r.level is recommendation.level
+    ]
+    assert required or recommendation.level is LevelOfCare.least_intensive()
+    level = recommendation.level
+    full = counterfactuals(_on_level_of(engine, assessment), assessment, level, limit=50)
+    variants = engine.variants(assessment.values())
+    pruned = counterfactuals(
+        variants, assessment, level, limit=50, monotone=True, required=required
+    )
+    assert pruned == full
+
+
+def test_a_placement_rule_rests_on_the_answers_behind_the_ratings_it_reads(
+    engine: PlacementEngine,
+) -> None:
+    behind = answers_behind(engine.rule_set)
+    rules = engine.rule_set.rules
+    raters = {
+        dimension: {
+            name
+            for rule in rules
+            if rule.then.rating is not None and rule.then.rating.dimension is dimension
+            for name in rule.when.fields()
+        }
+        for dimension in Dimension
+    }
+    placement = [r for r in rules if r.then.level is not None and r.reads_ratings]
+    assert placement
+    for rule in placement:
+        read = {d for d in Dimension if rating_field(d.value) in rule.when.fields()}
+        assert set().union(*(raters[d] for d in read)) <= behind[rule.id], rule.id
+        assert all(name in field_specs() for name in behind[rule.id])
+    # Rules that set no level, or read the decided level, never decide it.
+    assert all(
+        rule.then.level is not None and not rule.reads_decided_level
+        for rule in rules
+        if rule.id in behind
+    )
 
 
 def test_level_of_is_the_level_of_recommend(engine: PlacementEngine) -> None:
     for answers in random_assessments(500, seed=11):
         parsed = Assessment.model_validate(answers)
         assert engine.level_of(parsed.values()) is engine.recommend(parsed).level
+
+
+@given(assessments(), assessments())
+def test_a_variant_has_the_level_of_the_changed_answers(
+    engine: PlacementEngine, one: Assessment, other: Assessment
+) -> None:
+    values, goal = one.values(), other.values()
+    variants = engine.variants(values)
+    assert variants({}) is engine.level_of(values)
+    # Every field changed, a few, or one: only what changes is encoded again.
+    for names in (list(goal), list(goal)[::3], list(goal)[-1:]):
+        changes = {name: goal[name] for name in names}
+        assert variants(changes) is engine.level_of({**values, **changes})
 
 
 def test_custom_rule_sets_are_not_assumed_monotone(tmp_path: Any) -> None:

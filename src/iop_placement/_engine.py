@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -34,12 +35,25 @@ from importlib.resources.abc import Traversable
 from typing import Any, Final, TypeVar, cast
 
 from iop_placement._backends.base import Backend, Matcher
-from iop_placement._backends.facts import check_fact_keys, encode, fact_keys, fact_name
+from iop_placement._backends.facts import (
+    check_fact_keys,
+    encode,
+    encode_changes,
+    fact_keys,
+    fact_name,
+)
 from iop_placement._backends.selection import matcher, resolve
 from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Explanation
-from iop_placement._model.fields import DECIDED_LEVEL, FactValue, derive, field_specs, rating_field
+from iop_placement._model.fields import (
+    DECIDED_LEVEL,
+    DERIVED_NAMES,
+    FactValue,
+    derive_values,
+    field_specs,
+    rating_field,
+)
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._model.provisional import Provisional
 from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
@@ -80,35 +94,49 @@ class _Prepared:
     level: LevelOfCare | None
     rank: int  # the level's rank, -1 for a rule that sets no level
     dimension: Dimension | None
+    position: int  # the dimension's position in Dimension, -1 for a rule that rates none
     rating: int
     flags: tuple[Flag, ...]
     only_offers: bool  # the rule does nothing but offer an alternative
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
-    reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)
+    # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
+    answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
+    lists: bool
+    reasons: dict[Any, Reason] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rule: Rule, order: int) -> _Prepared:
         dynamic = '"any"' in rule.when.model_dump_json(by_alias=True)
         then = rule.then
+        names = rule.when.fields()
+        specs = field_specs(with_decided_level=True, with_derived=True)
         return cls(
             rule=rule,
             order=order,
             source=str(rule.source),
-            static_facts=None if dynamic else rule.when.fields(),
+            static_facts=None if dynamic else names,
             stage=rule.stage,
             level=then.level,
             rank=then.level.rank if then.level is not None else -1,
             dimension=then.rating.dimension if then.rating is not None else None,
+            position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
             only_offers=then.alternative is not None and then.level is None and then.rating is None,
-            reads=frozenset(d for d in Dimension if rating_field(d.value) in rule.when.fields()),
+            reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
+            answers_of=None if dynamic else _answers_of(names),
+            lists=any(specs[name].kind == "choices" for name in names if name in specs),
         )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
-        names = self.static_facts or self.rule.when.triggering(values)
-        found = tuple(map(values.__getitem__, names))
-        key = (names, *map(_hashable, found)) if list in map(type, found) else (names, *found)
+        if self.answers_of is not None:  # the usual case: the same fields every time
+            names = cast("tuple[str, ...]", self.static_facts)
+            found = self.answers_of(values)
+            key: Any = tuple(map(_hashable, found)) if self.lists else found
+        else:
+            names = self.rule.when.triggering(values)
+            found = tuple(map(values.__getitem__, names))
+            key = (names, *map(_hashable, found))
         cached = self.reasons.get(key)
         if cached is not None:
             return cached
@@ -128,6 +156,14 @@ class _Prepared:
         if len(self.reasons) < _REASONS_PER_RULE:
             self.reasons[key] = reason
         return reason
+
+
+def _answers_of(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The answers to ``names``, always as a tuple (itemgetter gives a bare value for one)."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return operator.itemgetter(*names)
 
 
 def _hashable(value: Any) -> Any:  # noqa: ANN401 - an answer
@@ -150,14 +186,80 @@ class _Phase:
         self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
         self.matcher: Matcher | None = matcher(backend, name, conditions) if prepared else None
-        # durable-rules parses every key of the fact it is given: only the ones read here.
-        self.keys = tuple(dict.fromkeys(k for c in conditions.values() for k in fact_keys(c)))
+        self.keys = frozenset(k for c in conditions.values() for k in fact_keys(c))  # read
 
     def fired(self, fact: Mapping[str, Any]) -> list[_Prepared]:
         if self.matcher is None:
             return []
-        read = {key: fact[key] for key in self.keys}
-        return [self.by_name[name] for name in self.matcher.fired(read)]
+        by_name = self.by_name
+        return [by_name[name] for name in self.matcher.fired(fact)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stages:
+    """The two level-deciding phases on one backend: stage 1, the ratings, stage 2."""
+
+    answers: _Phase
+    placement: _Phase
+    levels: Mapping[int, LevelOfCare]  # by rank; -1 (no rule) is the least intensive
+    derived_keys: tuple[str, ...]  # the fact keys of DERIVED_NAMES
+
+    def run(self, fact: dict[str, Any]) -> tuple[list[_Prepared], list[int], int]:
+        """The rules fired, the ratings (in Dimension order) and the rank they decide.
+
+        The derived pseudo-fields are written into ``fact`` for the later stages.
+        """
+        fired = self.answers.fired(fact)
+        rank = -1
+        ratings = [0] * len(_DIMENSIONS)
+        for p in fired:
+            if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
+                rank = p.rank
+            if p.position >= 0 and p.rating > ratings[p.position]:
+                ratings[p.position] = p.rating
+        fact.update(zip(self.derived_keys, derive_values(ratings), strict=True))
+        if self.placement.matcher is not None:
+            placed = self.placement.fired(fact)
+            for p in placed:
+                if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
+                    rank = p.rank
+            fired += placed
+        return fired, ratings, rank
+
+    def level(self, fact: dict[str, Any]) -> LevelOfCare:
+        """The level for a flat fact."""
+        return self.levels[self.run(fact)[2]]
+
+
+class _LevelSearch:
+    """The searches' level-only path: stage 1, then stage 2 looked up by what it reads.
+
+    Stage 2 reads the ratings and a few answers, which the variations a search tries share
+    far more often than not: its outcome for each such input is kept (bounded).
+    """
+
+    def __init__(self, stages: _Stages) -> None:
+        self._stages = stages
+        self._answer_keys = tuple(sorted(stages.placement.keys - set(stages.derived_keys)))
+        self._ranks: dict[tuple[Any, ...], int] = {}
+
+    def level(self, fact: dict[str, Any]) -> LevelOfCare:
+        stages = self._stages
+        rank = -1
+        ratings = [0] * len(_DIMENSIONS)
+        for p in stages.answers.fired(fact):
+            if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
+                rank = p.rank
+            if p.position >= 0 and p.rating > ratings[p.position]:
+                ratings[p.position] = p.rating
+        key = (*ratings, *map(fact.__getitem__, self._answer_keys))
+        placed = self._ranks.get(key)
+        if placed is None:
+            fact.update(zip(stages.derived_keys, derive_values(ratings), strict=True))
+            placed = max((p.rank for p in stages.placement.fired(fact)), default=-1)
+            if len(self._ranks) < _SHARED_LIMIT:
+                self._ranks[key] = placed
+        return stages.levels[max(rank, placed)]
 
 
 class PlacementEngine:
@@ -184,10 +286,11 @@ class PlacementEngine:
         self._asam_rules = frozenset(rule_set.asam.rules) if rule_set.asam else frozenset()
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
         self._levels = {level.rank: level for level in LevelOfCare}
+        self._levels[-1] = LevelOfCare.least_intensive()
         # Immutable parts of recommendations, by the rules that fired (bounded).
         self._outlines: dict[tuple[int, ...], _Outline] = {}
         self._parts: dict[tuple[Any, ...], object] = {}
-        self._fact_names = {name: fact_name(name) for name in derive(dict.fromkeys(Dimension, 0))}
+        derived_keys = tuple(map(fact_name, DERIVED_NAMES))
         # The rules whose firing puts the safety override in force (by rule order).
         self._overriding = frozenset(
             p.order
@@ -203,6 +306,13 @@ class PlacementEngine:
         )
         self._context = _Phase(
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
+        )
+        self._stages = _Stages(self._answers, self._placement, self._levels, derived_keys)
+        self._prepared = prepared
+        self._tag = tag
+        # The searches' fast path: the same stages compiled to Python (built on first use).
+        self._level_search: _LevelSearch | None = (
+            _LevelSearch(self._stages) if self.backend == "compiled" else None
         )
         self._search: ProvisionalSearch | None = None
 
@@ -249,21 +359,19 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        values = parse_assessment(assessment).values()
+        return self._recommend_values(parse_assessment(assessment).values())
+
+    def _recommend_values(self, values: dict[str, Any]) -> Recommendation:
+        """:meth:`recommend` for answers already valid (``Assessment.values()``), taken over.
+
+        No validation: for callers that hold a validated assessment (``explain``). The
+        dict becomes the recommendation's (its reasons read it): give a fresh one.
+        """
         fact = encode(values)
-        fired = self._answers.fired(fact)
-        ratings = dict.fromkeys(_DIMENSIONS, 0)
-        for p in fired:
-            if p.dimension is not None and p.rating > ratings[p.dimension]:
-                ratings[p.dimension] = p.rating
-        derived = derive(ratings)
-        if self._placement.matcher is not None:
-            for name, value in derived.items():
-                fact[self._fact_names[name]] = value
-            fired += self._placement.fired(fact)
-        rank = max((p.rank for p in fired), default=-1)
-        level = self._levels[rank] if rank >= 0 else LevelOfCare.least_intensive()
-        values.update(derived)
+        fired, ratings, rank = self._stages.run(fact)
+        level = self._levels[rank]
+        derived = (fact[key] for key in self._stages.derived_keys)
+        values.update(zip(DERIVED_NAMES, derived, strict=True))
         if self._context.matcher is not None:
             fact[DECIDED_LEVEL] = level.value
             fired += self._context.fired(fact)
@@ -272,12 +380,13 @@ class PlacementEngine:
         key = tuple(sorted(p.order for p in fired))
         outline = self._outlines.get(key)
         if outline is None:
-            outline = self._outline(fired, level, ratings)
+            outline = self._outline(fired, level, dict(zip(_DIMENSIONS, ratings, strict=True)))
             if len(self._outlines) < _SHARED_LIMIT:
                 self._outlines[key] = outline
-        return Recommendation(
-            reasons=tuple(p.reason(values) for p in outline.kept), **outline.fields
-        )
+        fields = dict(outline.fields)
+        fields["reasons"] = tuple([p.reason(values) for p in outline.kept])
+        # Every part was validated when first built and is shared since: not checked again.
+        return Recommendation._trusted(fields)
 
     def level_of(self, values: Mapping[str, Any]) -> LevelOfCare:
         """The level alone for answers already valid (``Assessment.values()``), fast.
@@ -285,18 +394,45 @@ class PlacementEngine:
         No validation, no reasons: for searches over variations of a valid assessment
         (counterfactuals, provisional ranges). Give it only answers the model accepts.
         """
-        fact = encode(values)
-        fired = self._answers.fired(fact)
-        rank = max((p.rank for p in fired), default=-1)
-        if self._placement.matcher is not None:
-            ratings = dict.fromkeys(_DIMENSIONS, 0)
-            for p in fired:
-                if p.dimension is not None and p.rating > ratings[p.dimension]:
-                    ratings[p.dimension] = p.rating
-            for name, value in derive(ratings).items():
-                fact[self._fact_names[name]] = value
-            rank = max(rank, max((p.rank for p in self._placement.fired(fact)), default=-1))
-        return self._levels[rank] if rank >= 0 else LevelOfCare.least_intensive()
+        return self._stages.level(encode(values))
+
+    @property
+    def variants_on_own_backend(self) -> bool:
+        """Whether :meth:`variants` runs on this engine's own backend (the compiled one)."""
+        return self.backend == "compiled"
+
+    def variants(self, values: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], LevelOfCare]:
+        """``variants(values)(changes)``: the level of ``values`` with ``changes`` applied.
+
+        For searches over many variations of one valid assessment (``Assessment.values()``;
+        give it only answers the model accepts): the answers are encoded once, each
+        variation re-encodes only what it changes, and the stages run on the compiled
+        form of this rule set whatever the backend. The differential tests hold the two
+        backends to the same levels; :meth:`level_of` answers on this engine's own.
+        """
+        search = self._level_search
+        if search is None:
+            # Idempotent: a race compiles twice and keeps one.
+            answers = _Phase(
+                f"{self._tag}/answers-search",
+                [p for p in self._prepared if p.stage == 1],
+                "compiled",
+            )
+            placement = _Phase(
+                f"{self._tag}/placement-search",
+                [p for p in self._prepared if p.stage == 2],
+                "compiled",
+            )
+            stages = _Stages(answers, placement, self._levels, self._stages.derived_keys)
+            search = self._level_search = _LevelSearch(stages)
+        base = encode(values)
+
+        def level(changes: Mapping[str, Any]) -> LevelOfCare:
+            fact = base.copy()
+            encode_changes(fact, changes)
+            return search.level(fact)
+
+        return level
 
     def _outline(
         self, fired: list[_Prepared], level: LevelOfCare, ratings: Mapping[Dimension, int]
@@ -318,22 +454,25 @@ class PlacementEngine:
         for p in fired:  # the rating rules that set each dimension's rating
             if p.dimension is not None and p.rating == ratings[p.dimension]:
                 behind[p.dimension] = (*behind.get(p.dimension, ()), p.rule.id)
+        # In the model's order, with a place for the reasons (Recommendation._trusted).
         fields = {
             "level": level,
             "flags": tuple(flag for flag in _FLAGS if flag in raised),
+            "reasons": (),
             "alternative": None if override else self._alternative(level, fired, raised),
-            "safety_override": override,
             "intensity": level.intensity,
             "ruleset": self._info,
-            "asam": self._shared(
-                ("asam", level, basis), correspondence, self._rule_set.asam, level, basis
-            ),
+            "safety_override": override,
             "dimensions": tuple(
                 self._shared(("dimension", dimension, rating, ids), _rating, dimension, rating, ids)
                 for dimension, rating in ratings.items()
                 for ids in [behind.get(dimension, ())]
             ),
+            "asam": self._shared(
+                ("asam", level, basis), correspondence, self._rule_set.asam, level, basis
+            ),
         }
+        Recommendation.model_validate(fields)  # once per outline: the parts are what they say
         return _Outline(tuple(fired), fields)
 
     def _shared(self, key: tuple[Any, ...], build: Callable[..., _T], *args: Any) -> _T:  # noqa: ANN401

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import durable_rules_engine as _core
 
-from iop_placement._backends.facts import fact_key, fact_name, fact_value
+from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.operators import ORDERS
@@ -87,6 +87,10 @@ class DurableMatcher:
         definition[_SENTINEL_RULE] = {"all": [{"m": {SENTINEL_KEY: True}}]}
         self._name = name
         self._definition = json.dumps(definition)
+        # durable-rules parses every key of the fact it is given: only the ones read here.
+        self._keys = tuple(
+            dict.fromkeys(k for node in conditions.values() for k in fact_keys(node))
+        )
         self._lock = threading.Lock()
         self._create()
         _LIVE.add(self)
@@ -122,7 +126,8 @@ class DurableMatcher:
 
     def fired(self, fact: Mapping[str, Any]) -> list[str]:
         """Names of the rules that hold for ``fact`` (without the keys ``sid``, ``id``)."""
-        message = json.dumps({**fact, SENTINEL_KEY: True, "sid": _SESSION})
+        read = {key: fact[key] for key in self._keys}
+        message = json.dumps({**read, SENTINEL_KEY: True, "sid": _SESSION})
         with self._lock:
             try:
                 names = self._fire(message)

@@ -13,6 +13,7 @@ __all__ = [
     "ABSENT_CODE",
     "check_fact_keys",
     "encode",
+    "encode_changes",
     "fact_key",
     "fact_keys",
     "fact_name",
@@ -56,6 +57,7 @@ def _plan() -> tuple[tuple[str, tuple[tuple[str, str], ...] | None, Any], ...]:
 
 
 _PLAN: Final = _plan()
+_PLAN_BY_NAME: Final = {entry[0]: entry for entry in _PLAN}
 
 
 def encode(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,6 +75,17 @@ def encode(values: Mapping[str, Any]) -> dict[str, Any]:
             value = values.get(name)
             fact[name] = absent if value is None else value
     return fact
+
+
+def encode_changes(fact: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Re-encode in ``fact`` (from :func:`encode`) only the answers in ``changes``."""
+    for name, value in changes.items():
+        _, items, absent = _PLAN_BY_NAME[name]
+        if items is not None:
+            for item, key in items:
+                fact[key] = item in value
+        else:
+            fact[name] = absent if value is None else value
 
 
 def check_fact_keys() -> None:

@@ -7,8 +7,10 @@ current answer along the contract's risk order, so a goal is always an improveme
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from iop_placement._model.assessment import (
@@ -53,7 +55,8 @@ def modifiable_goals() -> Mapping[str, tuple[Any, ...]]:
     return _GOALS
 
 
-def _steps_to(name: str, current: Any) -> dict[Any, int]:  # noqa: ANN401 - a field's code
+@functools.lru_cache(maxsize=4096)
+def _steps_to(name: str, current: Any) -> Mapping[Any, int]:  # noqa: ANN401 - a field's code
     """Values from which ``current`` is reached by worsening, with the number of steps."""
     order = RISK_ORDERS.get(name)
     if order is None:
@@ -70,7 +73,7 @@ def _steps_to(name: str, current: Any) -> dict[Any, int]:  # noqa: ANN401 - a fi
             if lower not in distance:
                 distance[lower] = steps + 1
                 queue.append((lower, steps + 1))
-    return distance
+    return MappingProxyType(distance)  # cached: shared by every caller
 
 
 def goal_options(values: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
@@ -80,19 +83,29 @@ def goal_options(values: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     risk order offers every goal other than its answer.
     """
     options: dict[str, tuple[Any, ...]] = {}
-    for name, goals in _GOALS.items():
+    for name in _GOALS:
         current = values[name]
-        if name in RISK_ORDERS:
-            distance = _steps_to(name, current)
-            reachable = [goal for goal in goals if goal in distance]
-            reachable.sort(key=lambda goal: distance[goal])
-        else:
-            reachable = [goal for goal in goals if goal != current]
+        # Answers are codes (cached by them); a list answer is worked out each time.
+        reachable = (
+            _goals_from.__wrapped__(name, current)
+            if isinstance(current, list)
+            else _goals_from(name, current)
+        )
         if reachable:
-            options[name] = tuple(reachable)
+            options[name] = reachable
     return options
 
 
+@functools.lru_cache(maxsize=4096)
+def _goals_from(name: str, current: Any) -> tuple[Any, ...]:  # noqa: ANN401 - a field's code
+    goals = _GOALS[name]
+    if name in RISK_ORDERS:
+        distance = _steps_to(name, current)
+        return tuple(sorted((goal for goal in goals if goal in distance), key=distance.__getitem__))
+    return tuple(goal for goal in goals if goal != current)
+
+
+@functools.lru_cache(maxsize=4096)
 def lowest_goals(name: str, options: tuple[Any, ...]) -> tuple[Any, ...]:
     """The goals among ``options`` that no other option is lower in risk than.
 

@@ -8,6 +8,7 @@ generic: nothing here knows a field or a value by name.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
@@ -36,6 +37,7 @@ MAX_WAYS: Final = 256
 Way = dict[str, frozenset[Hashable]]
 
 
+@functools.lru_cache(maxsize=256)
 def _domain(spec: FieldSpec) -> tuple[Hashable, ...]:
     """Every answer a field can take; a list field's answers are tuples in declared order."""
     if spec.kind == "integer":
@@ -105,6 +107,22 @@ def ways_to_hold(node: Node, specs: Mapping[str, FieldSpec]) -> list[Way]:
     return ways
 
 
+# The ways of each rule, worked out once (rules are immutable; bounded, keyed by identity
+# with the rule kept alive beside its ways so that an identity is never reused).
+_WAYS: dict[int, tuple[Rule, list[Way]]] = {}
+_WAYS_LIMIT: Final = 4096
+
+
+def _rule_ways(rule: Rule, specs: Mapping[str, FieldSpec]) -> list[Way]:
+    found = _WAYS.get(id(rule))
+    if found is not None and found[0] is rule:
+        return found[1]
+    ways = ways_to_hold(normal_form(rule.when, specs), specs)
+    if len(_WAYS) < _WAYS_LIMIT:
+        _WAYS[id(rule)] = (rule, ways)
+    return ways
+
+
 def _answer(value: Any) -> Hashable:  # noqa: ANN401 - a field's JSON code
     return tuple(value) if isinstance(value, list | tuple) else value
 
@@ -119,12 +137,15 @@ def _ordered(allowed: Iterable[Hashable], spec: FieldSpec) -> tuple[FactValue, .
 
 
 def _near_miss(
-    rule: Rule, values: Mapping[str, Any], specs: Mapping[str, FieldSpec]
+    rule: Rule,
+    values: Mapping[str, Any],
+    answers: Mapping[str, Hashable],
+    specs: Mapping[str, FieldSpec],
 ) -> tuple[int, NearMiss] | None:
-    ways = ways_to_hold(normal_form(rule.when, specs), specs)
+    """``answers``: ``values`` made hashable (lists as tuples)."""
+    ways = _rule_ways(rule, specs)
     if not ways:
         return None
-    answers = {name: _answer(value) for name, value in values.items()}
 
     def unmet(way: Way) -> dict[str, tuple[FactValue, ...]]:
         return {
@@ -164,21 +185,22 @@ def _near_miss_model(
 
 
 def _through(
-    rule_set: RuleSet,
+    rules: tuple[Rule, ...],
     values: Mapping[str, Any],
+    answers: Mapping[str, Hashable],
     missing: Mapping[str, tuple[FactValue, ...]],
     specs: Mapping[str, FieldSpec],
 ) -> tuple[NearMiss, ...]:
     """For each unmet rating: the rating rules that would give it, nearest first."""
     found = []
-    for order, rule in enumerate(rule_set.rules):
+    for order, rule in enumerate(rules):
         rating = rule.then.rating
         if rating is None:
             continue
         wanted = missing.get(rating_field(rating.dimension.value))
         if wanted is None or int(rating.value) not in wanted:
             continue
-        scored = _near_miss(rule, values, specs)
+        scored = _near_miss(rule, values, answers, specs)
         if scored is not None:
             found.append((scored[0], order, scored[1]))
     found.sort(key=lambda item: (item[0], item[1]))
@@ -194,16 +216,22 @@ def near_misses(
     find a high enough rating lists, ``through`` it, the rating rules that would give one.
     """
     specs = field_specs(with_derived=True)
+    rules = rule_set.rules
+    answers = {name: _answer(value) for name, value in values.items()}
+    # Several rules miss the same ratings: the rating rules behind them are found once.
+    behind: dict[tuple[tuple[str, tuple[FactValue, ...]], ...], tuple[NearMiss, ...]] = {}
     found = []
-    for order, rule in enumerate(rule_set.rules):
+    for order, rule in enumerate(rules):
         if rule.then.level != level or rule.reads_decided_level:
             continue
-        scored = _near_miss(rule, values, specs)
+        scored = _near_miss(rule, values, answers, specs)
         if scored is not None:
             miss = scored[1]
             if rule.reads_ratings:
-                through = _through(rule_set, values, miss.unmet, specs)
-                miss = miss.model_copy(update={"through": through})
+                key = tuple(sorted(miss.unmet.items()))
+                if key not in behind:
+                    behind[key] = _through(rules, values, answers, miss.unmet, specs)
+                miss = miss.model_copy(update={"through": behind[key]})
             found.append((scored[0], order, miss))
     found.sort(key=lambda item: (item[0], item[1]))
     return tuple(miss for _, _, miss in found)
