@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,15 @@ import pytest
 
 from helpers import BASELINE, assessment, random_assessments
 from iop_placement import InvalidAssessment, Recommendation, recommend
-from iop_placement.batch import recommend_many, score_lines, score_partition
+from iop_placement.batch import (
+    WorkersStopped,
+    is_ok_line,
+    recommend_many,
+    score_chunks,
+    score_lines,
+    score_partition,
+    stop_workers,
+)
 from iop_placement.cli import main
 
 BAD_LINES = ["{not json", "", "[]", json.dumps({**BASELINE, "motivation": "none at all"})]
@@ -117,3 +128,40 @@ def test_dask_recipe_in_local_mode(tmp_path: Path) -> None:
     for part in range(3):
         got = (tmp_path / "out" / f"{part}.jsonl").read_text().splitlines()
         assert got == score_partition(lines[part * 30 : part * 30 + 30])
+
+
+def test_score_chunks_are_the_lines_of_score_lines_with_their_flags() -> None:
+    lines = mixed_lines(150)
+    chunks = list(score_chunks(lines, workers=2, chunk_size=16))
+    text = b"".join(chunk.text for chunk in chunks).decode()
+    assert text == "".join(line + "\n" for line in score_lines(lines))
+    flags = b"".join(chunk.ok for chunk in chunks)
+    assert list(flags) == [is_ok_line(line) for line in text.splitlines()]
+    assert flags.count(0) == 30
+
+
+def test_stopped_workers_end_the_batch_and_none_is_left() -> None:
+    chunks = score_chunks(mixed_lines(400), workers=2, chunk_size=4)
+    next(chunks)
+    assert len(multiprocessing.active_children()) == 2
+    assert stop_workers() == 1
+    with pytest.raises(WorkersStopped):
+        list(chunks)
+    assert multiprocessing.active_children() == []
+    assert stop_workers() == 0
+
+
+def test_a_killed_worker_ends_the_batch() -> None:
+    results = recommend_many(random_assessments(400, seed=6), workers=2, chunk_size=4)
+    next(results)
+    os.kill(multiprocessing.active_children()[0].pid or 0, signal.SIGKILL)
+    with pytest.raises(WorkersStopped):
+        list(results)
+    assert multiprocessing.active_children() == []
+
+
+def test_closing_early_stops_the_workers() -> None:
+    results = score_lines(mixed_lines(400), workers=2, chunk_size=4)
+    next(results)
+    results.close()
+    assert multiprocessing.active_children() == []
