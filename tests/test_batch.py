@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from helpers import BASELINE, assessment, random_assessments
-from iop_placement import InvalidAssessment, Recommendation, recommend
+from iop_placement import InvalidAssessment, Recommendation, batch, recommend
 from iop_placement.batch import (
     WorkersStopped,
+    _workers,
     is_ok_line,
     recommend_many,
     score_chunks,
@@ -141,9 +144,9 @@ def test_score_chunks_are_the_lines_of_score_lines_with_their_flags() -> None:
 
 
 def test_stopped_workers_end_the_batch_and_none_is_left() -> None:
-    chunks = score_chunks(mixed_lines(400), workers=2, chunk_size=4)
+    chunks = score_chunks(mixed_lines(400), workers=3, chunk_size=4)
     next(chunks)
-    assert len(multiprocessing.active_children()) == 2
+    assert len(multiprocessing.active_children()) == 2  # and this process
     assert stop_workers() == 1
     with pytest.raises(WorkersStopped):
         list(chunks)
@@ -165,3 +168,34 @@ def test_closing_early_stops_the_workers() -> None:
     next(results)
     results.close()
     assert multiprocessing.active_children() == []
+
+
+def ready_pool(work: Callable[[Any], Any], processes: int) -> _workers._Pool[Any, Any]:
+    """A pool whose spawned workers have all started (else this process does all the work)."""
+    pool: _workers._Pool[Any, Any] = _workers._Pool(work, processes)
+    while not all(worker.ready for worker in pool.workers):
+        pool._exchange(wait=True)
+    return pool
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
+def test_this_process_and_the_spawned_workers_share_the_work() -> None:
+    pool = ready_pool(os.readlink, 3)  # os.readlink("/proc/self"): who did the work
+    children = {str(worker.process.pid) for worker in pool.workers}
+    try:
+        done = list(pool.map(["/proc/self"] * 60, in_flight=3))
+    finally:
+        pool.shut_down(stop=False)
+    assert len(done) == 60
+    assert set(done) == {str(os.getpid()), *children}
+
+
+def test_spawned_workers_score_as_this_process_does() -> None:
+    lines = mixed_lines(300)
+    chunks = [(first, lines[first - 1 : first + 19]) for first in range(1, 301, 20)]
+    pool = ready_pool(functools.partial(batch._score_chunk, None, None), 2)
+    try:
+        got = list(pool.map(chunks, in_flight=2))
+    finally:
+        pool.shut_down(stop=False)
+    assert b"".join(chunk.text for chunk in got).decode().splitlines() == list(score_lines(lines))

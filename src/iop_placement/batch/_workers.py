@@ -6,10 +6,15 @@ Here the parent owns the processes and its end of every pipe, and does all its p
 the calling thread, non-blocking, with a selector: a stopped worker is just an end of file
 (or a broken pipe), and there is no thread to hang.
 
-Each worker has a pipe for tasks and one for results, and answers its tasks in the order it
-got them; the parent hands each task to the worker with the fewest outstanding and keeps
-at most ``in_flight`` tasks per worker outstanding, so memory stays bounded. A frame is a
-header (kind, length) and a pickle.
+With ``processes`` N, N - 1 are spawned and the calling process is the N-th: on 2 cores a
+spawned worker pays a second start-up (imports, engine) and leaves this process idle but
+for passing bytes. This process works its share between rounds of pipe I/O, and alone until
+a spawned worker reports ready, so a worker's start-up delays nothing.
+
+Each spawned worker has a pipe for tasks and one for results, and answers its tasks in the
+order it got them; each task goes to the worker with the fewest outstanding, at most
+``in_flight`` per worker, so memory stays bounded. A frame is a header (kind, length) and a
+pickle.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ R = TypeVar("R")
 _HEADER: Final = struct.Struct("!BQ")  # kind, length of the pickle that follows
 _DONE: Final = 0  # the answer
 _FAILED: Final = 1  # the work raised, or its answer could not be pickled
+_READY: Final = 2  # the worker has started (imports done) and reads its tasks
 _READ_SIZE: Final = 1 << 20
 _PIPE_BYTES: Final = 1 << 20  # Linux's default limit for an unprivileged process
 _JOIN_SECONDS: Final = 10.0
+_PENDING: Final = object()  # a result this process has still to work out
 
 
 class WorkersStopped(BrokenProcessPool):
@@ -55,6 +62,8 @@ def _serve(tasks: Connection, results: Connection, work: Callable[[Any], Any]) -
         open(tasks.fileno(), "rb", closefd=False) as source,
         open(results.fileno(), "wb", closefd=False) as sink,
     ):
+        sink.write(_HEADER.pack(_READY, 0))
+        sink.flush()
         while len(header := source.read(_HEADER.size)) == _HEADER.size:
             _, length = _HEADER.unpack(header)
             task = source.read(length)
@@ -104,6 +113,7 @@ class _Worker:
         self.inbox = bytearray()  # bytes read from the result pipe, not yet a whole frame
         self.answers: collections.deque[tuple[int, bytes]] = collections.deque()
         self.outstanding = 0
+        self.ready = False
 
     def send(self, task: bytes) -> None:
         self.outbox += _HEADER.pack(_DONE, len(task))
@@ -132,9 +142,12 @@ class _Worker:
             end = _HEADER.size + length
             if len(self.inbox) < end:
                 break
-            self.answers.append((kind, bytes(self.inbox[_HEADER.size : end])))
+            if kind == _READY:
+                self.ready = True
+            else:
+                self.answers.append((kind, bytes(self.inbox[_HEADER.size : end])))
+                self.outstanding -= 1
             del self.inbox[:end]
-            self.outstanding -= 1
 
     def close(self) -> None:
         """End of tasks: the worker sees end of file and exits."""
@@ -155,15 +168,23 @@ class _Worker:
         self.process.close()
 
 
+class _Local:
+    """The calling process as a worker: it works its tasks between rounds of pipe I/O."""
+
+    def __init__(self) -> None:
+        self.outstanding = 0
+
+
 class _Pool(Generic[T, R]):
     def __init__(self, work: Callable[[T], R], processes: int) -> None:
         self.work = work
         # spawn, not fork: the parent may hold threads and durable-rules state.
         context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.local = _Local()
         self.selector = selectors.DefaultSelector()
         try:
-            for _ in range(processes):
+            for _ in range(processes - 1):
                 worker = _Worker(context, work)
                 self.workers.append(worker)
                 self.selector.register(worker.results, selectors.EVENT_READ, worker)
@@ -172,48 +193,65 @@ class _Pool(Generic[T, R]):
             raise
 
     def map(self, items: Iterable[T], in_flight: int) -> Iterator[R]:
-        # In input order: (item, its worker), or (item, None) when it is worked here.
-        order: collections.deque[tuple[T, _Worker | None]] = collections.deque()
+        # In input order: [item, who works it, its result once this process has worked it].
+        order: collections.deque[list[Any]] = collections.deque()
+        unworked: collections.deque[list[Any]] = collections.deque()  # ours, oldest first
         source = iter(items)
         more = True
-        bound = in_flight * len(self.workers)
+        bound = in_flight * (len(self.workers) + 1)
         while True:
+            self._exchange(wait=False)
             while more and len(order) < bound:
                 try:
                     item = next(source)
                 except StopIteration:
                     more = False
                     break
-                order.append((item, self._hand_out(item)))
+                entry: list[Any] = [item, self._hand_out(item, in_flight), _PENDING]
+                order.append(entry)
+                if entry[1] is self.local:
+                    unworked.append(entry)
             if not order:
                 return
-            item, worker = order[0]
-            if worker is None:
+            item, worker, result = order[0]
+            if result is not _PENDING:
                 order.popleft()
-                yield self.work(item)
-            elif worker.answers:
+                yield result
+            elif isinstance(worker, _Worker) and worker.answers:
                 order.popleft()
                 kind, answer = worker.answers.popleft()
                 # A task the worker could not do or answer (an input that does not survive
                 # pickling, say) is done here: its own exception, or its results.
                 yield pickle.loads(answer) if kind == _DONE else self.work(item)  # noqa: S301
+            elif unworked:
+                entry = unworked.popleft()
+                entry[2] = self.work(entry[0])
+                self.local.outstanding -= 1
             else:
-                self._exchange()
+                self._exchange(wait=True)
 
-    def _hand_out(self, item: T) -> _Worker | None:
+    def _hand_out(self, item: T, in_flight: int) -> _Worker | _Local:
+        """The worker with the fewest outstanding tasks (this process on a tie), if ready."""
+        ready = [w for w in self.workers if w.ready and w.outstanding < in_flight]
+        chosen = min(ready, key=lambda w: w.outstanding, default=None)
+        if chosen is None or self.local.outstanding <= chosen.outstanding:
+            self.local.outstanding += 1
+            return self.local
         try:
             task = pickle.dumps(item, protocol=5)
         except Exception:  # noqa: BLE001 - cannot be sent: worked here, in its turn
-            return None
-        worker = min(self.workers, key=lambda w: w.outstanding)
-        if not worker.outbox:
-            self.selector.register(worker.tasks, selectors.EVENT_WRITE, worker)
-        worker.send(task)
-        return worker
+            self.local.outstanding += 1
+            return self.local
+        if not chosen.outbox:
+            self.selector.register(chosen.tasks, selectors.EVENT_WRITE, chosen)
+        chosen.send(task)
+        return chosen
 
-    def _exchange(self) -> None:
-        """Wait until some pipe is ready; write what is waiting, read what has come."""
-        for key, _ in self.selector.select():
+    def _exchange(self, *, wait: bool) -> None:
+        """Write what is waiting and read what has come; first wait for a pipe if asked."""
+        if not self.workers:
+            return
+        for key, _ in self.selector.select(None if wait else 0):
             worker: _Worker = key.data
             if key.fd == worker.tasks:
                 worker.write()
