@@ -11,10 +11,10 @@
 * :func:`score_chunks` - the same, as UTF-8 blocks of output lines: what the command line
   writes, so that with worker processes the parent only passes bytes along, in order.
 
-With ``workers > 1`` the work goes to that many spawned processes (the rule engine holds
-the GIL, so threads do not add throughput); each worker parses, scores and serialises its
-own chunk of lines, and at most a few chunks per worker are in flight, so memory stays
-flat however long the input is.
+With ``workers`` N > 1 the work goes to N processes: N - 1 spawned ones and this one
+(batch._workers; the rule engine holds the GIL, so threads do not add throughput). Each
+parses, scores and serialises its own chunks of lines, and at most a few chunks per worker
+are in flight, so memory stays flat however long the input is.
 """
 
 from __future__ import annotations
