@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from helpers import BASELINE, assessment, random_assessments
-from iop_placement import InvalidAssessment, Recommendation, recommend
-from iop_placement.batch import recommend_many, score_lines, score_partition
+from iop_placement import InvalidAssessment, Recommendation, batch, recommend
+from iop_placement.batch import (
+    WorkersStopped,
+    _workers,
+    is_ok_line,
+    recommend_many,
+    score_chunks,
+    score_lines,
+    score_partition,
+    stop_workers,
+)
 from iop_placement.cli import main
 
 BAD_LINES = ["{not json", "", "[]", json.dumps({**BASELINE, "motivation": "none at all"})]
@@ -117,3 +131,71 @@ def test_dask_recipe_in_local_mode(tmp_path: Path) -> None:
     for part in range(3):
         got = (tmp_path / "out" / f"{part}.jsonl").read_text().splitlines()
         assert got == score_partition(lines[part * 30 : part * 30 + 30])
+
+
+def test_score_chunks_are_the_lines_of_score_lines_with_their_flags() -> None:
+    lines = mixed_lines(150)
+    chunks = list(score_chunks(lines, workers=2, chunk_size=16))
+    text = b"".join(chunk.text for chunk in chunks).decode()
+    assert text == "".join(line + "\n" for line in score_lines(lines))
+    flags = b"".join(chunk.ok for chunk in chunks)
+    assert list(flags) == [is_ok_line(line) for line in text.splitlines()]
+    assert flags.count(0) == 30
+
+
+def test_stopped_workers_end_the_batch_and_none_is_left() -> None:
+    chunks = score_chunks(mixed_lines(400), workers=3, chunk_size=4)
+    next(chunks)
+    assert len(multiprocessing.active_children()) == 2  # and this process
+    assert stop_workers() == 1
+    with pytest.raises(WorkersStopped):
+        list(chunks)
+    assert multiprocessing.active_children() == []
+    assert stop_workers() == 0
+
+
+def test_a_killed_worker_ends_the_batch() -> None:
+    results = recommend_many(random_assessments(400, seed=6), workers=2, chunk_size=4)
+    next(results)
+    os.kill(multiprocessing.active_children()[0].pid or 0, signal.SIGKILL)
+    with pytest.raises(WorkersStopped):
+        list(results)
+    assert multiprocessing.active_children() == []
+
+
+def test_closing_early_stops_the_workers() -> None:
+    results = score_lines(mixed_lines(400), workers=2, chunk_size=4)
+    next(results)
+    results.close()
+    assert multiprocessing.active_children() == []
+
+
+def ready_pool(work: Callable[[Any], Any], processes: int) -> _workers._Pool[Any, Any]:
+    """A pool whose spawned workers have all started (else this process does all the work)."""
+    pool: _workers._Pool[Any, Any] = _workers._Pool(work, processes)
+    while not all(worker.ready for worker in pool.workers):
+        pool._exchange(wait=True)
+    return pool
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
+def test_this_process_and_the_spawned_workers_share_the_work() -> None:
+    pool = ready_pool(os.readlink, 3)  # os.readlink("/proc/self"): who did the work
+    children = {str(worker.process.pid) for worker in pool.workers}
+    try:
+        done = list(pool.map(["/proc/self"] * 60, in_flight=3))
+    finally:
+        pool.shut_down(stop=False)
+    assert len(done) == 60
+    assert set(done) == {str(os.getpid()), *children}
+
+
+def test_spawned_workers_score_as_this_process_does() -> None:
+    lines = mixed_lines(300)
+    chunks = [(first, lines[first - 1 : first + 19]) for first in range(1, 301, 20)]
+    pool = ready_pool(functools.partial(batch._score_chunk, None, None), 2)
+    try:
+        got = list(pool.map(chunks, in_flight=2))
+    finally:
+        pool.shut_down(stop=False)
+    assert b"".join(chunk.text for chunk in got).decode().splitlines() == list(score_lines(lines))

@@ -20,14 +20,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Final, TextIO
 
 from iop_placement import batch
-from iop_placement.batch import is_ok_line, score_lines
+from iop_placement.batch import WorkersStopped, score_chunks
 
 __all__ = [
     "PROGRESS_SECONDS",
@@ -155,8 +154,13 @@ class _Output:
         self._target = target
         self._temporary: str | None = None
         if target is None:
-            self._write: Callable[[str], Any] = out.write
             self._stream: IO[Any] = out
+            buffer = getattr(out, "buffer", None)
+            if buffer is None:  # a text stream only (a StringIO)
+                self._write: Callable[[bytes], Any] = lambda text: out.write(text.decode())
+            else:  # the lines are UTF-8 already: past the text layer, emptied first
+                out.flush()
+                self._stream, self._write = buffer, buffer.write
             return
         folder = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(folder):
@@ -169,11 +173,11 @@ class _Output:
         descriptor, self._temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{name}.", suffix=".part"
         )
-        self._stream = os.fdopen(descriptor, "w", encoding="utf-8", errors="backslashreplace")
+        self._stream = os.fdopen(descriptor, "wb")
         self._write = self._stream.write
 
-    def write(self, line: str) -> None:
-        self._write(line + "\n")
+    def write(self, lines: bytes) -> None:
+        self._write(lines)
 
     def commit(self) -> None:
         """Make the output final: flush, and rename the temporary file over the target."""
@@ -201,7 +205,12 @@ class _Progress:
         self._started = self._last = time.monotonic()
         self.ok = self.failed = 0
 
-    def count(self, ok: bool) -> None:
+    def count_lines(self, flags: bytes) -> None:
+        """Count a chunk's lines, one by one (``flags``: 1 for an ok line, 0 for an error)."""
+        for ok in flags:
+            self.count(ok=bool(ok))
+
+    def count(self, *, ok: bool) -> None:
         if ok:
             self.ok += 1
         else:
@@ -260,19 +269,19 @@ def run_jsonl(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO)
             err.write(f"iop-placement: cannot write -o {args.output}: {error.strerror or error}\n")
             return EXIT_FAILED
         stack.callback(output.discard)
-        results = score_lines(_lines(source), workers=args.workers or 1, rules=args.rules)
+        results = score_chunks(_lines(source), workers=args.workers or 1, rules=args.rules)
         close: Callable[[], object] = getattr(results, "close", lambda: None)
         stack.callback(close)
         try:
             try:
-                for result in results:
+                for chunk in results:
                     _StopState.writing = True
-                    output.write(result)
+                    output.write(chunk.text)
                     _StopState.writing = False
-                    progress.count(is_ok_line(result))
+                    progress.count_lines(chunk.ok)
                     if _StopState.signum is not None:
                         raise _Stopped(_StopState.signum)
-            except BrokenProcessPool:
+            except WorkersStopped:
                 if _StopState.signum is None:
                     raise
                 raise _Stopped(_StopState.signum) from None
@@ -284,7 +293,7 @@ def run_jsonl(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO)
             close()  # stops the workers, if the signal came while a result was handled
             output.discard()
             return _report_stop(stop.signum, args.output, progress, err)
-        except BrokenProcessPool:
+        except WorkersStopped:
             err.write("iop-placement: a worker process died; the output was not written\n")
             return EXIT_FAILED
         except OSError as error:
@@ -333,7 +342,7 @@ def _on_stop_signal(signum: int, _frame: FrameType | None) -> None:
     """Stop the run without raising inside code that holds locks.
 
     Worker processes are terminated at once (the main thread, waiting for a result, then
-    sees BrokenProcessPool); the loop checks the flag after each line. Raising here is
+    sees WorkersStopped); the loop checks the flag after each chunk it writes. Raising here is
     safe, and needed, only while blocked on input, or when there are no workers and no
     write is under way (the signal then lands in scoring code).
     """
