@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from starlette.concurrency import run_in_threadpool
 from starlette.testclient import TestClient
 
 from helpers import BASELINE
@@ -280,6 +281,42 @@ def test_the_engine_runs_off_the_event_loop() -> None:
         engine.release.set()
         thread.join(timeout=60)
     assert results == [200]
+
+
+def test_small_bodies_are_answered_inline_and_large_ones_in_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A thread hop costs more than the library's engine on a small body; a large body, which
+    # could take longer to validate, still goes to a worker thread.
+    hops: list[object] = []
+    hop = run_in_threadpool
+
+    async def counted(work: Any, *args: Any) -> Any:
+        hops.append(work)
+        return await hop(work, *args)
+
+    monkeypatch.setattr(app_module, "run_in_threadpool", counted)
+    small = json.dumps(BASELINE)
+    large = small + " " * app_module.INLINE_BODY_BYTES  # the same answers, padded
+    with TestClient(create_app(insecure_no_auth=True)) as client:
+        for path in ("/api/recommendation", "/api/provisional"):
+            assert _post(client, path, small).status_code == 200
+            assert hops == []
+            assert _post(client, path, large).status_code == 200
+            assert len(hops) == 1
+            hops.clear()
+
+
+def test_the_json_response_matches_json_dumps_of_model_dump(client: TestClient) -> None:
+    reply = _post(client, "/api/recommendation", json.dumps(BASELINE))
+    rec = PlacementEngine.from_directory(DEFAULT_RULES).recommend(BASELINE)
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json()["recommendation"] == rec.model_dump(mode="json")
+    assert (
+        app_module.JSONResponse({"a": [1, "é"], "b": None}).body
+        == '{"a":[1,"é"],"b":null}'.encode()
+    )
+    assert app_module.JSONResponse({"x": float("nan")}).body == b'{"x":null}'
 
 
 def test_an_array_with_too_many_members_is_refused_before_validation(client: TestClient) -> None:
