@@ -704,10 +704,63 @@ def service_section(report: Report, data: list[dict[str, Any]]) -> None:
         f"{worst:.2f}x (the lower of 1 and 8 connections)",
         worst >= 0.5,
     )
+    workers_section(report, bodies, ours_cmd[:-2] if "--audit-db" in usage else ours_cmd)
+
+
+SPIN = "x = 0\nfor i in range(6_000_000):\n    x += i"
+
+
+def parallel_ceiling() -> float:
+    """How much more work two CPU-bound processes do at once than one: this machine's ceiling."""
+
+    def wall(count: int) -> float:
+        started = time.perf_counter()
+        spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(count)]
+        for spinner in spinners:
+            assert spinner.wait() == 0
+        return time.perf_counter() - started
+
+    return statistics.median(2 * wall(1) / wall(2) for _ in range(ROUNDS))
+
+
+def workers_section(report: Report, bodies: list[bytes], base_cmd: list[str]) -> None:
+    """`serve --workers 1` against `--workers 2` at 8 connections, in turn in each round."""
+    seconds = report.sizes.service_seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {}
+        for count in (1, 2):
+            port = free_port()
+            command = [*base_cmd, "--audit-db", f"sqlite:///{tmp}/audit-{count}.db"]
+            command[command.index("--port") + 1] = str(port)
+            commands[count] = ([*command, "--workers", str(count)], port)
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        with server(*commands[1]), server(*commands[2]):
+            for _, port in commands.values():
+                load(port, bodies, seconds / 2, 8)  # warm up every worker
+            for _ in range(ROUNDS):
+                for count, (_, port) in commands.items():
+                    rates[count].append(load(port, bodies, seconds, 8))
+    scale = statistics.median(b / a for a, b in zip(rates[1], rates[2], strict=True))
+    ceiling = parallel_ceiling()
+    report.lines += [
+        "`iop-placement serve --workers 2` against `--workers 1`, the same load at 8"
+        " connections. For scale: two CPU-bound Python processes at once do"
+        f" {ceiling:.2f}x the work of one on this machine (its ceiling for 2 processes), and"
+        " the load generator needs CPU too.",
+        "",
+    ]
+    report.table(
+        ["workers", "requests/s (median)", "ratio"],
+        [
+            ["1", _fmt(statistics.median(rates[1]), 0), "1.0x"],
+            ["2", _fmt(statistics.median(rates[2]), 0), f"{scale:.2f}x 1 worker"],
+        ],
+        ["---:", "---:", "---:"],
+    )
     report.target(
         "`serve --workers N` scales with processes",
-        "`serve` has no `--workers` option in this checkout: not measurable yet",
-        None,
+        f"{scale:.2f}x with 2 workers (this machine's ceiling for 2 processes: {ceiling:.2f}x)",
+        scale >= 1.5,
     )
 
 

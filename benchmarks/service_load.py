@@ -89,6 +89,20 @@ class Server:
         msg = "no VmRSS"
         raise RuntimeError(msg)
 
+    def worker_pids(self) -> list[int]:
+        """The server's worker processes (``--workers N``); empty with one process."""
+        pids = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+                cmdline = (status.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            parent = next(line for line in text.splitlines() if line.startswith("PPid:"))
+            if int(parent.split()[1]) == self.process.pid and b"spawn_main" in cmdline:
+                pids.append(int(status.parent.name))
+        return sorted(pids)
+
     def log(self) -> str:
         return "".join(
             (self.folder / name).read_text(encoding="utf-8", errors="replace")
@@ -97,7 +111,7 @@ class Server:
 
 
 @contextmanager
-def running_server() -> Iterator[Server]:
+def running_server(workers: int = 1) -> Iterator[Server]:
     """`iop-placement serve` with JWT authentication, on a free loopback port."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -110,6 +124,7 @@ def running_server() -> Iterator[Server]:
             "--service-url", f"http://127.0.0.1:{port}",
             "--trust", f"{ISSUER}={folder / 'jwks.json'}",
             "--audit-db", f"sqlite:///{folder / 'audit.db'}", "--log-level", "info",
+            "--workers", str(workers),
         ]  # fmt: skip
         with (folder / "out.log").open("wb") as out, (folder / "err.log").open("wb") as err:
             process = subprocess.Popen(command, stdout=out, stderr=err)

@@ -8,6 +8,7 @@ an unreachable server fails them.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import sqlite3
 import threading
@@ -243,6 +244,72 @@ def test_two_stores_on_one_database_keep_one_chain(url: str) -> None:
             (first if n % 2 else second).append("card", {"n": n})
     assert verify(url).entries == 10
     assert verify(url).ok
+
+
+def _append_in_a_process(url: str, worker: int, count: int) -> None:
+    with AuditStore.open(url) as store:
+        for n in range(count):
+            store.append("card", {"worker": worker, "n": n})
+
+
+def _claim_in_a_process(url: str, ids: list[str], results: Any) -> None:
+    with AuditStore.open(url) as store:
+        for jti in ids:
+            if store.claim_token_id("https://ehr.example", jti, expires=2e9, now=1e9):
+                results.put(jti)
+
+
+def test_appends_from_several_processes_keep_one_chain(url: str) -> None:
+    # What `serve --workers N` does: each process its own connection, one chain.
+    context = multiprocessing.get_context("spawn")
+    AuditStore.open(url).close()  # the schema, before the processes race to create it
+    processes = [
+        context.Process(target=_append_in_a_process, args=(url, worker, 40)) for worker in range(3)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    report = verify(url)
+    assert report.ok, report.problems
+    assert report.entries == 120
+
+
+def test_a_token_id_is_claimed_once_across_processes(url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    ids = [f"jti-{n}" for n in range(60)]
+    AuditStore.open(url).close()
+    processes = [
+        context.Process(target=_claim_in_a_process, args=(url, ids, results)) for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    claimed = [results.get(timeout=10) for _ in range(len(ids))]
+    assert sorted(claimed) == sorted(ids)  # each id exactly once, whoever won it
+    assert results.empty()
+
+
+def test_an_expired_token_id_is_forgotten(url: str) -> None:
+    with AuditStore.open(url) as store:
+        assert store.claim_token_id("iss", "a", expires=100.0, now=50.0)
+        assert not store.claim_token_id("iss", "a", expires=100.0, now=99.0)
+        assert store.claim_token_id("other-iss", "a", expires=100.0, now=99.0)
+        assert store.claim_token_id("iss", "a", expires=300.0, now=101.0)  # the old one expired
+        assert not store.claim_token_id("iss", "a", expires=300.0, now=102.0)
+        store.append("card", {"n": 1})
+    assert verify(url).entries == 1  # the token ids are not entries of the chain
+
+
+def test_a_token_id_that_cannot_be_recorded_is_an_audit_error(sqlite_url: str) -> None:
+    store = AuditStore.open(sqlite_url)
+    store.close()
+    with pytest.raises(AuditError, match="token id could not be recorded"):
+        store.claim_token_id("iss", "a", expires=100.0, now=50.0)
 
 
 def test_the_audit_verify_command(url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from helpers import BASELINE
 from iop_placement import (
     Assessment,
     PlacementEngine,
@@ -329,3 +331,46 @@ def test_serve_reports_a_bad_trust_option(capsys: pytest.CaptureFixture[str]) ->
     args = ["serve", "--service-url", "https://cds.example", "--trust", "nojwks", "--port", "1"]
     assert main(args) == 2
     assert "ISSUER=JWKS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("count", ["0", "65", "two"])
+def test_serve_rejects_a_bad_worker_count(count: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--insecure-dev-no-auth", "--workers", count])
+    assert caught.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_serve_with_workers_hands_its_checked_options_to_each_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iop_placement.cli import _serve
+    from iop_placement.service import _server
+
+    calls: list[tuple[Any, int]] = []
+
+    def run_server(app: Any, host: str, port: int, log_level: str, *, workers: int = 1) -> None:  # noqa: ARG001
+        calls.append((app, workers))
+        # What each worker process does: build the app from the environment.
+        with TestClient(_serve.worker_app()) as client:
+            assert client.get("/cds-services").json() == cds_hooks.discovery()
+            assert client.post("/api/recommendation", json=BASELINE).status_code == 200
+
+    monkeypatch.setattr(_server, "run_server", run_server)
+    monkeypatch.delenv(_serve.OPTIONS_ENV, raising=False)
+    db = f"sqlite:///{tmp_path / 'audit.db'}"
+    args = ["serve", "--insecure-dev-no-auth", "--workers", "3", "--audit-db", db]
+    assert main(args) == 0
+    assert calls == [(_serve.WORKER_FACTORY, 3)]
+    options = json.loads(os.environ.pop(_serve.OPTIONS_ENV))
+    assert options["audit_db"] == db
+    assert options["insecure"] is True
+
+
+def test_several_workers_need_an_app_factory() -> None:
+    from iop_placement.service._server import server_config
+
+    with pytest.raises(ValueError, match="import string"):
+        server_config(create_app(insecure_no_auth=True), "127.0.0.1", 1, "warning", workers=2)
+    config = server_config("iop_placement.cli._serve:worker_app", "127.0.0.1", 1, "info", workers=2)
+    assert (config.workers, config.factory) == (2, True)

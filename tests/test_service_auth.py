@@ -18,7 +18,13 @@ from cryptography.hazmat.primitives import serialization
 from starlette.testclient import TestClient
 
 from iop_placement.audit import AuditStore
-from iop_placement.service import JwtVerifier, TrustedIssuer, create_app
+from iop_placement.service import (
+    AuthenticationError,
+    AuthenticationUnavailable,
+    JwtVerifier,
+    TrustedIssuer,
+    create_app,
+)
 from service_helpers import FEEDBACK, HOOK, ISSUER, SERVICE_URL, Client, hook_call
 
 
@@ -234,6 +240,35 @@ def test_the_memory_of_seen_ids_is_bounded(
         verifier.verify(f"Bearer {ehr.token()}", audience)
     with pytest.raises(_auth.AuthenticationUnavailable):
         verifier.verify(f"Bearer {ehr.token()}", audience)
+
+
+def test_verifiers_sharing_an_audit_database_refuse_each_others_replays(
+    ehr: Client, tmp_path: Path
+) -> None:
+    # Two verifiers on one database stand for two `serve --workers` processes.
+    jwks = str(ehr.write_jwks(tmp_path))
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    audience = f"{SERVICE_URL}{HOOK}"
+    with AuditStore.open(url) as first_store, AuditStore.open(url) as second_store:
+        first = JwtVerifier([TrustedIssuer(ISSUER, jwks)], claim_id=first_store.claim_token_id)
+        second = JwtVerifier([TrustedIssuer(ISSUER, jwks)], claim_id=second_store.claim_token_id)
+        token = ehr.token()
+        first.verify(f"Bearer {token}", audience)
+        with pytest.raises(AuthenticationError, match="replay"):
+            second.verify(f"Bearer {token}", audience)
+        second.verify(f"Bearer {ehr.token()}", audience)  # another token is fine
+
+
+def test_token_ids_that_cannot_be_recorded_are_a_503_not_a_pass(
+    ehr: Client, tmp_path: Path
+) -> None:
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'ids.db'}")
+    verifier = JwtVerifier(
+        [TrustedIssuer(ISSUER, str(ehr.write_jwks(tmp_path)))], claim_id=store.claim_token_id
+    )
+    store.close()
+    with pytest.raises(AuthenticationUnavailable, match="cannot be recorded"):
+        verifier.verify(f"Bearer {ehr.token()}", f"{SERVICE_URL}{HOOK}")
 
 
 def test_a_jwks_url_in_clear_text_is_refused_off_loopback() -> None:

@@ -9,12 +9,14 @@ half-sent requests open, then 2,000 requests at 16 connections.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+HOOK = "/cds-services/iop-placement"
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "service_load.py"
 EXPECTED = {
     "no token": 401,
@@ -73,3 +75,49 @@ def test_hostile_inputs_and_a_bounded_load_leave_the_server_whole() -> None:
     assert rss_before - rss_start < 128 * 1024  # the hostile inputs do not balloon it
     assert "Traceback" not in log
     assert driver.SECRET not in log
+
+
+def _bytes_written(pid: int) -> int:
+    # Every write(2) of the process, sockets included: a worker that answered requests
+    # wrote their bodies; an idle one writes next to nothing.
+    line = next(
+        line
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines()
+        if line.startswith("wchar:")
+    )
+    return int(line.split()[1])
+
+
+@pytest.mark.slow
+def test_two_workers_keep_one_audit_chain_and_refuse_replays_across_processes() -> None:
+    driver = _driver()
+    with driver.running_server(workers=2) as server:
+        driver.load(server, 30, 2)  # both workers up; 10 hook calls
+        workers = server.worker_pids()
+        assert len(workers) == 2
+        written = {pid: _bytes_written(pid) for pid in workers}
+        result = driver.load(server, 300, 8)  # 100 hook calls (a card each), intake API, discovery
+        # The same token on 4 fresh connections at once, 20 times: one worker's memory alone
+        # would let a replay that reaches the other worker through.
+        tokens = 20
+        for _ in range(tokens):
+            token = server.token()
+            replies = driver._at_once(
+                4, lambda token=token: driver.post(server, HOOK, driver.hook_call(), token=token)
+            )
+            statuses = sorted(status for status, _ in replies)
+            assert statuses == [200, 401, 401, 401]
+        grown = {pid: _bytes_written(pid) - written[pid] for pid in workers}
+        verified = subprocess.run(
+            [sys.executable, "-m", "iop_placement", "audit", "verify", "--db",
+             f"sqlite:///{server.folder / 'audit.db'}"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert server.process.poll() is None
+        log = server.log()
+    assert dict(result.statuses) == {200: 300}
+    assert result.errors == []
+    assert all(size > 200_000 for size in grown.values()), grown  # both workers answered
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith(f"{10 + 100 + tokens} entries, chain intact")
+    assert "Traceback" not in log

@@ -9,6 +9,13 @@ the database refuse UPDATE and DELETE; someone who drops them and edits or delet
 breaks the chain, which :func:`verify` reports. Removing the newest entries leaves a
 shorter valid chain: compare :attr:`Verification.head` with a copy kept elsewhere
 (``expected_head``) to detect that.
+
+Appends from several threads or processes keep one chain: each reads the newest hash and
+inserts under the database's write lock (SQLite ``BEGIN IMMEDIATE`` with a 30 s busy
+timeout; PostgreSQL ``LOCK TABLE``). A second table, ``iop_placement_token_ids``, holds
+the ids of the bearer tokens already accepted (:meth:`AuditStore.claim_token_id`), so
+that replay protection holds across the server's worker processes; it is not part of the
+chain, and its rows are deleted once their tokens have expired.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ __all__ = [
 
 GENESIS: Final = "0" * 64
 TABLE: Final = "iop_placement_audit"
+TOKENS: Final = "iop_placement_token_ids"
 Kind = Literal["card", "feedback", "placement"]
 _KINDS: Final = ("card", "feedback", "placement")
 
@@ -57,6 +65,13 @@ CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE}
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS {TOKENS} (
+    issuer TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (issuer, jti)
+);
+CREATE INDEX IF NOT EXISTS {TOKENS}_expires ON {TOKENS} (expires);
 """
 _POSTGRES_SCHEMA: Final = (
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -75,6 +90,13 @@ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END; $$ LANGUAGE plpgsql
     f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}",
     f"""CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {TABLE}
 FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()""",
+    f"""CREATE TABLE IF NOT EXISTS {TOKENS} (
+    issuer TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (issuer, jti)
+)""",
+    f"CREATE INDEX IF NOT EXISTS {TOKENS}_expires ON {TOKENS} (expires)",
 )
 _SELECT: Final = (
     "SELECT seq, kind, recorded_at, card_uuid, content, note, prev_hash, hash"
@@ -89,6 +111,11 @@ _INSERT: Final = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _LOCK: Final = "LOCK TABLE iop_placement_audit IN SHARE ROW EXCLUSIVE MODE"
+_FORGET_IDS: Final = "DELETE FROM iop_placement_token_ids WHERE expires < ?"
+_INSERT_ID: Final = (
+    "INSERT INTO iop_placement_token_ids (issuer, jti, expires) VALUES (?, ?, ?)"
+    " ON CONFLICT (issuer, jti) DO NOTHING"
+)
 
 
 class AuditError(IopPlacementError, RuntimeError):
@@ -249,6 +276,49 @@ class AuditStore:
             raise
         conn.execute("COMMIT")
         return entry
+
+    def claim_token_id(self, issuer: str, jti: str, *, expires: float, now: float) -> bool:
+        """Record a bearer token's id until ``expires``; False if it is already recorded.
+
+        Atomic across threads and processes on this database: of several claims of one id
+        before it expires, exactly one is True. Ids that expired before ``now`` are deleted
+        first. The commit is not forced to disk (SQLite ``synchronous=NORMAL``, PostgreSQL
+        ``synchronous_commit=off``): a crash of the machine may forget the last ids, never
+        corrupt the table or the chain.
+
+        Raises:
+            AuditError: the database refused the write.
+
+        """
+        with self._lock:
+            try:
+                return self._claim(issuer, jti, expires, now)
+            except Exception as error:  # noqa: BLE001 - never the driver's text
+                msg = f"the token id could not be recorded ({type(error).__name__})"
+                raise AuditError(msg) from None
+
+    def _claim(self, issuer: str, jti: str, expires: float, now: float) -> bool:
+        conn = self._conn
+        if self._postgres:
+            with conn.transaction():
+                conn.execute("SET LOCAL synchronous_commit = off")
+                conn.execute(self._sql(_FORGET_IDS), (now,))
+                claimed = conn.execute(self._sql(_INSERT_ID), (issuer, jti, expires))
+            return bool(claimed.rowcount == 1)
+        # Per connection and only between transactions: the audit entries stay FULL.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_FORGET_IDS, (now,))
+                claimed = conn.execute(_INSERT_ID, (issuer, jti, expires))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.execute("PRAGMA synchronous=FULL")
+        return bool(claimed.rowcount == 1)
 
     def append_record(self, record: PlacementRecord) -> AuditEntry:
         """Append a placement record (its note in the note column, as the record keeps it)."""

@@ -4,19 +4,40 @@ The hook and feedback endpoints need the CDS client's signed JWT (``--service-ur
 one ``--trust ISSUER=JWKS`` or more); ``--insecure-dev-no-auth`` turns that off, says so
 loudly on every start, and is refused on an address other than loopback. The intake page
 and its JSON API have no authentication: they are served on a loopback address only.
+
+``--workers N`` runs N server processes on one socket. Each builds its own app from the
+options, which the command checks first and hands on in :data:`OPTIONS_ENV`; all write
+one audit hash chain and share the ids of accepted tokens through the audit database,
+so a token replayed to another worker is refused too.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
+import os
 import sys
-from typing import Any, Final, TextIO
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from iop_placement._engine import PlacementEngine
 
-__all__ = ["DEFAULT_AUDIT_DB", "DEFAULT_PORT", "HOST", "add_serve_command"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from iop_placement.audit import AuditStore
+
+__all__ = [
+    "DEFAULT_AUDIT_DB",
+    "DEFAULT_PORT",
+    "HOST",
+    "MAX_WORKERS",
+    "OPTIONS_ENV",
+    "add_serve_command",
+    "worker_app",
+]
 
 HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8737
@@ -27,6 +48,88 @@ _INSECURE = (
     " authentication. For development on this machine only; never with patient data."
 )
 _LOG: Final = logging.getLogger("iop_placement.service")
+MAX_WORKERS: Final = 64
+OPTIONS_ENV: Final = "IOP_PLACEMENT_SERVE_OPTIONS"
+WORKER_FACTORY: Final = "iop_placement.cli._serve:worker_app"
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What a server process needs to build the app; JSON in :data:`OPTIONS_ENV`."""
+
+    rules: str | None
+    service_url: str | None
+    trust: list[str]
+    insecure: bool
+    audit_db: str
+    cors_origins: list[str]
+    intake_page: bool
+    log_level: str
+
+
+def _build(options: _Options) -> tuple[Starlette, AuditStore]:
+    """The app and its audit store, from the command's options.
+
+    Raises:
+        ValueError: an option cannot be used; the message names it.
+        AuditError: the audit database cannot be opened.
+
+    """
+    from iop_placement.audit import AuditStore  # noqa: PLC0415 - the service extra
+    from iop_placement.service import JwtVerifier, TrustedIssuer, create_app  # noqa: PLC0415
+
+    trusted = []
+    if not options.insecure:
+        try:
+            trusted = [TrustedIssuer.parse(item) for item in options.trust]
+            JwtVerifier(trusted)  # reads the JWK Sets: a bad one fails before the database opens
+        except ValueError as error:
+            msg = f"--trust: {error}"
+            raise ValueError(msg) from None
+    audit = AuditStore.open(options.audit_db)
+    try:
+        verifier = None
+        if trusted:
+            # The ids of accepted tokens go to the audit database: every worker sees them.
+            verifier = JwtVerifier(trusted, claim_id=audit.claim_token_id)
+        engine = PlacementEngine.from_directory(options.rules) if options.rules else None
+        try:
+            app = create_app(
+                engine,
+                verifier=verifier,
+                service_url=options.service_url,
+                insecure_no_auth=options.insecure,
+                audit=audit,
+                cors_origins=options.cors_origins,
+                intake_page=options.intake_page,
+            )
+        except ValueError as error:
+            msg = f"--service-url: {error}"
+            raise ValueError(msg) from None
+    except BaseException:
+        audit.close()
+        raise
+    return app, audit
+
+
+def worker_app() -> Starlette:
+    """The app of one ``serve --workers N`` process (uvicorn calls it in each worker)."""
+    options = _Options(**json.loads(os.environ[OPTIONS_ENV]))
+    logging.getLogger("iop_placement").setLevel(options.log_level.upper())
+    app, _ = _build(options)  # the store lives as long as the worker process
+    return app
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        msg = "must be a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 1 <= count <= MAX_WORKERS:
+        msg = f"must be from 1 to {MAX_WORKERS}"
+        raise argparse.ArgumentTypeError(msg)
+    return count
 
 
 def _port(text: str) -> int:
@@ -57,14 +160,12 @@ def _usage(message: str) -> int:
 
 def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
     try:
-        from iop_placement.audit import AuditError, AuditStore  # noqa: PLC0415
-        from iop_placement.service import JwtVerifier, TrustedIssuer, create_app  # noqa: PLC0415
+        from iop_placement.audit import AuditError  # noqa: PLC0415
         from iop_placement.service._server import run_server  # noqa: PLC0415
     except ImportError:
         sys.stderr.write(_INSTALL_HINT + "\n")
         return 1
     loopback = _loopback(args.host)
-    verifier = None
     if args.insecure_dev_no_auth:
         if not loopback:
             return _usage("--insecure-dev-no-auth is refused on an address other than loopback")
@@ -73,37 +174,43 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         sys.stderr.write(_INSECURE + "\n")
         logging.basicConfig()
         _LOG.warning(_INSECURE)
-    else:
-        if not args.trust or not args.service_url:
-            return _usage(
-                "the CDS Hooks endpoints need authentication: give --service-url and"
-                " --trust ISSUER=JWKS (or --insecure-dev-no-auth for local development)"
-            )
-        try:
-            verifier = JwtVerifier([TrustedIssuer.parse(item) for item in args.trust])
-        except ValueError as error:
-            return _usage(f"--trust: {error}")
+    elif not args.trust or not args.service_url:
+        return _usage(
+            "the CDS Hooks endpoints need authentication: give --service-url and"
+            " --trust ISSUER=JWKS (or --insecure-dev-no-auth for local development)"
+        )
+    options = _Options(
+        rules=args.rules,
+        service_url=args.service_url,
+        trust=list(args.trust or ()),
+        insecure=args.insecure_dev_no_auth,
+        audit_db=args.audit_db,
+        cors_origins=list(args.cors_origin or ()),
+        intake_page=loopback,
+        log_level=args.log_level,
+    )
+    # Built here with every worker count: a bad option is a usage error before any worker starts.
     try:
-        audit = AuditStore.open(args.audit_db)
+        app, audit = _build(options)
     except AuditError as error:
         return _usage(f"--audit-db: {error}")
-    app = create_app(
-        PlacementEngine.from_directory(args.rules) if args.rules else None,
-        verifier=verifier,
-        service_url=args.service_url,
-        insecure_no_auth=args.insecure_dev_no_auth,
-        audit=audit,
-        cors_origins=args.cors_origin or (),
-        intake_page=loopback,
-    )
+    except ValueError as error:
+        return _usage(str(error))
     where = f"http://{args.host}:{args.port}"
     page = f"intake page on {where}/ and " if loopback else ""
+    processes = f", {args.workers} worker processes" if args.workers > 1 else ""
     out.write(
-        f"iop-placement: {page}CDS Hooks discovery on {where}/cds-services (Ctrl+C stops it)\n"
+        f"iop-placement: {page}CDS Hooks discovery on {where}/cds-services"
+        f"{processes} (Ctrl+C stops it)\n"
     )
     out.flush()
     try:
-        run_server(app, args.host, args.port, args.log_level)
+        if args.workers == 1:
+            run_server(app, args.host, args.port, args.log_level)
+        else:
+            audit.close()  # each worker opens its own connection
+            os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
+            run_server(WORKER_FACTORY, args.host, args.port, args.log_level, workers=args.workers)
     finally:
         audit.close()
     return 0
@@ -146,6 +253,13 @@ def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's priva
         action="append",
         metavar="ORIGIN",
         help="an origin allowed to call the service from a browser; repeatable",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="server processes on the one port (default 1); they share the audit database",
     )
     serve.add_argument(
         "--log-level",

@@ -14,7 +14,9 @@ trusts a configured list of issuers. Verified here, with PyJWT and ``cryptograph
   the future, and lives at most :data:`MAX_LIFETIME_SECONDS` (the specification's
   five minutes);
 - a ``jti`` already seen from the same issuer is refused (replay), for as long as its
-  token could be valid. The memory of seen ids is this process's own.
+  token could be valid. The memory of seen ids is this process's own unless the verifier
+  is given ``claim_id`` (``iop-placement serve`` passes its audit database's
+  :meth:`~iop_placement.audit.AuditStore.claim_token_id`, shared by all its workers).
 
 Any failure is :class:`AuthenticationError` with a fixed message; the token's content is
 never echoed or logged.
@@ -30,7 +32,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import jwt
 
@@ -41,6 +43,7 @@ __all__ = [
     "MAX_LIFETIME_SECONDS",
     "AuthenticationError",
     "AuthenticationUnavailable",
+    "ClaimId",
     "JwtVerifier",
     "TrustedIssuer",
 ]
@@ -115,15 +118,35 @@ class _Keys:
         raise AuthenticationError("the token's key is not known")
 
 
-class JwtVerifier:
-    """Verifies CDS clients' bearer tokens against trusted issuers; thread-safe."""
+class ClaimId(Protocol):
+    """Records a token id until ``expires``; False if it was recorded before (a replay).
 
-    def __init__(self, issuers: Sequence[TrustedIssuer], *, clock: Any = time.time) -> None:  # noqa: ANN401
+    Raises an exception when the ids cannot be recorded: the token is then refused (503).
+    """
+
+    def __call__(self, issuer: str, jti: str, *, expires: float, now: float) -> bool: ...
+
+
+class JwtVerifier:
+    """Verifies CDS clients' bearer tokens against trusted issuers; thread-safe.
+
+    ``claim_id`` keeps the ids of accepted tokens somewhere shared (several processes, or
+    across restarts); without it they are kept in this process's memory.
+    """
+
+    def __init__(
+        self,
+        issuers: Sequence[TrustedIssuer],
+        *,
+        clock: Any = time.time,  # noqa: ANN401
+        claim_id: ClaimId | None = None,
+    ) -> None:
         if not issuers:
             msg = "at least one trusted issuer is needed"
             raise ValueError(msg)
         self._keys: dict[str, _Keys] = {item.issuer: _Keys(item.jwks) for item in issuers}
         self._clock = clock
+        self._claim_id = claim_id
         self._seen: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
@@ -184,6 +207,14 @@ class JwtVerifier:
         return claims
 
     def _remember(self, issuer: str, jti: str, until: float, now: float) -> None:
+        if self._claim_id is not None:
+            try:
+                fresh = self._claim_id(issuer, jti, expires=until, now=now)
+            except Exception:  # noqa: BLE001 - a store's error may quote the token's id
+                raise AuthenticationUnavailable("the token ids cannot be recorded now") from None
+            if not fresh:
+                raise AuthenticationError("the token was used before (jti replay)")
+            return
         with self._lock:
             if (issuer, jti) in self._seen and self._seen[issuer, jti] >= now:
                 raise AuthenticationError("the token was used before (jti replay)")

@@ -6,16 +6,22 @@ holds them all. :class:`HeaderTimeoutProtocol` closes a connection whose request
 headers are not complete :data:`HEADER_TIMEOUT_SECONDS` after it opened or after the
 previous response. uvicorn's own access log is off: it records paths with their query
 strings; the app logs the route template instead (``iop_placement.access``).
+
+With ``workers`` above 1, the app is given as an import string of a factory (each worker
+process builds its own app, engine and database connection) and uvicorn's supervisor
+runs the workers on one listening socket, restarting any that dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, Final
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess
 
 __all__ = [
     "HEADER_TIMEOUT_SECONDS",
@@ -53,7 +59,13 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock for the first request's headers."""
+        """Start the clock for the first request's headers; send without Nagle's delay."""
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # asyncio sets TCP_NODELAY only when the socket's proto is IPPROTO_TCP; a listening
+            # socket handed to uvicorn's worker processes has proto 0, and then every response
+            # that ends in a short segment waited for the client's delayed ACK (about 40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._arm_header_timer()
 
@@ -75,8 +87,21 @@ class HeaderTimeoutProtocol(H11Protocol):
             self._arm_header_timer()
 
 
-def server_config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:  # noqa: ANN401
-    """The uvicorn configuration ``iop-placement serve`` uses, with every limit set."""
+def server_config(
+    app: Any,  # noqa: ANN401 - an ASGI app, or the import string of a factory of one
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    workers: int = 1,
+) -> uvicorn.Config:
+    """The uvicorn configuration ``iop-placement serve`` uses, with every limit set.
+
+    ``workers`` above 1 needs ``app`` as ``"module:factory"``.
+    """
+    if workers > 1 and not isinstance(app, str):
+        msg = "several workers need the app as the import string of a factory"
+        raise ValueError(msg)
     logging.getLogger("iop_placement").setLevel(log_level.upper())
     return uvicorn.Config(
         app,
@@ -92,9 +117,19 @@ def server_config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Con
         server_header=False,
         proxy_headers=False,
         lifespan="off",
+        workers=workers,
+        factory=isinstance(app, str),
     )
 
 
-def run_server(app: Any, host: str, port: int, log_level: str) -> None:  # noqa: ANN401
-    """Serve ``app`` with :func:`server_config` until interrupted."""
-    uvicorn.Server(server_config(app, host, port, log_level)).run()
+def run_server(app: Any, host: str, port: int, log_level: str, *, workers: int = 1) -> None:  # noqa: ANN401
+    """Serve ``app`` with :func:`server_config` until interrupted, in ``workers`` processes."""
+    config = server_config(app, host, port, log_level, workers=workers)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    sock = config.bind_socket()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
