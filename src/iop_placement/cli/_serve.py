@@ -14,6 +14,7 @@ so a token replayed to another worker is refused too.
 from __future__ import annotations
 
 import argparse
+import atexit
 import ipaddress
 import json
 import logging
@@ -116,7 +117,8 @@ def worker_app() -> Starlette:
     """The app of one ``serve --workers N`` process (uvicorn calls it in each worker)."""
     options = _Options(**json.loads(os.environ[OPTIONS_ENV]))
     logging.getLogger("iop_placement").setLevel(options.log_level.upper())
-    app, _ = _build(options)  # the store lives as long as the worker process
+    app, audit = _build(options)
+    atexit.register(audit.close)  # the store lives as long as the worker process
     return app
 
 
