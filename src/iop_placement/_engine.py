@@ -17,9 +17,10 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    recommendation keeps only the reasons for the decided level, the rating reasons and
    answer-reading flag rules: nothing that suggests weighing a lower level.
 
-Recommendations are immutable, so their parts are shared: everything but the reasons'
-facts follows from which rules fired and is built once per set of fired rules, and each
-rule hands out the same reason again for the same facts (both bounded, thread-safe).
+Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
+level, flags, alternative and override follow from the fired rules other than plain
+rating rules and are built once per such set; each dimension's rating once per set of
+rating rules behind it; and each rule hands out the same reason again for the same facts.
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ _ENGINES: Final = itertools.count(1)
 # the reasons it has built, up to this many, and hands out the same immutable object again.
 _REASONS_PER_RULE: Final = 2048
 _SHARED_LIMIT: Final = 8192
+_RANK_STEP: Final = 1 << 16  # above any rule's order (durable-rules holds 4,096 rules)
+_SORT_KEY: Final = operator.attrgetter("sort_key")
 _MISSING: Final = object()
 _T = TypeVar("_T")
 # Iterating an Enum class is slow; the engine iterates these on every call.
 _DIMENSIONS: Final = tuple(Dimension)
+_POSITIONS: Final = tuple(range(len(_DIMENSIONS)))
 _FLAGS: Final = tuple(Flag)
 
 
@@ -102,6 +106,9 @@ class _Prepared:
     # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
     lists: bool
+    bit: int  # 1 << order: a set of fired rules is one int
+    # Reasons come most intensive level first, then in file order: one int to sort by.
+    sort_key: int
     reasons: dict[Any, Reason] = field(default_factory=dict)
 
     @classmethod
@@ -126,6 +133,8 @@ class _Prepared:
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=any(specs[name].kind == "choices" for name in names if name in specs),
+            bit=1 << order,
+            sort_key=-(then.level.rank if then.level is not None else -1) * _RANK_STEP + order,
         )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
@@ -171,11 +180,21 @@ def _hashable(value: Any) -> Any:  # noqa: ANN401 - an answer
 
 
 @dataclass(frozen=True, slots=True)
-class _Outline:
-    """A recommendation without its reasons: the rules kept, in order, and the fields."""
+class _Head:
+    """What a recommendation takes from the fired rules other than plain rating rules.
 
-    kept: tuple[_Prepared, ...]
-    fields: dict[str, Any]
+    A plain rating rule (a rating, nothing else) adds only its reason and its dimension's
+    rating: everything else (level, flags, alternative, override, which rules are the
+    basis of the ASAM codes) follows from the other rules that fired, far fewer
+    combinations than all fired rules together (random answers rarely repeat those).
+    """
+
+    override: bool
+    level: LevelOfCare
+    fields: dict[str, Any]  # every field in the model's order; the per-call ones as None
+    # Each deciding rule's id and the dimensions whose rating it reads (positions).
+    deciding: tuple[tuple[str, tuple[int, ...]], ...]
+    asam: dict[tuple[int, ...], object] = field(default_factory=dict)  # by basis (bits)
 
 
 class _Phase:
@@ -287,8 +306,9 @@ class PlacementEngine:
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
         self._levels = {level.rank: level for level in LevelOfCare}
         self._levels[-1] = LevelOfCare.least_intensive()
-        # Immutable parts of recommendations, by the rules that fired (bounded).
-        self._outlines: dict[tuple[int, ...], _Outline] = {}
+        # Immutable parts of recommendations, shared (bounded): by the fired rules other
+        # than plain rating rules, and by (dimension, rating, the rules behind it).
+        self._heads: dict[int, _Head] = {}
         self._parts: dict[tuple[Any, ...], object] = {}
         derived_keys = tuple(map(fact_name, DERIVED_NAMES))
         # The rules whose firing puts the safety override in force (by rule order).
@@ -297,6 +317,17 @@ class PlacementEngine:
             for p in prepared
             if p.rule.id in self._override_rules or self._override_flags & set(p.flags)
         )
+        # A plain rating rule gives a rating and nothing else (no flag, not overriding).
+        self._head_mask = sum(
+            p.bit for p in prepared if p.dimension is None or p.flags or p.order in self._overriding
+        )
+        self._listed = sum(p.bit for p in prepared if p.rule.id in self._asam_rules)
+        self._by_bit = {p.bit: p for p in prepared}
+        self._all_rules = (1 << len(prepared)) - 1
+        # Each dimension's bits of rating rules start from a marker bit of its own (above
+        # every rule's), so that the bits alone say which dimension and rating they give.
+        self._unrated = tuple(1 << (len(prepared) + i) for i in _POSITIONS)
+        self._dimensions: dict[int, DimensionRating] = {}
         tag = f"{rule_set.name}@{rule_set.version}#{next(_ENGINES)}"
         self._answers = _Phase(
             f"{tag}/answers", [p for p in prepared if p.stage == 1], self.backend
@@ -376,16 +407,35 @@ class PlacementEngine:
             fact[DECIDED_LEVEL] = level.value
             fired += self._context.fired(fact)
             values[DECIDED_LEVEL] = level.value
-        # Everything but the reasons' facts follows from which rules fired: built once.
-        key = tuple(sorted(p.order for p in fired))
-        outline = self._outlines.get(key)
-        if outline is None:
-            outline = self._outline(fired, level, dict(zip(_DIMENSIONS, ratings, strict=True)))
-            if len(self._outlines) < _SHARED_LIMIT:
-                self._outlines[key] = outline
-        fields = dict(outline.fields)
-        fields["reasons"] = tuple([p.reason(values) for p in outline.kept])
-        # Every part was validated when first built and is shared since: not checked again.
+        # The fired rules as bits, and for each dimension the rating rules that set its
+        # rating (the safety override keeps every rating rule: they all stay in).
+        mask = 0
+        behind = list(self._unrated)
+        for p in fired:
+            mask |= p.bit
+            position = p.position
+            if position >= 0 and p.rating == ratings[position]:
+                behind[position] |= p.bit
+        key = mask & self._head_mask
+        head = self._heads.get(key)
+        new = head is None
+        if head is None:
+            head = self._head(fired, level)
+        if head.override:  # nothing that suggests weighing a lower level: the danger leads
+            fired = [p for p in fired if _kept_under_override(p, level)]
+        fired.sort(key=_SORT_KEY)
+        fields = dict(head.fields)
+        fields["reasons"] = tuple([p.reason(values) for p in fired])
+        dimensions = self._dimensions
+        try:
+            fields["dimensions"] = tuple([dimensions[bits] for bits in behind])
+        except KeyError:  # a rating first seen: built once
+            fields["dimensions"] = tuple(map(self._dimension, _POSITIONS, ratings, behind))
+        fields["asam"] = self._asam(head, behind)
+        if new:  # the parts are what they say: checked once per head, then shared
+            Recommendation.model_validate(fields)
+            if len(self._heads) < _SHARED_LIMIT:
+                self._heads[key] = head
         return Recommendation._trusted(fields)
 
     def level_of(self, values: Mapping[str, Any]) -> LevelOfCare:
@@ -434,27 +484,19 @@ class PlacementEngine:
 
         return level
 
-    def _outline(
-        self, fired: list[_Prepared], level: LevelOfCare, ratings: Mapping[Dimension, int]
-    ) -> _Outline:
-        """The parts of a recommendation that depend only on the rules that fired."""
+    def _head(self, fired: list[_Prepared], level: LevelOfCare) -> _Head:
+        """The parts of a recommendation that follow from its fired non-plain rules."""
         override = any(p.order in self._overriding for p in fired)
         if override:
-            # Nothing that suggests weighing a lower level: the danger leads.
-            fired = [
-                p
-                for p in fired
-                if p.stage != 3 and not p.only_offers and (p.level is None or p.level is level)
-            ]
-        fired = sorted(fired, key=lambda p: (-p.rank, p.order))
+            fired = [p for p in fired if _kept_under_override(p, level)]
+        fired = sorted(fired, key=_SORT_KEY)
         raised = {flag for p in fired for flag in p.flags}
-        deciding = [p for p in fired if p.level is level]
-        basis = tuple(_basis(deciding, fired, ratings, self._asam_rules))
-        behind: dict[Dimension, tuple[str, ...]] = {}
-        for p in fired:  # the rating rules that set each dimension's rating
-            if p.dimension is not None and p.rating == ratings[p.dimension]:
-                behind[p.dimension] = (*behind.get(p.dimension, ()), p.rule.id)
-        # In the model's order, with a place for the reasons (Recommendation._trusted).
+        deciding = tuple(
+            (p.rule.id, tuple(_DIMENSIONS.index(d) for d in _DIMENSIONS if d in p.reads))
+            for p in fired
+            if p.level is level
+        )
+        # In the model's order, with places for the parts of each call (Recommendation._trusted).
         fields = {
             "level": level,
             "flags": tuple(flag for flag in _FLAGS if flag in raised),
@@ -463,17 +505,55 @@ class PlacementEngine:
             "intensity": level.intensity,
             "ruleset": self._info,
             "safety_override": override,
-            "dimensions": tuple(
-                self._shared(("dimension", dimension, rating, ids), _rating, dimension, rating, ids)
-                for dimension, rating in ratings.items()
-                for ids in [behind.get(dimension, ())]
-            ),
-            "asam": self._shared(
-                ("asam", level, basis), correspondence, self._rule_set.asam, level, basis
-            ),
+            "dimensions": (),
+            "asam": None,
         }
-        Recommendation.model_validate(fields)  # once per outline: the parts are what they say
-        return _Outline(tuple(fired), fields)
+        return _Head(override, level, fields, deciding)
+
+    def _dimension(self, position: int, rating: int, behind: int) -> DimensionRating:
+        """A dimension's rating with the rules behind it (bits with the dimension's marker)."""
+        found = self._dimensions.get(behind)
+        if found is None:
+            ids = tuple(self._ids(behind & self._all_rules))
+            found = _rating(_DIMENSIONS[position], rating, ids)
+            if len(self._dimensions) < _SHARED_LIMIT:
+                self._dimensions[behind] = found
+        return found
+
+    def _asam(self, head: _Head, behind: list[int]) -> object:
+        """The ASAM correspondence, shared.
+
+        A deciding rule that reads a dimension's rating stands for the rating rules that set
+        that rating, where the crosswalk lists them; otherwise it stands for itself.
+        """
+        listed = self._listed
+        key = tuple(
+            functools.reduce(operator.or_, (behind[i] for i in reads), 0) & listed
+            for _, reads in head.deciding
+        )
+        found = head.asam.get(key, _MISSING)
+        if found is _MISSING:
+            basis: list[str] = []
+            for (rule_id, _), bits in zip(head.deciding, key, strict=True):
+                basis += self._ids(bits) if bits else [rule_id]
+            unique = tuple(dict.fromkeys(basis))
+            level = head.level
+            found = self._shared(
+                ("asam", level, unique), correspondence, self._rule_set.asam, level, unique
+            )
+            if len(head.asam) < _SHARED_LIMIT:
+                head.asam[key] = found
+        return found
+
+    def _ids(self, bits: int) -> list[str]:
+        """The ids of the rules in ``bits``, in file order."""
+        by_bit = self._by_bit
+        ids = []
+        while bits:
+            low = bits & -bits
+            ids.append(by_bit[low].rule.id)
+            bits ^= low
+        return ids
 
     def _shared(self, key: tuple[Any, ...], build: Callable[..., _T], *args: Any) -> _T:  # noqa: ANN401
         """An immutable part built once per key (bounded), then handed out again."""
@@ -547,26 +627,9 @@ def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> Dim
     )
 
 
-def _basis(
-    deciding: list[_Prepared],
-    fired: list[_Prepared],
-    ratings: Mapping[Dimension, int],
-    listed: frozenset[str],
-) -> list[str]:
-    """The rules a recommendation's ASAM codes come from.
-
-    A deciding rule that reads a dimension's rating stands for the rating rules that set
-    that rating, where the crosswalk lists them (``listed``); otherwise it stands for itself.
-    """
-    basis: list[str] = []
-    for p in deciding:
-        behind = [
-            q.rule.id
-            for q in fired
-            if q.dimension in p.reads and q.rating == ratings[q.dimension] and q.rule.id in listed
-        ]
-        basis += behind or [p.rule.id]
-    return list(dict.fromkeys(basis))
+def _kept_under_override(p: _Prepared, level: LevelOfCare) -> bool:
+    """Whether a fired rule's reason stays while the safety override is in force."""
+    return p.stage != 3 and not p.only_offers and (p.level is None or p.level is level)
 
 
 @functools.cache
