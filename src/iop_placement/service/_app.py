@@ -15,11 +15,13 @@ method, the route template, the status and the latency only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from importlib.resources import files
 from typing import Any, Final
@@ -161,6 +163,24 @@ def _unauthorized(message: str) -> JSONResponse:
     return response
 
 
+@asynccontextmanager
+async def _anyio_deadline(seconds: float) -> AsyncIterator[None]:
+    with anyio.fail_after(seconds):
+        yield
+
+
+def _deadline(seconds: float) -> AbstractAsyncContextManager[object]:
+    """A deadline raising ``TimeoutError``: asyncio's own under asyncio (uvicorn), else anyio's.
+
+    anyio's cancel scope costs about four times as much, some 30 µs on each request.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another event loop (trio)
+        return _anyio_deadline(seconds)
+    return asyncio.timeout(seconds)
+
+
 async def _body(request: Request) -> bytes:
     """The body, read at most :data:`MAX_BODY_BYTES` far: 413 as soon as it is longer."""
     declared = request.headers.get("content-length", "")
@@ -169,7 +189,7 @@ async def _body(request: Request) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        with anyio.fail_after(BODY_TIMEOUT_SECONDS):
+        async with _deadline(BODY_TIMEOUT_SECONDS):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
