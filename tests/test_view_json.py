@@ -13,6 +13,7 @@ from typing import Any
 
 import pydantic_core
 import pytest
+from pydantic import computed_field
 from starlette.testclient import TestClient
 
 from iop_placement import Recommendation, default_engine
@@ -164,6 +165,21 @@ def test_same_bytes_for_a_recommendation_not_from_the_engine() -> None:
     for assessment in seeded_assessments(50, 4):
         rec = Recommendation.model_validate_json(engine.recommend(assessment).model_dump_json())
         assert recommendation_response_json(rec) == reference_body(rec)
+
+
+class _Annotated(Recommendation):
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reason_count(self) -> int:
+        return len(self.reasons)
+
+
+def test_a_subclass_is_written_by_pydantic_as_it_serialises_itself() -> None:
+    rec = default_engine().recommend(seeded_assessments(1, 7)[0])
+    annotated = _Annotated.model_validate(dict(rec))
+    body = recommendation_response_json(annotated)
+    assert body == reference_body(annotated)
+    assert b'"reason_count":' in body
 
 
 def test_the_service_writes_the_reference_bytes() -> None:

@@ -63,8 +63,8 @@ def _keys(model: type[BaseModel]) -> tuple[tuple[str, bytes], ...]:
 def model_json(model: BaseModel, written: Mapping[str, bytes] | None = None) -> bytes:
     """``to_json(model)``, the same bytes; the fields in ``written`` are given as JSON.
 
-    Nested models are written once each (they are frozen). For models whose fields have
-    no serialiser of their own (none of the library's have one).
+    Nested models are written once each (they are frozen). For models without a
+    serialiser, computed field or excluded field of their own (the library's have none).
     """
     fields = model.__dict__
     written = written or {}

@@ -265,6 +265,8 @@ def recommendation_response_json(rec: Recommendation) -> bytes:
     for as long as the memo holds it; the rest is spliced around them in the order the
     model and :func:`recommendation_view` have.
     """
+    if type(rec) is not Recommendation:  # a subclass may serialise otherwise
+        return to_json({"recommendation": rec, "view": recommendation_view(rec)})
     reasons = _REASON_PARTS.many(rec.reasons)
     ratings = _RATING_PARTS.many(rec.dimensions)
     written = {
