@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import anyio
 import pytest
 from starlette.concurrency import run_in_threadpool
 from starlette.testclient import TestClient
@@ -329,3 +330,24 @@ def test_an_array_with_too_many_members_is_refused_before_validation(client: Tes
 def test_headers_larger_than_the_limit_are_a_431(client: TestClient) -> None:
     response = client.get("/cds-services", headers={"X-Filler": "x" * 40_000})
     assert response.status_code == 431
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_body_deadline_raises_timeout_error_on_either_event_loop(backend: str) -> None:
+    """asyncio's own timeout under asyncio (cheaper), anyio's on any other loop: the same end."""
+
+    async def wait_past_the_deadline() -> str:
+        try:
+            async with app_module._deadline(0.05):
+                await anyio.sleep(5)
+        except TimeoutError:
+            return "timed out"
+        return "no deadline"
+
+    async def within_the_deadline() -> str:
+        async with app_module._deadline(5):
+            await anyio.sleep(0)
+        return "done"
+
+    assert anyio.run(wait_past_the_deadline, backend=backend) == "timed out"
+    assert anyio.run(within_the_deadline, backend=backend) == "done"

@@ -94,10 +94,11 @@ class FieldSpec:
             return self.absent_label or "not answered"
         if self.derived and self.name.startswith(RATING_PREFIX) and isinstance(value, int):
             return f"{value} ({RiskRating.of(value).label.lower()})"
-        if self.enum is not None:
-            for member in self.enum:
-                if member.value == value:
-                    return member.label
+        if self.enum is not None and isinstance(value, str):
+            # The enum's own map, not a walk over its members (Enum iteration is slow).
+            member = self.enum._value2member_map_.get(value)
+            if member is not None:
+                return cast(LabelledEnum, member).label
         if isinstance(value, bool):
             return "yes" if value else "no"
         return str(value)

@@ -6,17 +6,24 @@ to know a label (the intake page renders this and nothing else).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Final
 
+from iop_placement._model.asam import AsamCorrespondence
+from iop_placement._model.dump import key_json, model_json, to_json
 from iop_placement._model.fields import field_specs
-from iop_placement._model.levels import Flag, LevelOfCare
+from iop_placement._model.levels import Dimension, Flag, LevelOfCare
+from iop_placement._model.memo import IdentityMemo
 from iop_placement._model.provisional import Provisional, range_words
 from iop_placement._model.recommendation import (
     OVERRIDE_NOTICE,
+    Alternative,
     DimensionRating,
     Reason,
     Recommendation,
 )
+from iop_placement._model.record import RulesetInfo
 from iop_placement._model.wording import NOTICE, describe_facts
 
 __all__ = [
@@ -26,7 +33,9 @@ __all__ = [
     "level_view",
     "provisional_view",
     "reason_view",
+    "recommendation_response_json",
     "recommendation_view",
+    "recommendation_view_json",
 ]
 
 # What the crisis flag asks of the reader: an evaluation by a clinician, not a placement.
@@ -55,8 +64,7 @@ def flag_view(flag: Flag) -> dict[str, str]:
     }
 
 
-def reason_view(reason: Reason) -> dict[str, Any]:
-    """One reason: rule id and title, the level it supports, text, facts in words, source."""
+def _reason_view(reason: Reason) -> dict[str, Any]:
     return {
         "rule_id": reason.rule_id,
         "title": reason.title,
@@ -68,13 +76,48 @@ def reason_view(reason: Reason) -> dict[str, Any]:
     }
 
 
-def dimension_view(rec: Recommendation, rating: DimensionRating) -> dict[str, Any]:
-    """One row of the dimension table: the dimension, its rating, and the rules behind it."""
+def _reason_parts(reason: Reason) -> tuple[bytes, bytes, bytes]:
+    """A reason as JSON; its view; its view with its rating (a dimension table's row)."""
+    plain = to_json(_reason_view(reason))
+    return to_json(reason), plain, plain[:-1] + b',"rating":' + to_json(reason.rating) + b"}"
+
+
+def _rating_parts(rating: DimensionRating) -> tuple[bytes, bytes]:
+    """A rating as JSON; its dimension row as JSON up to the row's reasons."""
+    return to_json(rating), to_json(_row(rating))[:-1] + b',"reasons":['
+
+
+# The parts are frozen and the engine hands out the same reason for the same facts, and
+# the same rating, alternative and rule set objects again and again: each one's view (the
+# facts in words above all) is worked out once. Bounded: a rule set has a few hundred
+# rules, and the engine keeps a bounded number of reasons per rule.
+_LIMIT: Final = 4096
+_REASON_VIEWS: Final = IdentityMemo(_reason_view, _LIMIT)
+_REASON_PARTS: Final = IdentityMemo(_reason_parts, _LIMIT)
+_RATING_PARTS: Final = IdentityMemo(_rating_parts, _LIMIT)
+
+
+def reason_view(reason: Reason) -> dict[str, Any]:
+    """One reason: rule id and title, the level it supports, text, facts in words, source."""
+    view = _REASON_VIEWS(reason)
+    # A copy: the memo's own must not change with what a caller does to the result.
+    return {**view, "flags": list(view["flags"])}
+
+
+def _row(rating: DimensionRating) -> dict[str, Any]:
+    """A dimension row without its reasons."""
     return {
         "code": rating.dimension.value,
         "label": rating.dimension.label,
         "rating": rating.rating,
         "rating_label": rating.label,
+    }
+
+
+def dimension_view(rec: Recommendation, rating: DimensionRating) -> dict[str, Any]:
+    """One row of the dimension table: the dimension, its rating, and the rules behind it."""
+    return {
+        **_row(rating),
         "reasons": [
             reason_view(reason) | {"rating": reason.rating}
             for reason in rec.reasons
@@ -83,43 +126,162 @@ def dimension_view(rec: Recommendation, rating: DimensionRating) -> dict[str, An
     }
 
 
+def _alternative_view(alternative: Alternative) -> dict[str, Any]:
+    return {
+        **level_view(alternative.level),
+        "conditions": list(alternative.conditions),
+        "rule_ids": list(alternative.rule_ids),
+    }
+
+
+def _asam_view(asam: AsamCorrespondence) -> dict[str, Any]:
+    return {
+        "approximate": asam.approximate,
+        "note": asam.note,
+        "levels": [level.model_dump(mode="json") for level in asam.levels],
+    }
+
+
+def _ruleset_view(ruleset: RulesetInfo) -> dict[str, Any]:
+    return ruleset.model_dump(mode="json")
+
+
+def _alert(flag: Flag) -> dict[str, str]:
+    return {**flag_view(flag), "ask": CRISIS_ASK[0].upper() + CRISIS_ASK[1:] + "."}
+
+
+def _flags_view(flags: tuple[Flag, ...]) -> list[dict[str, str]]:
+    return [flag_view(flag) for flag in flags]
+
+
+_Part = Callable[[Callable[[Any], object], Any], object]
+
+
+def _outer(rec: Recommendation, part: _Part) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The view's keys before the reasons and after the dimension table.
+
+    ``part(view_of, value)`` is the view of ``value`` as a dict, or its JSON.
+    """
+    head = {
+        "alert": part(_alert, Flag.CRISIS) if Flag.CRISIS in rec.flags else None,
+        "level": part(level_view, rec.level),
+        "flags": part(_flags_view, rec.flags),
+    }
+    alternative, asam = rec.alternative, rec.asam
+    tail = {
+        "safety_override": rec.safety_override,
+        # Under the safety override the page leads with this, as the text renderings do.
+        "safety_notice": OVERRIDE_NOTICE if rec.safety_override else None,
+        "alternative": None if alternative is None else part(_alternative_view, alternative),
+        "asam": None if asam is None else part(_asam_view, asam),
+        "ruleset": part(_ruleset_view, rec.ruleset),
+        "notice": NOTICE,
+    }
+    return head, tail
+
+
+def _viewed(view_of: Callable[[Any], object], value: object) -> object:
+    return view_of(value)
+
+
 def recommendation_view(rec: Recommendation) -> dict[str, Any]:
     """Everything a clinician reads about a recommendation, labelled, as plain JSON.
 
     ``alert`` is set for a crisis, to be shown before anything else.
     """
-    alternative = None
-    if rec.alternative is not None:
-        alternative = {
-            **level_view(rec.alternative.level),
-            "conditions": list(rec.alternative.conditions),
-            "rule_ids": list(rec.alternative.rule_ids),
-        }
-    asam = None
-    if rec.asam is not None:
-        asam = {
-            "approximate": rec.asam.approximate,
-            "note": rec.asam.note,
-            "levels": [level.model_dump(mode="json") for level in rec.asam.levels],
-        }
-    alert = None
-    if Flag.CRISIS in rec.flags:
-        alert = {**flag_view(Flag.CRISIS), "ask": CRISIS_ASK[0].upper() + CRISIS_ASK[1:] + "."}
+    head, tail = _outer(rec, _viewed)
     return {
-        "alert": alert,
-        "level": level_view(rec.level),
-        "flags": [flag_view(flag) for flag in rec.flags],
+        **head,
         "deciding": [reason_view(reason) for reason in rec.deciding],
         "supporting": [reason_view(reason) for reason in rec.supporting],
         "dimensions": [dimension_view(rec, rating) for rating in rec.dimensions],
-        "safety_override": rec.safety_override,
-        # Under the safety override the page leads with this, as the text renderings do.
-        "safety_notice": OVERRIDE_NOTICE if rec.safety_override else None,
-        "alternative": alternative,
-        "asam": asam,
-        "ruleset": rec.ruleset.model_dump(mode="json"),
-        "notice": NOTICE,
+        **tail,
     }
+
+
+def _json_of(view_of: Callable[[Any], object]) -> IdentityMemo[Any, bytes]:
+    return IdentityMemo(lambda value: to_json(view_of(value)), _LIMIT)
+
+
+# Levels and flags are enum members, the others frozen models shared between
+# recommendations; a tuple of flags is hashable and cheap to hash, so it is keyed by value.
+_WRITTEN: Final[dict[Callable[[Any], object], Callable[[Any], bytes]]] = {
+    _alert: _json_of(_alert),
+    level_view: _json_of(level_view),
+    _flags_view: functools.lru_cache(maxsize=512)(lambda flags: to_json(_flags_view(flags))),
+    _alternative_view: _json_of(_alternative_view),
+    _asam_view: _json_of(_asam_view),
+    _ruleset_view: _json_of(_ruleset_view),
+}
+
+
+def _written(view_of: Callable[[Any], object], value: object) -> bytes:
+    return _WRITTEN[view_of](value)
+
+
+def _view_json(
+    rec: Recommendation,
+    reasons: list[tuple[bytes, bytes, bytes]],
+    ratings: list[tuple[bytes, bytes]],
+) -> bytes:
+    head, tail = _outer(rec, _written)
+    deciding: list[bytes] = []
+    supporting: list[bytes] = []
+    rated: dict[Dimension | None, list[bytes]] = {}
+    level = rec.level
+    for reason, (_, plain, with_rating) in zip(rec.reasons, reasons, strict=True):
+        (deciding if reason.level == level else supporting).append(plain)
+        rated.setdefault(reason.dimension, []).append(with_rating)
+    rows = [
+        row + b",".join(rated.get(rating.dimension, ())) + b"]}"
+        for rating, (_, row) in zip(rec.dimensions, ratings, strict=True)
+    ]
+    view = {
+        **head,
+        "deciding": b"[" + b",".join(deciding) + b"]",
+        "supporting": b"[" + b",".join(supporting) + b"]",
+        "dimensions": b"[" + b",".join(rows) + b"]",
+        **tail,
+    }
+    # The bytes values are JSON already; the others are a few plain values.
+    return (
+        b"{"
+        + b",".join(
+            [key_json(k) + (v if type(v) is bytes else to_json(v)) for k, v in view.items()]
+        )
+        + b"}"
+    )
+
+
+def recommendation_view_json(rec: Recommendation) -> bytes:
+    """``to_json(recommendation_view(rec))``, the same bytes, each shared part written once."""
+    return _view_json(rec, _REASON_PARTS.many(rec.reasons), _RATING_PARTS.many(rec.dimensions))
+
+
+def recommendation_response_json(rec: Recommendation) -> bytes:
+    """``to_json({"recommendation": rec, "view": recommendation_view(rec)})``, the same bytes.
+
+    In one pass over the reasons and ratings, each written (model and view) only once
+    for as long as the memo holds it; the rest is spliced around them in the order the
+    model and :func:`recommendation_view` have.
+    """
+    if type(rec) is not Recommendation:  # a subclass may serialise otherwise
+        return to_json({"recommendation": rec, "view": recommendation_view(rec)})
+    reasons = _REASON_PARTS.many(rec.reasons)
+    ratings = _RATING_PARTS.many(rec.dimensions)
+    written = {
+        "reasons": b"[" + b",".join([parts[0] for parts in reasons]) + b"]",
+        "dimensions": b"[" + b",".join([parts[0] for parts in ratings]) + b"]",
+    }
+    return b"".join(
+        [
+            b'{"recommendation":',
+            model_json(rec, written),
+            b',"view":',
+            _view_json(rec, reasons, ratings),
+            b"}",
+        ]
+    )
 
 
 def provisional_view(p: Provisional) -> dict[str, Any]:

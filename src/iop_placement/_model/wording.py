@@ -15,6 +15,10 @@ NOTICE: Final = (
 )
 
 
+# Built once: field_specs() copies its mappings on every call with these options.
+_SPECS: Final = field_specs(with_decided_level=True, with_derived=True)
+
+
 def value_label(spec: FieldSpec, value: FactValue) -> str:
     """One answer in words: a value's label, or a list's labels ('none' when empty)."""
     if isinstance(value, list):
@@ -24,7 +28,7 @@ def value_label(spec: FieldSpec, value: FactValue) -> str:
 
 def describe_facts(facts: Mapping[str, FactValue]) -> str:
     """Facts as '<field title> = <value label>' pairs, using the model's labels."""
-    specs = field_specs(with_decided_level=True, with_derived=True)
+    specs = _SPECS
     parts = []
     for name, value in facts.items():
         spec = specs.get(name)
