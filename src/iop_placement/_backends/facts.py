@@ -60,20 +60,33 @@ _PLAN: Final = _plan()
 _PLAN_BY_NAME: Final = {entry[0]: entry for entry in _PLAN}
 
 
+_SCALARS: Final = tuple((name, absent) for name, items, absent in _PLAN if items is None)
+_LISTS: Final = tuple((name, items) for name, items, _ in _PLAN if items is not None)
+# Optional fields: the only ones that valid answers leave as None.
+_OPTIONAL: Final = tuple(
+    (name, fact_value(spec.read(None))) for name, spec in field_specs().items() if spec.optional
+)
+
+
 def encode(values: Mapping[str, Any]) -> dict[str, Any]:
     """The answers as a flat fact: a list field becomes one true/false key per value.
 
-    An optional field left out is read as what its absence means.
+    An optional field left out is read as what its absence means. The fact also keeps
+    each list field under its own name (no rule reads that key).
     """
-    fact: dict[str, Any] = {}
-    for name, items, absent in _PLAN:
-        if items is not None:
-            chosen = values[name]
-            for item, key in items:
-                fact[key] = item in chosen
-        else:
-            value = values.get(name)
-            fact[name] = absent if value is None else value
+    fact = dict(values)  # the scalar answers as they are: most keys need nothing more
+    if len(fact) != len(_PLAN):  # answers given in part (a search's variations)
+        for name, absent in _SCALARS:
+            if fact.get(name) is None:
+                fact[name] = absent
+    elif None in fact.values():
+        for name, absent in _OPTIONAL:
+            if fact.get(name) is None:
+                fact[name] = absent
+    for name, items in _LISTS:
+        chosen = values[name]
+        for item, key in items:
+            fact[key] = item in chosen
     return fact
 
 
