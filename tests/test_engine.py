@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -142,6 +145,49 @@ def test_compiled_backend_source_is_only_comparisons() -> None:
     matcher = CompiledMatcher(
         "t", {f"r{i}": normal_form(r.when, specs) for i, r in enumerate(rules)}
     )
-    body = matcher.source.splitlines()
-    assert body[0] == "def fired(f):"
-    assert all(line.strip().startswith(("out", "if ", "return")) for line in body[1:])
+    fired, mask = matcher.source.split("\n\n")
+    read = r"v\d+ = f\['[a-z0-9_]+'\]"
+    for source, name, step in (
+        (fired, "fired", r"out\.append\('r\d+'\)"),
+        (mask, "mask", r"m \+= \d+"),
+    ):
+        lines = [line.strip() for line in source.splitlines()]
+        assert lines[0] == f"def {name}(f):"
+        allowed = re.compile(rf"{read}|out = \[\]|m = 0|if .*:|{step}|return (out|m)")
+        assert all(allowed.fullmatch(line) for line in lines[1:]), lines
+        conditions = [line[3:-1] for line in lines if line.startswith("if ")]
+        assert len(conditions) == len(rules)
+        for condition in conditions:  # locals read from the fact, compared with constants
+            tokens = list(tokenize.generate_tokens(io.StringIO(condition).readline))
+            names = {t.string for t in tokens if t.type == tokenize.NAME}
+            ops = {t.string for t in tokens if t.type == tokenize.OP}
+            assert all(re.fullmatch(r"v\d+|and|or|is|True|False", n) for n in names), condition
+            assert ops <= {"(", ")", "==", "<", "<=", ">", ">="}, condition
+
+
+@pytest.mark.parametrize("backend", ["compiled", pytest.param("durable", marks=needs_durable)])
+def test_matcher_mask_is_the_sum_of_the_weights_of_the_fired_conditions(backend: str) -> None:
+    import random
+
+    from iop_placement._backends.facts import encode
+    from iop_placement._backends.selection import matcher
+    from iop_placement._rules.normal_form import normal_form
+
+    specs = field_specs(with_decided_level=True, with_derived=True)
+    rules = [
+        r for r in PlacementEngine.from_directory(DEFAULT_RULES).rule_set.rules if r.stage == 1
+    ]
+    conditions = {f"r{i}": normal_form(r.when, specs) for i, r in enumerate(rules)}
+    places = list(range(len(conditions)))
+    random.Random(3).shuffle(places)  # bits in another order than the conditions'
+    weights = {name: 1 << place for name, place in zip(conditions, places, strict=True)}
+    weighed = matcher(backend, "mask-test", conditions, weights)  # type: ignore[arg-type]
+    plain = matcher(backend, "mask-test-default", conditions)  # type: ignore[arg-type]
+    seen = set()
+    for data in random_assessments(300, seed=11):
+        fact = encode(Assessment.model_validate(data).values())
+        names = weighed.fired(fact)
+        assert weighed.mask(fact) == sum(weights[name] for name in names)
+        assert plain.mask(fact) == sum(1 << int(name[1:]) for name in names)
+        seen.add(len(names))
+    assert len(seen) > 3  # the inputs fire different numbers of conditions

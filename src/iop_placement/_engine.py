@@ -106,9 +106,13 @@ class _Prepared:
     # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
     lists: bool
-    bit: int  # 1 << order: a set of fired rules is one int
+    # What a reason is kept by: the static facts' answers (a bare value for one field).
+    key_of: Callable[[Mapping[str, Any]], Any] | None
     # Reasons come most intensive level first, then in file order: one int to sort by.
     sort_key: int
+    # A set of fired rules is one int; each rule's bit is its place in the reasons' order,
+    # so the set bits, lowest first, are the reasons in order (set by the engine).
+    bit: int = 0
     reasons: dict[Any, Reason] = field(default_factory=dict)
 
     @classmethod
@@ -117,6 +121,7 @@ class _Prepared:
         then = rule.then
         names = rule.when.fields()
         specs = field_specs(with_decided_level=True, with_derived=True)
+        lists = any(specs[name].kind == "choices" for name in names if name in specs)
         return cls(
             rule=rule,
             order=order,
@@ -132,16 +137,18 @@ class _Prepared:
             only_offers=then.alternative is not None and then.level is None and then.rating is None,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
-            lists=any(specs[name].kind == "choices" for name in names if name in specs),
-            bit=1 << order,
+            lists=lists,
+            key_of=None if dynamic or lists or not names else operator.itemgetter(*names),
             sort_key=-(then.level.rank if then.level is not None else -1) * _RANK_STEP + order,
         )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
-        if self.answers_of is not None:  # the usual case: the same fields every time
+        if self.key_of is not None:  # the usual case: the same scalar fields every time
             names = cast("tuple[str, ...]", self.static_facts)
-            found = self.answers_of(values)
-            key: Any = tuple(map(_hashable, found)) if self.lists else found
+            key: Any = self.key_of(values)
+        elif self.answers_of is not None:
+            names = cast("tuple[str, ...]", self.static_facts)
+            key = tuple(map(_hashable, self.answers_of(values)))
         else:
             names = self.rule.when.triggering(values)
             found = tuple(map(values.__getitem__, names))
@@ -194,24 +201,90 @@ class _Head:
     fields: dict[str, Any]  # every field in the model's order; the per-call ones as None
     # Each deciding rule's id and the dimensions whose rating it reads (positions).
     deciding: tuple[tuple[str, tuple[int, ...]], ...]
+    reads: tuple[tuple[int, ...], ...]  # the second of each of those, for the hot path
     asam: dict[tuple[int, ...], object] = field(default_factory=dict)  # by basis (bits)
 
 
 class _Phase:
-    """The rules of one phase, compiled for one backend."""
+    """The rules of one phase, compiled for one backend (each rule weighed by its bit)."""
 
     def __init__(self, name: str, prepared: list[_Prepared], backend: Backend) -> None:
         specs = field_specs(with_decided_level=True, with_derived=True)
         self.by_name = {f"r{index}": p for index, p in enumerate(prepared)}
         conditions = {n: normal_form(p.rule.when, specs) for n, p in self.by_name.items()}
-        self.matcher: Matcher | None = matcher(backend, name, conditions) if prepared else None
+        weights = {n: p.bit for n, p in self.by_name.items()}
+        self.matcher: Matcher | None = (
+            matcher(backend, name, conditions, weights) if prepared else None
+        )
         self.keys = frozenset(k for c in conditions.values() for k in fact_keys(c))  # read
 
     def fired(self, fact: Mapping[str, Any]) -> list[_Prepared]:
+        """The rules that fire, in the order the backend gives."""
         if self.matcher is None:
             return []
         by_name = self.by_name
         return [by_name[name] for name in self.matcher.fired(fact)]
+
+    def mask(self, fact: Mapping[str, Any]) -> int:
+        """The rules that fire, as the sum of their bits."""
+        return 0 if self.matcher is None else self.matcher.mask(fact)
+
+
+class _RatingOf(dict[int, int]):
+    """One dimension's fired rating rules (bits) -> its rating, worked out on first sight."""
+
+    def __init__(self, giving: tuple[int, ...]) -> None:
+        super().__init__()
+        self._giving = giving  # by rating: the bits of the rules that give it
+
+    def __missing__(self, fired: int) -> int:
+        rating = max((r for r, bits in enumerate(self._giving) if fired & bits), default=0)
+        if len(self) < _SHARED_LIMIT:  # at most one entry per subset of the dimension's rules
+            self[fired] = rating
+        return rating
+
+
+class _Bits:
+    """What sets of fired rules (ints of rule bits) decide, looked up without a loop."""
+
+    def __init__(self, prepared: list[_Prepared], levels: Mapping[int, LevelOfCare]) -> None:
+        self.levels = levels
+        # Higher levels sort first, so the lowest set bit among level-setting rules is one
+        # of the most intensive level's.
+        self.leveled = sum(p.bit for p in prepared if p.rank >= 0)
+        self.rank_of = {p.bit: p.rank for p in prepared if p.rank >= 0}
+        # Each dimension's rating rules, and for each rating the ones that give it.
+        self.rating_rules = tuple(
+            sum(p.bit for p in prepared if p.position == i) for i in _POSITIONS
+        )
+        self.giving = tuple(
+            tuple(
+                sum(p.bit for p in prepared if p.position == i and p.rating == rating)
+                for rating in range(int(max(RiskRating)) + 1)
+            )
+            for i in _POSITIONS
+        )
+        # Per dimension: its fired rating rules (bits) -> its rating, filled on first sight.
+        self._ratings = tuple(zip(map(_RatingOf, self.giving), self.rating_rules, strict=True))
+        self._derived: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+    def rank(self, mask: int) -> int:
+        """The rank of the most intensive level the rules in ``mask`` set, else -1."""
+        low = mask & self.leveled
+        return self.rank_of[low & -low] if low else -1
+
+    def ratings(self, mask: int) -> tuple[int, ...]:
+        """Each dimension's rating: the highest any of its fired rating rules gives."""
+        return tuple([rating_of[mask & rules] for rating_of, rules in self._ratings])
+
+    def derived(self, ratings: tuple[int, ...]) -> tuple[int, ...]:
+        """:data:`DERIVED_NAMES`' values for ``ratings`` (shared, bounded)."""
+        found = self._derived.get(ratings)
+        if found is None:
+            found = tuple(derive_values(ratings))
+            if len(self._derived) < _SHARED_LIMIT:
+                self._derived[ratings] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,34 +293,25 @@ class _Stages:
 
     answers: _Phase
     placement: _Phase
-    levels: Mapping[int, LevelOfCare]  # by rank; -1 (no rule) is the least intensive
+    bits: _Bits
     derived_keys: tuple[str, ...]  # the fact keys of DERIVED_NAMES
 
-    def run(self, fact: dict[str, Any]) -> tuple[list[_Prepared], list[int], int]:
-        """The rules fired, the ratings (in Dimension order) and the rank they decide.
+    def run(self, fact: dict[str, Any]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+        """The rules fired (bits), the ratings (in Dimension order) and what they derive.
 
         The derived pseudo-fields are written into ``fact`` for the later stages.
         """
-        fired = self.answers.fired(fact)
-        rank = -1
-        ratings = [0] * len(_DIMENSIONS)
-        for p in fired:
-            if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
-                rank = p.rank
-            if p.position >= 0 and p.rating > ratings[p.position]:
-                ratings[p.position] = p.rating
-        fact.update(zip(self.derived_keys, derive_values(ratings), strict=True))
-        if self.placement.matcher is not None:
-            placed = self.placement.fired(fact)
-            for p in placed:
-                if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
-                    rank = p.rank
-            fired += placed
-        return fired, ratings, rank
+        mask = self.answers.mask(fact)
+        bits = self.bits
+        ratings = bits.ratings(mask)
+        derived = bits.derived(ratings)
+        fact.update(zip(self.derived_keys, derived, strict=True))
+        return mask | self.placement.mask(fact), ratings, derived
 
     def level(self, fact: dict[str, Any]) -> LevelOfCare:
         """The level for a flat fact."""
-        return self.levels[self.run(fact)[2]]
+        bits = self.bits
+        return bits.levels[bits.rank(self.run(fact)[0])]
 
 
 class _LevelSearch:
@@ -264,21 +328,17 @@ class _LevelSearch:
 
     def level(self, fact: dict[str, Any]) -> LevelOfCare:
         stages = self._stages
-        rank = -1
-        ratings = [0] * len(_DIMENSIONS)
-        for p in stages.answers.fired(fact):
-            if p.rank > rank:  # noqa: PLR1730 - faster than max() in the hot loop
-                rank = p.rank
-            if p.position >= 0 and p.rating > ratings[p.position]:
-                ratings[p.position] = p.rating
+        bits = stages.bits
+        mask = stages.answers.mask(fact)
+        ratings = bits.ratings(mask)
         key = (*ratings, *map(fact.__getitem__, self._answer_keys))
         placed = self._ranks.get(key)
         if placed is None:
-            fact.update(zip(stages.derived_keys, derive_values(ratings), strict=True))
-            placed = max((p.rank for p in stages.placement.fired(fact)), default=-1)
+            fact.update(zip(stages.derived_keys, bits.derived(ratings), strict=True))
+            placed = bits.rank(stages.placement.mask(fact))
             if len(self._ranks) < _SHARED_LIMIT:
                 self._ranks[key] = placed
-        return stages.levels[max(rank, placed)]
+        return bits.levels[max(bits.rank(mask), placed)]
 
 
 class PlacementEngine:
@@ -304,6 +364,8 @@ class PlacementEngine:
         self._override_rules = frozenset(manifest.safety_override.rules)
         self._asam_rules = frozenset(rule_set.asam.rules) if rule_set.asam else frozenset()
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
+        for place, p in enumerate(sorted(prepared, key=_SORT_KEY)):
+            p.bit = 1 << place
         self._levels = {level.rank: level for level in LevelOfCare}
         self._levels[-1] = LevelOfCare.least_intensive()
         # Immutable parts of recommendations, shared (bounded): by the fired rules other
@@ -323,6 +385,12 @@ class PlacementEngine:
         )
         self._listed = sum(p.bit for p in prepared if p.rule.id in self._asam_rules)
         self._by_bit = {p.bit: p for p in prepared}
+        # Under the safety override, for each decided level: the rules whose reasons stay.
+        self._kept = {
+            rank: sum(p.bit for p in prepared if _kept_under_override(p, level))
+            for rank, level in self._levels.items()
+        }
+        bits = _Bits(prepared, self._levels)
         self._all_rules = (1 << len(prepared)) - 1
         # Each dimension's bits of rating rules start from a marker bit of its own (above
         # every rule's), so that the bits alone say which dimension and rating they give.
@@ -338,7 +406,7 @@ class PlacementEngine:
         self._context = _Phase(
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
-        self._stages = _Stages(self._answers, self._placement, self._levels, derived_keys)
+        self._stages = _Stages(self._answers, self._placement, bits, derived_keys)
         self._prepared = prepared
         self._tag = tag
         # The searches' fast path: the same stages compiled to Python (built on first use).
@@ -399,36 +467,44 @@ class PlacementEngine:
         dict becomes the recommendation's (its reasons read it): give a fresh one.
         """
         fact = encode(values)
-        fired, ratings, rank = self._stages.run(fact)
+        stages = self._stages
+        mask, ratings, derived = stages.run(fact)
+        bits = stages.bits
+        rank = bits.rank(mask)
         level = self._levels[rank]
-        derived = (fact[key] for key in self._stages.derived_keys)
         values.update(zip(DERIVED_NAMES, derived, strict=True))
         if self._context.matcher is not None:
             fact[DECIDED_LEVEL] = level.value
-            fired += self._context.fired(fact)
+            mask |= self._context.mask(fact)
             values[DECIDED_LEVEL] = level.value
-        # The fired rules as bits, and for each dimension the rating rules that set its
-        # rating (the safety override keeps every rating rule: they all stay in).
-        mask = 0
-        behind = list(self._unrated)
-        for p in fired:
-            mask |= p.bit
-            position = p.position
-            if position >= 0 and p.rating == ratings[position]:
-                behind[position] |= p.bit
         key = mask & self._head_mask
         head = self._heads.get(key)
         new = head is None
         if head is None:
-            head = self._head(fired, level)
+            head = self._head(self._rules_in(mask), level)
         if head.override:  # nothing that suggests weighing a lower level: the danger leads
-            fired = [p for p in fired if _kept_under_override(p, level)]
-        fired.sort(key=_SORT_KEY)
+            mask &= self._kept[rank]
+        # For each dimension the rating rules that set its rating (the safety override
+        # keeps every rating rule: they all stay in), after the dimension's marker bit.
+        behind = [
+            unrated | (mask & giving[rating])
+            for unrated, giving, rating in zip(self._unrated, bits.giving, ratings, strict=True)
+        ]
         fields = dict(head.fields)
-        fields["reasons"] = tuple([p.reason(values) for p in fired])
+        by_bit = self._by_bit
+        reasons = []
+        rest = mask
+        while rest:  # lowest bit first: the reasons' order
+            low = rest & -rest
+            rest ^= low
+            p = by_bit[low]
+            key_of = p.key_of
+            reason = p.reasons.get(key_of(values)) if key_of is not None else None
+            reasons.append(p.reason(values) if reason is None else reason)
+        fields["reasons"] = tuple(reasons)
         dimensions = self._dimensions
         try:
-            fields["dimensions"] = tuple([dimensions[bits] for bits in behind])
+            fields["dimensions"] = tuple(map(dimensions.__getitem__, behind))
         except KeyError:  # a rating first seen: built once
             fields["dimensions"] = tuple(map(self._dimension, _POSITIONS, ratings, behind))
         fields["asam"] = self._asam(head, behind)
@@ -473,7 +549,7 @@ class PlacementEngine:
                 [p for p in self._prepared if p.stage == 2],
                 "compiled",
             )
-            stages = _Stages(answers, placement, self._levels, self._stages.derived_keys)
+            stages = _Stages(answers, placement, self._stages.bits, self._stages.derived_keys)
             search = self._level_search = _LevelSearch(stages)
         base = encode(values)
 
@@ -508,7 +584,7 @@ class PlacementEngine:
             "dimensions": (),
             "asam": None,
         }
-        return _Head(override, level, fields, deciding)
+        return _Head(override, level, fields, deciding, tuple(r for _, r in deciding))
 
     def _dimension(self, position: int, rating: int, behind: int) -> DimensionRating:
         """A dimension's rating with the rules behind it (bits with the dimension's marker)."""
@@ -527,10 +603,13 @@ class PlacementEngine:
         that rating, where the crosswalk lists them; otherwise it stands for itself.
         """
         listed = self._listed
-        key = tuple(
-            functools.reduce(operator.or_, (behind[i] for i in reads), 0) & listed
-            for _, reads in head.deciding
-        )
+        parts = []
+        for reads in head.reads:
+            bits = 0
+            for i in reads:
+                bits |= behind[i]
+            parts.append(bits & listed)
+        key = tuple(parts)
         found = head.asam.get(key, _MISSING)
         if found is _MISSING:
             basis: list[str] = []
@@ -545,15 +624,19 @@ class PlacementEngine:
                 head.asam[key] = found
         return found
 
-    def _ids(self, bits: int) -> list[str]:
-        """The ids of the rules in ``bits``, in file order."""
+    def _rules_in(self, bits: int) -> list[_Prepared]:
+        """The rules in ``bits``, in the reasons' order."""
         by_bit = self._by_bit
-        ids = []
+        rules = []
         while bits:
             low = bits & -bits
-            ids.append(by_bit[low].rule.id)
+            rules.append(by_bit[low])
             bits ^= low
-        return ids
+        return rules
+
+    def _ids(self, bits: int) -> list[str]:
+        """The ids of the rules in ``bits``, in file order."""
+        return [p.rule.id for p in sorted(self._rules_in(bits), key=operator.attrgetter("order"))]
 
     def _shared(self, key: tuple[Any, ...], build: Callable[..., _T], *args: Any) -> _T:  # noqa: ANN401
         """An immutable part built once per key (bounded), then handed out again."""

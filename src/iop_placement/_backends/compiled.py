@@ -12,48 +12,69 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from iop_placement._backends.facts import fact_key, fact_name, fact_value
+from iop_placement._backends.base import default_weights
+from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.operators import ORDERS
 
 __all__ = ["CompiledMatcher", "python_source"]
 
 
-def _expression(node: Node) -> str:
+def _expression(node: Node, local: Mapping[str, str]) -> str:
+    """``node`` as a Python expression on the fact's values, bound to locals by key."""
     if isinstance(node, Equals):
-        key = fact_name(node.field)
+        name = local[fact_name(node.field)]
         if isinstance(node.value, bool):
-            return f"(f[{key!r}] is {node.value!r})"
-        return f"(f[{key!r}] == {fact_value(node.value)!r})"
+            return f"({name} is {node.value!r})"
+        return f"({name} == {fact_value(node.value)!r})"
     if isinstance(node, Compare):
-        return f"(f[{fact_name(node.field)!r}] {ORDERS[node.op].python} {node.number!r})"
+        return f"({local[fact_name(node.field)]} {ORDERS[node.op].python} {node.number!r})"
     if isinstance(node, Includes):
-        return f"(f[{fact_key(node.field, node.item)!r}] is {node.present!r})"
+        return f"({local[fact_key(node.field, node.item)]} is {node.present!r})"
     if isinstance(node, And | Or):
         joiner = " and " if isinstance(node, And) else " or "
-        return "(" + joiner.join(_expression(part) for part in node.parts) + ")"
+        return "(" + joiner.join(_expression(part, local) for part in node.parts) + ")"
     if isinstance(node, Constant):
         return repr(node.value)
     raise TypeError(node)  # pragma: no cover
 
 
-def python_source(conditions: Mapping[str, Node]) -> str:
-    """The source of ``fired(f)``, which lists the names whose condition holds for fact f."""
-    lines = ["def fired(f):", "    out = []"]
-    for name, node in conditions.items():
-        lines += [f"    if {_expression(node)}:", f"        out.append({name!r})"]
-    lines.append("    return out")
+def python_source(conditions: Mapping[str, Node], weights: Mapping[str, int]) -> str:
+    """The source of ``fired(f)`` and ``mask(f)``: the conditions that hold for fact f.
+
+    ``fired`` lists their names; ``mask`` adds up their ``weights``. Each fact key read
+    is looked up once, into a local (most are read by several rules).
+    """
+    keys = dict.fromkeys(key for node in conditions.values() for key in fact_keys(node))
+    local = {key: f"v{index}" for index, key in enumerate(keys)}
+    reads = [f"    {name} = f[{key!r}]" for key, name in local.items()]
+    tests = [_expression(node, local) for node in conditions.values()]
+    lines = ["def fired(f):", *reads, "    out = []"]
+    for name, test in zip(conditions, tests, strict=True):
+        lines += [f"    if {test}:", f"        out.append({name!r})"]
+    lines += ["    return out", "", "def mask(f):", *reads, "    m = 0"]
+    for name, test in zip(conditions, tests, strict=True):
+        lines += [f"    if {test}:", f"        m += {weights[name]!r}"]
+    lines.append("    return m")
     return "\n".join(lines) + "\n"
 
 
 class CompiledMatcher:
     """Evaluates conditions with one generated function; stateless, so thread-safe."""
 
-    def __init__(self, name: str, conditions: Mapping[str, Node]) -> None:
-        self.source = python_source(conditions)
+    def __init__(
+        self,
+        name: str,
+        conditions: Mapping[str, Node],
+        weights: Mapping[str, int] | None = None,
+    ) -> None:
+        weights = default_weights(conditions) if weights is None else weights
+        self.source = python_source(conditions, weights)
         namespace: dict[str, Any] = {}
         exec(compile(self.source, f"<rules {name}>", "exec"), namespace)  # noqa: S102 - see module docstring
         self._fired: Callable[[Mapping[str, Any]], list[str]] = namespace["fired"]
+        self.mask: Callable[[Mapping[str, Any]], int] = namespace["mask"]
+        """The sum of the weights of the conditions that hold for a fact."""
 
     def fired(self, fact: Mapping[str, Any]) -> list[str]:
         """Names of the rules whose condition holds for ``fact``."""

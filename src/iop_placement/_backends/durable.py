@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import durable_rules_engine as _core
 
+from iop_placement._backends.base import default_weights
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
@@ -79,7 +80,12 @@ class DurableMatcher:
     session and retracts it afterwards, so only one fact is ever alive.
     """
 
-    def __init__(self, name: str, conditions: Mapping[str, Node]) -> None:
+    def __init__(
+        self,
+        name: str,
+        conditions: Mapping[str, Node],
+        weights: Mapping[str, int] | None = None,
+    ) -> None:
         if _SENTINEL_RULE in conditions:
             msg = f"{_SENTINEL_RULE!r} is reserved"
             raise PlacementError(msg)
@@ -91,6 +97,7 @@ class DurableMatcher:
         self._keys = tuple(
             dict.fromkeys(k for node in conditions.values() for k in fact_keys(node))
         )
+        self._weights = dict(default_weights(conditions) if weights is None else weights)
         self._lock = threading.Lock()
         self._create()
         _LIVE.add(self)
@@ -141,6 +148,10 @@ class DurableMatcher:
                 raise
             self._used[0] = True
             return names
+
+    def mask(self, fact: Mapping[str, Any]) -> int:
+        """The sum of the weights of the rules that hold for ``fact``."""
+        return sum(map(self._weights.__getitem__, self.fired(fact)))
 
     def _fire(self, message: str) -> list[str]:
         code, state = _core.assert_fact(self._handle, message)

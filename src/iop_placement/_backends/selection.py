@@ -58,11 +58,20 @@ def resolve(backend: Backend | None) -> Backend:
     return "durable" if chosen == "durable" else "compiled"
 
 
-def matcher(backend: Backend, name: str, conditions: Mapping[str, Node]) -> Matcher:
-    """The conditions compiled by ``backend``; ``name`` names them in its errors."""
+def matcher(
+    backend: Backend,
+    name: str,
+    conditions: Mapping[str, Node],
+    weights: Mapping[str, int] | None = None,
+) -> Matcher:
+    """The conditions compiled by ``backend``; ``name`` names them in its errors.
+
+    ``weights`` gives each condition's distinct bit for ``Matcher.mask`` (default: bit i
+    for the i-th).
+    """
     if backend == "durable":
         # Imported here: durable-rules is an optional dependency (absent on Python 3.13+).
         from iop_placement._backends.durable import DurableMatcher  # noqa: PLC0415
 
-        return DurableMatcher(name, conditions)
-    return CompiledMatcher(name, conditions)
+        return DurableMatcher(name, conditions, weights)
+    return CompiledMatcher(name, conditions, weights)
