@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from iop_placement._model.explanation import NearMiss
@@ -136,6 +137,13 @@ def _ordered(allowed: Iterable[Hashable], spec: FieldSpec) -> tuple[FactValue, .
     return tuple(_code(v) for v in _domain(spec) if v in chosen)
 
 
+# Each rule's near miss for the answers its ways read (bounded per rule, keyed by the
+# rule's identity with the rule kept alive, as _WAYS): explanations of different
+# assessments share most of them, and a near miss is immutable.
+_MISSES: dict[int, tuple[Rule, tuple[str, ...], dict[tuple[Hashable, ...], Any]]] = {}
+_MISSES_PER_RULE: Final = 2048
+
+
 def _near_miss(
     rule: Rule,
     values: Mapping[str, Any],
@@ -143,6 +151,31 @@ def _near_miss(
     specs: Mapping[str, FieldSpec],
 ) -> tuple[int, NearMiss] | None:
     """``answers``: ``values`` made hashable (lists as tuples)."""
+    entry = _MISSES.get(id(rule))
+    if entry is None or entry[0] is not rule:
+        ways = _rule_ways(rule, specs)
+        entry = (rule, tuple(dict.fromkeys(name for way in ways for name in way)), {})
+        if len(_MISSES) < _WAYS_LIMIT:
+            _MISSES[id(rule)] = entry
+    _, names, known = entry
+    key = tuple(map(answers.__getitem__, names))
+    found = known.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = _nearest(rule, values, answers, specs)
+        if len(known) < _MISSES_PER_RULE:
+            known[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+_UNKNOWN: Final = object()
+
+
+def _nearest(
+    rule: Rule,
+    values: Mapping[str, Any],
+    answers: Mapping[str, Hashable],
+    specs: Mapping[str, FieldSpec],
+) -> tuple[int, NearMiss] | None:
     ways = _rule_ways(rule, specs)
     if not ways:
         return None
@@ -184,8 +217,43 @@ def _near_miss_model(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A rule set's rules as the search reads them, in file order (built once per set)."""
+
+    # The rules that set each level, but not those that read the decided level.
+    setting: dict[LevelOfCare, tuple[tuple[int, Rule], ...]]
+    # By rating pseudo-field and rating: the rating rules that give it.
+    giving: dict[tuple[str, FactValue], tuple[tuple[int, Rule], ...]]
+
+
+_INDEXES: dict[int, tuple[RuleSet, _Index]] = {}
+
+
+def _index(rule_set: RuleSet) -> _Index:
+    found = _INDEXES.get(id(rule_set))
+    if found is not None and found[0] is rule_set:
+        return found[1]
+    setting: dict[LevelOfCare, list[tuple[int, Rule]]] = {}
+    giving: dict[tuple[str, FactValue], list[tuple[int, Rule]]] = {}
+    for order, rule in enumerate(rule_set.rules):
+        level, rating = rule.then.level, rule.then.rating
+        if level is not None and not rule.reads_decided_level:
+            setting.setdefault(level, []).append((order, rule))
+        if rating is not None:
+            key = (rating_field(rating.dimension.value), int(rating.value))
+            giving.setdefault(key, []).append((order, rule))
+    index = _Index(
+        {level: tuple(rules) for level, rules in setting.items()},
+        {key: tuple(rules) for key, rules in giving.items()},
+    )
+    if len(_INDEXES) < _WAYS_LIMIT:
+        _INDEXES[id(rule_set)] = (rule_set, index)
+    return index
+
+
 def _through(
-    rules: tuple[Rule, ...],
+    index: _Index,
     values: Mapping[str, Any],
     answers: Mapping[str, Hashable],
     missing: Mapping[str, tuple[FactValue, ...]],
@@ -193,16 +261,12 @@ def _through(
 ) -> tuple[NearMiss, ...]:
     """For each unmet rating: the rating rules that would give it, nearest first."""
     found = []
-    for order, rule in enumerate(rules):
-        rating = rule.then.rating
-        if rating is None:
-            continue
-        wanted = missing.get(rating_field(rating.dimension.value))
-        if wanted is None or int(rating.value) not in wanted:
-            continue
-        scored = _near_miss(rule, values, answers, specs)
-        if scored is not None:
-            found.append((scored[0], order, scored[1]))
+    for name, wanted in missing.items():
+        for rating in wanted:  # each rating rule gives one rating of one dimension: once
+            for order, rule in index.giving.get((name, rating), ()):
+                scored = _near_miss(rule, values, answers, specs)
+                if scored is not None:
+                    found.append((scored[0], order, scored[1]))
     found.sort(key=lambda item: (item[0], item[1]))
     return tuple(miss for _, _, miss in found)
 
@@ -216,21 +280,19 @@ def near_misses(
     find a high enough rating lists, ``through`` it, the rating rules that would give one.
     """
     specs = field_specs(with_derived=True)
-    rules = rule_set.rules
+    index = _index(rule_set)
     answers = {name: _answer(value) for name, value in values.items()}
     # Several rules miss the same ratings: the rating rules behind them are found once.
     behind: dict[tuple[tuple[str, tuple[FactValue, ...]], ...], tuple[NearMiss, ...]] = {}
     found = []
-    for order, rule in enumerate(rules):
-        if rule.then.level != level or rule.reads_decided_level:
-            continue
+    for order, rule in index.setting.get(level, ()):
         scored = _near_miss(rule, values, answers, specs)
         if scored is not None:
             miss = scored[1]
             if rule.reads_ratings:
                 key = tuple(sorted(miss.unmet.items()))
                 if key not in behind:
-                    behind[key] = _through(rules, values, answers, miss.unmet, specs)
+                    behind[key] = _through(index, values, answers, miss.unmet, specs)
                 miss = miss.model_copy(update={"through": behind[key]})
             found.append((scored[0], order, miss))
     found.sort(key=lambda item: (item[0], item[1]))
