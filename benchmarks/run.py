@@ -486,9 +486,10 @@ with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding
 """
 
 
-def child_env() -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
     return env
 
 
@@ -575,9 +576,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], port: int) -> Iterator[None]:
+def server(command: list[str], port: int, **env: str) -> Iterator[None]:
     process = subprocess.Popen(
-        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=child_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -637,9 +638,14 @@ def load(port: int, bodies: list[bytes], seconds: float, concurrency: int) -> fl
     return counts[0] / elapsed
 
 
+def _over(rates: Mapping[str, list[float]], name: str, other: str) -> float:
+    """The median over rounds of ``name``'s rate over ``other``'s in the same round."""
+    return statistics.median(a / b for a, b in zip(rates[name], rates[other], strict=True))
+
+
 def service_section(report: Report, data: list[dict[str, Any]]) -> None:
     bodies = [json.dumps(d).encode() for d in data[:500]]
-    ours, minimal = free_port(), free_port()
+    ours, compiled, minimal = free_port(), free_port(), free_port()
     ours_cmd = [
         sys.executable,
         "-m",
@@ -656,30 +662,38 @@ def service_section(report: Report, data: list[dict[str, Any]]) -> None:
     audit_dir = tempfile.TemporaryDirectory()
     if "--insecure-dev-no-auth" in usage:  # the intake API needs no token on loopback
         ours_cmd.append("--insecure-dev-no-auth")
-    if "--audit-db" in usage:
+    compiled_cmd = list(ours_cmd)
+    if "--audit-db" in usage:  # each server its own database
         ours_cmd += ["--audit-db", f"sqlite:///{audit_dir.name}/audit.db"]
+        compiled_cmd += ["--audit-db", f"sqlite:///{audit_dir.name}/audit-compiled.db"]
+    compiled_cmd[compiled_cmd.index("--port") + 1] = str(compiled)
     minimal_cmd = [sys.executable, "-c", MINIMAL_APP, str(minimal)]
     seconds = report.sizes.service_seconds
     rows = []
     ratios = []
-    with server(ours_cmd, ours), server(minimal_cmd, minimal):
+    ports = {"ours": ours, "compiled": compiled, "minimal": minimal}
+    with (
+        server(ours_cmd, ours),
+        server(compiled_cmd, compiled, IOP_PLACEMENT_BACKEND="compiled"),
+        server(minimal_cmd, minimal),
+    ):
         for concurrency in (1, 8):
-            load(ours, bodies, seconds / 2, concurrency)  # warm up
-            load(minimal, bodies, seconds / 2, concurrency)
-            rates: dict[str, list[float]] = {"ours": [], "minimal": []}
+            for port in ports.values():
+                load(port, bodies, seconds / 2, concurrency)  # warm up
+            rates: dict[str, list[float]] = {name: [] for name in ports}
             for _ in range(ROUNDS):
-                rates["ours"].append(load(ours, bodies, seconds, concurrency))
-                rates["minimal"].append(load(minimal, bodies, seconds, concurrency))
-            ratio = statistics.median(
-                a / b for a, b in zip(rates["ours"], rates["minimal"], strict=True)
-            )
+                for name, port in ports.items():
+                    rates[name].append(load(port, bodies, seconds, concurrency))
+            ratio = _over(rates, "ours", "minimal")
             ratios.append(ratio)
             rows.append(
                 [
                     str(concurrency),
                     _fmt(statistics.median(rates["ours"]), 0),
+                    _fmt(statistics.median(rates["compiled"]), 0),
                     _fmt(statistics.median(rates["minimal"]), 0),
                     f"{ratio:.2f}x",
+                    f"{_over(rates, 'compiled', 'minimal'):.2f}x",
                 ]
             )
     report.lines += [
@@ -689,13 +703,23 @@ def service_section(report: Report, data: list[dict[str, Any]]) -> None:
         " recommendation and its view as JSON) against a minimal Starlette endpoint on uvicorn"
         " that reads the body and returns constant JSON; one process each, the same request"
         " bodies (500 assessments in turn), keep-alive connections from an asyncio load"
-        " generator in the benchmark's process (it shares the 2 cores).",
+        " generator in the benchmark's process (it shares the 2 cores). The target is read on"
+        " `serve` as it ships (the durable-rules backend); the same service on the compiled"
+        " backend (`IOP_PLACEMENT_BACKEND=compiled`) is shown beside it, for what the"
+        " backend costs.",
         "",
     ]
     report.table(
-        ["connections", "serve requests/s", "minimal requests/s", "serve / minimal"],
+        [
+            "connections",
+            "serve requests/s",
+            "serve, compiled backend",
+            "minimal requests/s",
+            "serve / minimal",
+            "compiled / minimal",
+        ],
         rows,
-        ["---:", "---:", "---:", "---:"],
+        ["---:", "---:", "---:", "---:", "---:", "---:"],
     )
     audit_dir.cleanup()
     worst = min(ratios)
