@@ -100,8 +100,8 @@ def expected_fired(engine: PlacementEngine, assessment: Assessment) -> tuple[set
 
     The rule conditions are evaluated with the model's own ``holds``, stage by stage:
     answers (absent optional fields read as what they mean), ratings and counts, the
-    decided level; under the safety override only the reasons for the level and the
-    rating and answer rules stay.
+    decided level; under the safety override only the reasons for the level and those of
+    rules that offer no way down stay (``Rule.survives_override``).
     """
     specs = field_specs()
     values: dict[str, Any] = {
@@ -122,13 +122,7 @@ def expected_fired(engine: PlacementEngine, assessment: Assessment) -> tuple[set
     fired += [rule for rule in rules if rule.stage == 3 and rule.when.holds(context)]
     override = engine.rule_set.manifest.safety_override
     if any(r.id in override.rules or set(r.then.flags) & set(override.flags) for r in fired):
-        fired = [
-            r
-            for r in fired
-            if r.stage != 3
-            and r.then.level in (None, level)
-            and not (r.then.alternative and r.then.level is None and r.then.rating is None)
-        ]
+        fired = [r for r in fired if r.survives_override and r.then.level in (None, level)]
     return {rule.id for rule in fired}, level
 
 

@@ -15,7 +15,8 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
-   answer-reading flag rules: nothing that suggests weighing a lower level.
+   the rules that only raise flags (``Rule.survives_override``): nothing that suggests
+   weighing a lower level.
 
 Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
 level, flags, alternative and override follow from the fired rules other than plain
@@ -101,7 +102,7 @@ class _Prepared:
     position: int  # the dimension's position in Dimension, -1 for a rule that rates none
     rating: int
     flags: tuple[Flag, ...]
-    only_offers: bool  # the rule does nothing but offer an alternative
+    survives_override: bool  # its reason may stand under the safety override (Rule)
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
     # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
@@ -134,7 +135,7 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            only_offers=then.alternative is not None and then.level is None and then.rating is None,
+            survives_override=rule.survives_override,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=lists,
@@ -599,15 +600,17 @@ class PlacementEngine:
     def _asam(self, head: _Head, behind: list[int]) -> object:
         """The ASAM correspondence, shared.
 
-        A deciding rule that reads a dimension's rating stands for the rating rules that set
-        that rating, where the crosswalk lists them; otherwise it stands for itself.
+        A deciding rule the crosswalk lists stands for itself; one it does not list that
+        reads a dimension's rating stands for the rating rules that set that rating, where
+        the crosswalk lists them; otherwise it stands for itself.
         """
         listed = self._listed
         parts = []
-        for reads in head.reads:
+        for (rule_id, _), reads in zip(head.deciding, head.reads, strict=True):
             bits = 0
-            for i in reads:
-                bits |= behind[i]
+            if rule_id not in self._asam_rules:
+                for i in reads:
+                    bits |= behind[i]
             parts.append(bits & listed)
         key = tuple(parts)
         found = head.asam.get(key, _MISSING)
@@ -712,7 +715,7 @@ def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> Dim
 
 def _kept_under_override(p: _Prepared, level: LevelOfCare) -> bool:
     """Whether a fired rule's reason stays while the safety override is in force."""
-    return p.stage != 3 and not p.only_offers and (p.level is None or p.level is level)
+    return p.survives_override and (p.level is None or p.level is level)
 
 
 @functools.cache

@@ -374,10 +374,7 @@ class Outcomes:
             if flag not in rule.then.flags:
                 continue
             then = rule.then
-            only_offers = (
-                then.alternative is not None and then.level is None and then.rating is None
-            )
-            if rule.stage == 3 or only_offers:
+            if not rule.survives_override:
                 kept = self.space.bdd.false
             elif then.level is None:
                 kept = self.space.bdd.true
