@@ -46,15 +46,18 @@ def card_summary(rec: Recommendation) -> str:
     if Flag.CRISIS in rec.flags:
         return f"{Flag.CRISIS.label} \u2014 {CRISIS_ASK}."
     summary = f"Suggested level of care: {rec.level.label}"
-    if rec.flags:
-        listed = f"{summary} \u2014 flags: {', '.join(flag.label for flag in rec.flags)}"
-        count = len(rec.flags)
-        summary = (
-            listed
-            if len(listed) <= SUMMARY_MAX
-            else f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
-        )
-    return summary
+    if not rec.flags:
+        return summary
+    # Flags come safety first: name as many as fit, so a safety flag is never only counted.
+    labels = [flag.label for flag in rec.flags]
+    for shown in range(len(labels), 0, -1):
+        rest = len(labels) - shown
+        more = f" (+{rest} more)" if rest else ""
+        listed = f"{summary} \u2014 flags: {', '.join(labels[:shown])}{more}"
+        if len(listed) <= SUMMARY_MAX:
+            return listed
+    count = len(labels)
+    return f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
 
 
 def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
