@@ -6,8 +6,10 @@ evaluation first; the level, its reasons and sources follow in the detail.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from iop_placement._model.fields import field_specs
@@ -60,22 +62,78 @@ def card_summary(rec: Recommendation) -> str:
     return f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
 
 
+# A reason's Markdown depends only on the reason: its rule's constant text (title, text,
+# source, what it supports) and the facts that made it hold. The same few hundred reasons
+# recur across calls, so each is escaped and rendered once (escaping was most of a hook
+# call's CPU). The key holds every field read, each fact with its type (True == 1).
+_ReasonKey = tuple[object, ...]
+
+
+def _reason_key(reason: Reason) -> _ReasonKey:
+    facts = tuple(
+        (name, value.__class__, tuple(value) if isinstance(value, list) else value)
+        for name, value in reason.facts.items()
+    )
+    return (
+        reason.rule_id,
+        reason.title,
+        reason.text,
+        reason.source,
+        reason.level,
+        reason.dimension,
+        reason.rating,
+        facts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ReasonParts:
+    """One reason's Markdown: its list item (after the number) and its dimension-table entry."""
+
+    item: str
+    why: str
+
+
+def _render_reason(reason: Reason) -> _ReasonParts:
+    supports = (
+        reason.level.label
+        if reason.level
+        else f"{reason.dimension.label} rated {reason.rating}"
+        if reason.dimension
+        else "flags only"
+    )
+    title, facts = _md(reason.title), _md(describe_facts(reason.facts))
+    item = (
+        f" **{title}** (`{reason.rule_id}`, {_md(supports)}): {_md(reason.text)}\n"
+        f"   - Facts: {facts}\n"
+        f"   - Source: {_md(reason.source)}"
+    )
+    why = f"{title} (`{reason.rule_id}`) gives {reason.rating}: {facts}"
+    return _ReasonParts(item, why)
+
+
+_REASONS_KEPT: Final = 4096
+_reason_parts_memo: dict[_ReasonKey, _ReasonParts] = {}
+_memo_lock = threading.Lock()
+
+
+def _reason_parts(reason: Reason) -> _ReasonParts:
+    """The reason's parts, rendered once and kept (at most ``_REASONS_KEPT`` of them)."""
+    key = _reason_key(reason)
+    parts = _reason_parts_memo.get(key)
+    if parts is None:
+        parts = _render_reason(reason)
+        with _memo_lock:
+            if len(_reason_parts_memo) >= _REASONS_KEPT:
+                _reason_parts_memo.clear()  # a custom rule set with endless facts: start over
+            _reason_parts_memo[key] = parts
+    return parts
+
+
 def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
-    lines: list[str] = []
-    for number, reason in enumerate(reasons, 1):
-        supports = (
-            reason.level.label
-            if reason.level
-            else f"{reason.dimension.label} rated {reason.rating}"
-            if reason.dimension
-            else "flags only"
-        )
-        lines.append(
-            f"{number}. **{_md(reason.title)}** (`{reason.rule_id}`, {_md(supports)}):"
-            f" {_md(reason.text)}"
-        )
-        lines.append(f"   - Facts: {_md(describe_facts(reason.facts))}")
-        lines.append(f"   - Source: {_md(reason.source)}")
+    lines = [
+        f"{number}.{_reason_parts(reason).item}" for number, reason in enumerate(reasons, 1)
+    ]
     return [f"**{title}**", "", *lines, ""] if lines else []
 
 
@@ -89,10 +147,8 @@ def _dimension_table(rec: Recommendation) -> list[str]:
         "|---|---|---|",
     ]
     for rating in rec.dimensions:
-        behind = [r for r in rec.reasons if r.dimension == rating.dimension]
         why = "; ".join(
-            f"{_md(r.title)} (`{r.rule_id}`) gives {r.rating}: {_md(describe_facts(r.facts))}"
-            for r in behind
+            _reason_parts(r).why for r in rec.reasons if r.dimension == rating.dimension
         )
         rows.append(
             f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
