@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from iop_placement._model.fields import field_specs
@@ -21,7 +22,7 @@ from iop_placement._model.view import CRISIS_ASK
 from iop_placement._model.wording import NOTICE, describe_facts
 
 # The library's one Markdown escaper, as for explanations and the rule catalogue.
-from iop_placement._render.markdown import escape_markdown as _md
+from iop_placement._render.markdown import escape_markdown
 from iop_placement.cds_hooks._models import SUMMARY_MAX, Card, Coding, Indicator, Source
 from iop_placement.fhir._canonical import code_system
 
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 OVERRIDE_REASON_SYSTEM: Final = code_system("override_reason")
+
+# What a card escapes is the rule set's constant text (labels, flag descriptions, the
+# alternative's conditions, the notice): each is escaped once and kept.
+_md: Final = lru_cache(maxsize=2048)(escape_markdown)
 
 
 def card_indicator(rec: Recommendation) -> Indicator:
@@ -130,14 +135,12 @@ def _reason_parts(reason: Reason) -> _ReasonParts:
     return parts
 
 
-def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
-    lines = [
-        f"{number}.{_reason_parts(reason).item}" for number, reason in enumerate(reasons, 1)
-    ]
+def _reasons(title: str, parts: Iterable[_ReasonParts]) -> list[str]:
+    lines = [f"{number}.{part.item}" for number, part in enumerate(parts, 1)]
     return [f"**{title}**", "", *lines, ""] if lines else []
 
 
-def _dimension_table(rec: Recommendation) -> list[str]:
+def _dimension_table(rec: Recommendation, parts: list[tuple[Reason, _ReasonParts]]) -> list[str]:
     if not rec.dimensions:
         return []
     rows = [
@@ -147,9 +150,7 @@ def _dimension_table(rec: Recommendation) -> list[str]:
         "|---|---|---|",
     ]
     for rating in rec.dimensions:
-        why = "; ".join(
-            _reason_parts(r).why for r in rec.reasons if r.dimension == rating.dimension
-        )
+        why = "; ".join(part.why for r, part in parts if r.dimension == rating.dimension)
         rows.append(
             f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
             f" | {why or 'no rating rule holds'} |"
@@ -169,11 +170,14 @@ def _detail(rec: Recommendation) -> str:
         lines += ["**Flags**", ""]
         lines += [f"- **{_md(flag.label)}:** {_md(flag.description)}" for flag in rec.flags]
         lines.append("")
-    lines += _reasons("Why (deciding reasons)", rec.deciding)
-    if not rec.deciding:
+    # rec.reasons in order, split as rec.deciding and rec.supporting split them.
+    parts = [(reason, _reason_parts(reason)) for reason in rec.reasons]
+    deciding = [part for reason, part in parts if reason.level == rec.level]
+    lines += _reasons("Why (deciding reasons)", deciding)
+    if not deciding:
         lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
-    lines += _dimension_table(rec)
-    lines += _reasons("Also considered", rec.supporting)
+    lines += _dimension_table(rec, parts)
+    lines += _reasons("Also considered", [part for r, part in parts if r.level != rec.level])
     if rec.alternative is not None:
         alt = rec.alternative
         lines += [f"**Alternative the clinician may weigh: {_md(alt.level.label)}**, only if:", ""]
@@ -192,6 +196,7 @@ def _detail(rec: Recommendation) -> str:
     return "\n".join(lines)
 
 
+@cache
 def _override_reasons() -> tuple[Coding, ...]:
     return tuple(
         Coding(code=reason.value, system=OVERRIDE_REASON_SYSTEM, display=reason.label)
