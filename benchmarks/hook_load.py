@@ -127,17 +127,23 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def measure(
-    seconds: float, rounds: int, connections: tuple[int, ...], baseline: str | None = None
+    seconds: float,
+    rounds: int,
+    connections: tuple[int, ...],
+    baseline: str | None = None,
+    audit_dir: str | None = None,
 ) -> dict[int, dict[str, Served]]:
     """For each connection count, each server's rounds (in turn within a round).
 
     ``baseline``, a source folder (another checkout's ``src``), adds `serve` run from it.
+    ``audit_dir`` holds the audit databases (a temporary folder by default; a tmpfs such
+    as /dev/shm takes the disk's fsync out of the figures).
     """
     bodies = hook_bodies(500)
     names = ["serve", "compiled", *(["baseline"] if baseline else []), "minimal"]
     ports = {name: free_port() for name in names}
     results: dict[int, dict[str, Served]] = {}
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+    with tempfile.TemporaryDirectory(dir=audit_dir) as tmp, ExitStack() as stack:
         for name in names[:-1]:
             command = [
                 sys.executable, "-m", "iop_placement", "serve", "--port", str(ports[name]),
@@ -191,8 +197,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--baseline", metavar="SRC", help="also serve from this source folder")
+    parser.add_argument("--audit-dir", metavar="DIR", help="where the audit databases go")
     args = parser.parse_args()
-    results = measure(args.seconds, args.rounds, tuple(args.connections), args.baseline)
+    connections = tuple(args.connections)
+    results = measure(args.seconds, args.rounds, connections, args.baseline, args.audit_dir)
     print(report(results))
 
 
