@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import (
@@ -45,9 +45,7 @@ from iop_placement._backends.facts import (
     fact_name,
 )
 from iop_placement._backends.selection import matcher, resolve
-from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
-from iop_placement._model.explanation import Explanation
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     DERIVED_NAMES,
@@ -66,6 +64,9 @@ from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
+
+if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
+    from iop_placement._model.explanation import Explanation
 
 __all__ = ["PlacementEngine", "default_engine"]
 
@@ -682,6 +683,8 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
+        from iop_placement._explain.explainer import explain_with  # noqa: PLC0415 - lazy
+
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 
     def _alternative(
