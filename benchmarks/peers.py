@@ -240,7 +240,13 @@ def floor_level(v: Mapping[str, Any]) -> str:  # noqa: PLR0915 - one function: t
     counted = (d1 >= 2) + (d2 >= 2) + (d3 >= 2) + (d5 >= 2) + (d6 >= 2)
     if counted >= 4 or (counted >= 3 and support == "none"):
         return "inpatient"
-    if severity == "severe" and active and not residential and (d6 >= 2 or v["prior_iop_failed"]):
+    unsafe_home = home in ("toxic", "homeless") and residence == "none"
+    if (
+        severity == "severe"
+        and active
+        and not residential
+        and (unsafe_home or v["prior_iop_failed"])
+    ):
         return "inpatient"
     if d1 >= 2 and (d6 >= 2 or support == "none"):
         return "inpatient"

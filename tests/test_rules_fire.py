@@ -164,8 +164,8 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {**THREE_RISKS, "support_system": "limited"},
     ),
     "placement.severe_use_with_further_risk": (
+        {**SEVERE, "home_environment": "homeless"},
         {**SEVERE, "home_environment": "unstable"},
-        {**SEVERE, "suicide_risk": "ideation"},
     ),
     "placement.withdrawal_without_safe_setting": (
         {**DETOX, "withdrawal_severity": "moderate", "support_system": "none"},

@@ -409,9 +409,21 @@ WORKED_CASES: list[WorkedCase] = [
         ),
     ),
     worked(
-        "015b-severe-use-unstable-housing-residential-first",
+        "015a-severe-use-unstable-housing",
         case(**SEVERE_USE, home_environment="unstable", support_system="limited"),
+        level=IOP,
+        rules={"severity.severe_active_use", "environment.unstable"},
+        cite=cite(
+            SEED_003,
+            "Patients, with the help of trained professionals, learn and address the issues of"
+            " housing, employment, education and community support.",
+        ),
+    ),
+    worked(
+        "015b-severe-use-homeless-residential-first",
+        case(**SEVERE_USE, home_environment="homeless", support_system="limited"),
         level=INPATIENT,
+        flags={HOUSING},
         rules={"severity.severe_active_use", "placement.severe_use_with_further_risk"},
         cite=cite(
             SEED_001,
@@ -468,8 +480,9 @@ WORKED_CASES: list[WorkedCase] = [
     # A clinical alternative, not a feasibility one: IOP after completed detox.
     worked(
         "017b-severe-use-after-detox-iop-clinical-alternative",
-        case(**SEVERE_USE, detox_status="completed", home_environment="unstable"),
+        case(**SEVERE_USE, detox_status="completed", home_environment="homeless"),
         level=INPATIENT,
+        flags={HOUSING},
         alternative=IOP,
         rules={
             "placement.severe_use_with_further_risk",
