@@ -66,6 +66,7 @@ class _Options:
     cors_origins: list[str]
     intake_page: bool
     log_level: str
+    max_intake_age_days: int = 30
 
 
 def _build(options: _Options) -> tuple[Starlette, AuditStore]:
@@ -103,6 +104,7 @@ def _build(options: _Options) -> tuple[Starlette, AuditStore]:
                 audit=audit,
                 cors_origins=options.cors_origins,
                 intake_page=options.intake_page,
+                max_intake_age_days=options.max_intake_age_days,
             )
         except ValueError as error:
             msg = f"--service-url: {error}"
@@ -132,6 +134,18 @@ def _workers(text: str) -> int:
         msg = f"must be from 1 to {MAX_WORKERS}"
         raise argparse.ArgumentTypeError(msg)
     return count
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        msg = "must be a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 1 <= days <= 36_500:
+        msg = "must be from 1 to 36500"
+        raise argparse.ArgumentTypeError(msg)
+    return days
 
 
 def _port(text: str) -> int:
@@ -190,6 +204,7 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         cors_origins=list(args.cors_origin or ()),
         intake_page=loopback,
         log_level=args.log_level,
+        max_intake_age_days=args.max_intake_age_days,
     )
     # Built here with every worker count: a bad option is a usage error before any worker starts.
     try:
@@ -262,6 +277,13 @@ def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's priva
         default=1,
         metavar="N",
         help="server processes on the one port (default 1); they share the audit database",
+    )
+    serve.add_argument(
+        "--max-intake-age-days",
+        type=_days,
+        default=30,
+        metavar="DAYS",
+        help="an intake authored longer ago gets a stale-intake card, no level (default 30)",
     )
     serve.add_argument(
         "--log-level",

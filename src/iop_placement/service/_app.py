@@ -50,6 +50,7 @@ from iop_placement._model.view import provisional_view, recommendation_response_
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
 from iop_placement.cds_hooks._service import (
+    DEFAULT_MAX_INTAKE_AGE_DAYS,
     SERVICE_ID,
     HookAnswer,
     HookCallError,
@@ -317,8 +318,10 @@ class _Endpoints:
         audit: AuditStore | None,
         *,
         fetch_fhir: bool,
+        max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
     ) -> None:
         self.engine = engine
+        self.max_intake_age_days = max_intake_age_days
         self.verifier = verifier
         self.base = base
         self.audit = audit
@@ -387,23 +390,16 @@ class _Endpoints:
 
     def _hook(self, body: object) -> Response:
         try:
-            answer: HookAnswer = answer_hook(body, self._engine(), fetch=self.fetch_fhir)
+            answer: HookAnswer = answer_hook(
+                body,
+                self._engine(),
+                fetch=self.fetch_fhir,
+                max_intake_age_days=self.max_intake_age_days,
+            )
         except HookCallError as error:
             return _error(error.status, error.message, error.problems)
         if self.audit is not None:
-            rec = answer.recommendation
-            self.audit.append(
-                "card",
-                {
-                    "card_uuid": answer.card_uuid,
-                    "hook_instance": answer.hook_instance,
-                    "recommended_level": rec.level.value,
-                    "flags": [flag.value for flag in rec.flags],
-                    "rule_ids": [reason.rule_id for reason in rec.deciding],
-                    "ruleset": rec.ruleset.model_dump(mode="json"),
-                },
-                card_uuid=answer.card_uuid,
-            )
+            self.audit.append("card", answer.audit_content(), card_uuid=answer.card_uuid)
         return JSONResponse(answer.response)
 
     async def hook(self, request: Request) -> Response:
@@ -470,6 +466,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     intake_page: bool = True,
     fetch_fhir: bool = True,
+    max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
 ) -> Starlette:
     """The ASGI app: the intake page, its API and the CDS Hooks endpoints.
 
@@ -482,6 +479,8 @@ def create_app(
     call the service (none by default). ``intake_page`` serves the page and its
     unauthenticated API (``iop-placement serve`` does so on a loopback address only).
     ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch.
+    An intake authored more than ``max_intake_age_days`` ago gets a stale-intake card
+    instead of a suggested level.
 
     Raises:
         ValueError: neither a verifier and service URL, nor ``insecure_no_auth``.
@@ -494,7 +493,17 @@ def create_app(
         msg = "a JwtVerifier needs the service's own URL (the tokens' audience)"
         raise ValueError(msg)
     base = (service_url or "").rstrip("/")
-    ends = _Endpoints(engine, verifier, base, audit, fetch_fhir=fetch_fhir)
+    if max_intake_age_days < 1:
+        msg = "max_intake_age_days must be at least 1"
+        raise ValueError(msg)
+    ends = _Endpoints(
+        engine,
+        verifier,
+        base,
+        audit,
+        fetch_fhir=fetch_fhir,
+        max_intake_age_days=max_intake_age_days,
+    )
     # Starlette tries the routes in order: the calls made most often come first.
     routes = [Route("/cds-services/{service_id}", ends.hook, methods=["POST"])]
     if intake_page:
