@@ -7,10 +7,11 @@ trusts a configured list of issuers. Verified here, with PyJWT and ``cryptograph
 - the issuer (``iss``) is one of the configured ones, and the key is found by the
   header's ``kid`` in that issuer's JWK Set (a file, or an https URL fetched and cached;
   http only on loopback; the header's ``jku`` is never followed);
-- the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC);
+- the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC), and
+  is the key's own when its JWK declares one (``alg``); the header's ``typ`` is ``JWT``;
 - ``aud`` is the URL of the endpoint called, built from the configured service URL and
   never from the request's ``Host``;
-- ``exp``, ``iat`` and ``jti`` are present; the token has not expired, was not issued in
+- ``exp``, ``iat`` (numbers) and ``jti`` are present; the token has not expired, was not issued in
   the future, and lives at most :data:`MAX_LIFETIME_SECONDS` (the specification's
   five minutes);
 - a ``jti`` already seen from the same issuer is refused (replay), for as long as its
@@ -103,19 +104,34 @@ class _Keys:
                 msg = f"cannot read the JWK Set file {jwks}: {type(error).__name__}"
                 raise ValueError(msg) from None
 
-    def key(self, kid: str) -> Any:  # noqa: ANN401 - a cryptography public key
+    def key(self, kid: str, alg: str) -> Any:  # noqa: ANN401 - a cryptography public key
+        """The public key ``kid`` for a token signed with ``alg``.
+
+        Raises:
+            AuthenticationError: no such key, or the key declares another ``alg``.
+            AuthenticationUnavailable: the issuer's keys cannot be fetched now.
+
+        """
         if self._client is not None:
             try:
-                return self._client.get_signing_key(kid).key
+                found = self._client.get_signing_key(kid)
             except jwt.PyJWKClientConnectionError:
                 raise AuthenticationUnavailable("the issuer's keys cannot be fetched") from None
             except jwt.PyJWTError:
                 raise AuthenticationError("the token's key is not known") from None
-        assert self._set is not None
-        for key in self._set.keys:
-            if key.key_id == kid:
-                return key.key
-        raise AuthenticationError("the token's key is not known")
+        else:
+            assert self._set is not None
+            matches = [key for key in self._set.keys if key.key_id == kid]
+            if not matches:
+                raise AuthenticationError("the token's key is not known")
+            found = matches[0]
+        # RFC 7517 4.4: a key that declares its algorithm is used with that one only. PyJWK
+        # keeps the JWK as given (it fills in a default alg when none is declared, so its
+        # algorithm_name cannot tell a declared RS256 from none).
+        declared = getattr(found, "_jwk_data", {}).get("alg")
+        if declared is not None and declared != alg:
+            raise AuthenticationError("the token's algorithm is not the one its key declares")
+        return found.key
 
 
 class ClaimId(Protocol):
@@ -170,13 +186,17 @@ class JwtVerifier:
         except jwt.PyJWTError:
             raise AuthenticationError("the bearer token is not a JWT") from None
         alg, kid, issuer = header.get("alg"), header.get("kid"), unverified.get("iss")
+        typ = header.get("typ")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise AuthenticationError("the token's algorithm is not accepted")
+        if not isinstance(typ, str) or typ.upper() != "JWT":
+            # CDS Hooks 2.0: the header's typ is "JWT"; another typ is another kind of token.
+            raise AuthenticationError("the token's type (typ) must be JWT")
         if not isinstance(kid, str) or not kid:
             raise AuthenticationError("the token has no key id (kid)")
         if not isinstance(issuer, str) or issuer not in self._keys:
             raise AuthenticationError("the token's issuer is not trusted")
-        key = self._keys[issuer].key(kid)
+        key = self._keys[issuer].key(kid, alg)
         now = self._clock()
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -199,6 +219,9 @@ class JwtVerifier:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise AuthenticationError("the token's signature or claims are not valid") from None
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if not all(_numeric_date(value) for value in (exp, iat)):
+            # RFC 7519 NumericDate: a JSON number. PyJWT accepts "1700000000" (a string).
+            raise AuthenticationError("the token's exp and iat must be numbers")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise AuthenticationError("the token's jti is not valid")
         if exp - now > MAX_LIFETIME_SECONDS + LEEWAY_SECONDS or exp - iat > MAX_LIFETIME_SECONDS:
@@ -223,6 +246,10 @@ class JwtVerifier:
                 if len(self._seen) >= MAX_REMEMBERED_IDS:
                     raise AuthenticationUnavailable("too many tokens in the last minutes")
             self._seen[issuer, jti] = until
+
+
+def _numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _trusted_transport(url: str) -> bool:
