@@ -292,7 +292,7 @@ def test_serve_wires_authentication_cors_and_the_page_from_its_options(
 
     def run_server(app: Any, host: str, port: int, log_level: str) -> None:  # noqa: ARG001
         # What serve would serve, asked while it is serving (the audit store is open).
-        with TestClient(app) as test_client:
+        with TestClient(app, base_url=SERVICE_URL) as test_client:  # its Host
             allowed = test_client.options(HOOK, headers=preflight).headers
             evil = {**preflight, "Origin": "https://evil.example"}
             seen.extend(

@@ -67,6 +67,7 @@ class _Options:
     intake_page: bool
     log_level: str
     max_intake_age_days: int = 30
+    allowed_hosts: list[str] | None = None
 
 
 def _build(options: _Options) -> tuple[Starlette, AuditStore]:
@@ -105,6 +106,7 @@ def _build(options: _Options) -> tuple[Starlette, AuditStore]:
                 cors_origins=options.cors_origins,
                 intake_page=options.intake_page,
                 max_intake_age_days=options.max_intake_age_days,
+                allowed_hosts=options.allowed_hosts or [],
             )
         except ValueError as error:
             msg = f"--service-url: {error}"
@@ -205,6 +207,11 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         intake_page=loopback,
         log_level=args.log_level,
         max_intake_age_days=args.max_intake_age_days,
+        # The address it listens on is a name it is reached by, unless it is "any".
+        allowed_hosts=[
+            *(args.allowed_host or ()),
+            *([] if args.host in {"0.0.0.0", "::", ""} else [args.host]),  # noqa: S104
+        ],
     )
     # Built here with every worker count: a bad option is a usage error before any worker starts.
     try:
@@ -277,6 +284,13 @@ def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's priva
         default=1,
         metavar="N",
         help="server processes on the one port (default 1); they share the audit database",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name the Host header may carry besides the --service-url host and"
+        " loopback names (any other is refused: DNS rebinding); repeatable",
     )
     serve.add_argument(
         "--max-intake-age-days",

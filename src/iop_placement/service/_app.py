@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
@@ -59,7 +60,15 @@ from iop_placement.cds_hooks._service import (
 )
 from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
 
-__all__ = ["INLINE_BODY_BYTES", "MAX_BODY_BYTES", "MAX_PROBLEMS", "create_app", "openapi"]
+__all__ = [
+    "INLINE_BODY_BYTES",
+    "LOOPBACK_HOSTS",
+    "MAX_BODY_BYTES",
+    "MAX_PROBLEMS",
+    "create_app",
+    "host_name",
+    "openapi",
+]
 
 MAX_BODY_BYTES: Final = 1_000_000
 INLINE_BODY_BYTES: Final = 16 * 1024
@@ -242,8 +251,9 @@ class _Guard:
     exception's type only: its message or traceback could quote the request.
     """
 
-    def __init__(self, app: Asgi) -> None:
+    def __init__(self, app: Asgi, allowed_hosts: frozenset[str] | None = None) -> None:
         self.app = app
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -270,6 +280,11 @@ class _Guard:
             if too_big:  # h11 limits only headers that arrive in pieces; these came whole
                 message = f"the request headers are larger than {MAX_HEADER_BYTES} bytes"
                 await _error(431, message)(scope, receive, send_with_headers)
+            elif not self._host_allowed(scope):
+                # DNS rebinding: a page on another site whose name now resolves to this
+                # address would otherwise read the loopback intake page and its API.
+                message = "the Host header does not name this service"
+                await _error(421, message)(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception as error:  # noqa: BLE001 - the one place every failure ends
@@ -290,6 +305,26 @@ class _Guard:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        if self.allowed_hosts is None:
+            return True
+        host = next((v for k, v in scope.get("headers", ()) if k == b"host"), None)
+        if host is None:
+            return False
+        return host_name(host.decode("latin-1")) in self.allowed_hosts
+
+
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header or URL authority, lower case, without the port."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8737
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "[::1]"})
+"""The names a loopback server is reached by: always allowed with ``allowed_hosts``."""
 
 
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -467,6 +502,7 @@ def create_app(
     intake_page: bool = True,
     fetch_fhir: bool = True,
     max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The ASGI app: the intake page, its API and the CDS Hooks endpoints.
 
@@ -480,7 +516,10 @@ def create_app(
     unauthenticated API (``iop-placement serve`` does so on a loopback address only).
     ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch.
     An intake authored more than ``max_intake_age_days`` ago gets a stale-intake card
-    instead of a suggested level.
+    instead of a suggested level. ``allowed_hosts``, when given, are the host names the
+    ``Host`` header may carry (with any port) besides :data:`LOOPBACK_HOSTS` and the
+    service URL's own host; any other is answered 421 before routing (``serve`` always
+    gives it).
 
     Raises:
         ValueError: neither a verifier and service URL, nor ``insecure_no_auth``.
@@ -524,7 +563,11 @@ def create_app(
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
         ]
-    middleware = [Middleware(_Guard)]
+    hosts = None
+    if allowed_hosts is not None:
+        own = [urllib.parse.urlsplit(base).netloc] if base else []
+        hosts = frozenset({*LOOPBACK_HOSTS, *(host_name(h) for h in [*own, *allowed_hosts])})
+    middleware = [Middleware(_Guard, allowed_hosts=hosts)]
     if cors_origins:
         middleware.append(
             Middleware(

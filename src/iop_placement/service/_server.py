@@ -7,6 +7,10 @@ headers are not complete :data:`HEADER_TIMEOUT_SECONDS` after it opened or after
 previous response. uvicorn's own access log is off: it records paths with their query
 strings; the app logs the route template instead (``iop_placement.access``).
 
+Logging is configured by :func:`log_config` in every mode and every worker process: the
+``iop_placement`` loggers (the access log and the error lines) and uvicorn's own go to
+standard error, each line starting with its UTC time (ISO 8601) and level.
+
 With ``workers`` above 1, the app is given as an import string of a factory (each worker
 process builds its own app, engine and database connection) and uvicorn's supervisor
 runs the workers on one listening socket, restarting any that dies.
@@ -15,11 +19,14 @@ runs the workers on one listening socket, restarting any that dies.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import socket
+import time
 from typing import Any, Final
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
@@ -28,6 +35,8 @@ __all__ = [
     "KEEP_ALIVE_SECONDS",
     "MAX_HEADER_BYTES",
     "HeaderTimeoutProtocol",
+    "UtcFormatter",
+    "log_config",
     "run_server",
     "server_config",
 ]
@@ -87,6 +96,40 @@ class HeaderTimeoutProtocol(H11Protocol):
             self._arm_header_timer()
 
 
+class UtcFormatter(logging.Formatter):
+    """``2026-12-05T12:00:00.123Z LEVEL logger: message``: UTC, whatever the machine's zone."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802, ARG002 - logging's name
+        """The record's time as ISO 8601 UTC with milliseconds."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+def log_config(log_level: str) -> dict[str, Any]:
+    """Uvicorn's logging configuration, with timestamps, and the service's own loggers.
+
+    Applied by uvicorn in the server process and in each worker process; without it the
+    ``iop_placement`` loggers had no handler and Python's last-resort handler dropped the
+    access log (INFO) and printed errors without a time.
+    """
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    timed = {"()": f"{__name__}.UtcFormatter"}
+    config["formatters"] = {"default": timed, "access": timed}
+    config["handlers"]["root"] = {
+        "formatter": "default",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    # On the root logger: the service's records propagate to it (and to any handler a
+    # host application or a test adds there); other libraries' stay at WARNING.
+    config["root"] = {"handlers": ["root"], "level": "WARNING"}
+    config["loggers"]["iop_placement"] = {"level": log_level.upper()}
+    return config
+
+
 def server_config(
     app: Any,  # noqa: ANN401 - an ASGI app, or the import string of a factory of one
     host: str,
@@ -108,6 +151,7 @@ def server_config(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config(log_level),
         access_log=False,
         http=HeaderTimeoutProtocol,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
