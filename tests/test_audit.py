@@ -179,8 +179,7 @@ def test_a_placement_record_keeps_its_note_apart(url: str) -> None:
 
 def test_the_database_refuses_update_and_delete(url: str) -> None:
     _three(url)
-    with AuditStore.open(url) as store:
-        conn = store._conn
+    with AuditStore.open(url) as store, store._connection() as conn:
         for sql in (
             "UPDATE iop_placement_audit SET content = '{}' WHERE seq = 2",
             "DELETE FROM iop_placement_audit WHERE seq = 2",

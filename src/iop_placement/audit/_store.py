@@ -12,7 +12,8 @@ shorter valid chain: compare :attr:`Verification.head` with a copy kept elsewher
 
 Appends from several threads or processes keep one chain: each reads the newest hash and
 inserts under the database's write lock (SQLite ``BEGIN IMMEDIATE`` with a 30 s busy
-timeout; PostgreSQL ``LOCK TABLE``). A second table, ``iop_placement_token_ids``, holds
+timeout; PostgreSQL ``LOCK TABLE``). PostgreSQL is reached through a small
+``psycopg_pool`` pool that checks connections and reconnects after a server restart. A second table, ``iop_placement_token_ids``, holds
 the ids of the bearer tokens already accepted (:meth:`AuditStore.claim_token_id`), so
 that replay protection holds across the server's worker processes; it is not part of the
 chain, and its rows are deleted once their tokens have expired.
@@ -28,6 +29,7 @@ import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +55,10 @@ TABLE: Final = "iop_placement_audit"
 TOKENS: Final = "iop_placement_token_ids"
 Kind = Literal["card", "feedback", "placement"]
 _KINDS: Final = ("card", "feedback", "placement")
+POOL_MAX_CONNECTIONS: Final = 4
+"""PostgreSQL connections one store (one server process) keeps at most."""
+POOL_WAIT_SECONDS: Final = 1.0
+"""How long an operation waits for a PostgreSQL connection before it fails (server down)."""
 
 _SQLITE_SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -206,9 +212,11 @@ class AuditStore:
         self._lock = threading.Lock()
         self._postgres = url.startswith(("postgresql://", "postgres://"))
         self.url = url
+        self._conn: Any = None
+        self._pool: Any = None
         try:
             if self._postgres:
-                self._conn: Any = _postgres_connect(url)
+                self._pool = _postgres_pool(url)
             else:
                 self._conn = _sqlite_connect(url)
         except AuditError:
@@ -216,6 +224,21 @@ class AuditStore:
         except Exception as error:  # noqa: BLE001 - a driver's error may quote the URL's password
             msg = f"cannot open the audit database ({type(error).__name__})"
             raise AuditError(msg) from None
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A connection for one operation: SQLite's one (under the lock), or one from the pool.
+
+        The PostgreSQL pool checks a connection before lending it and replaces a broken
+        one, so the store works again as soon as the server is back after a restart; while
+        the server is down, a connection is waited for at most :data:`POOL_WAIT_SECONDS`.
+        """
+        if self._pool is not None:
+            with self._pool.connection(timeout=POOL_WAIT_SECONDS) as conn:
+                yield conn
+            return
+        with self._lock:
+            yield self._conn
 
     @classmethod
     def open(cls, url: str) -> AuditStore:
@@ -227,7 +250,10 @@ class AuditStore:
         return cls(url)
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (or the pool's connections)."""
+        if self._pool is not None:
+            self._pool.close()
+            return
         with self._lock:
             self._conn.close()
 
@@ -259,17 +285,25 @@ class AuditStore:
             raise AuditError(msg)
         text = _canonical(dict(content))
         recorded_at = datetime.now(UTC).isoformat()
-        with self._lock:
-            try:
-                return self._append(kind, recorded_at, card_uuid, text, note)
-            except Exception as error:  # noqa: BLE001 - never the driver's text: it may quote values
-                msg = f"the audit entry could not be written ({type(error).__name__})"
-                raise AuditError(msg) from None
+        try:
+            with self._connection() as conn:
+                return self._append(
+                    conn, kind, recorded_at=recorded_at, card_uuid=card_uuid, text=text, note=note
+                )
+        except Exception as error:  # noqa: BLE001 - never the driver's text: it may quote values
+            msg = f"the audit entry could not be written ({type(error).__name__})"
+            raise AuditError(msg) from None
 
     def _append(
-        self, kind: str, recorded_at: str, card_uuid: str | None, text: str, note: str | None
+        self,
+        conn: Any,  # noqa: ANN401 - a sqlite3 or psycopg connection
+        kind: str,
+        *,
+        recorded_at: str,
+        card_uuid: str | None,
+        text: str,
+        note: str | None,
     ) -> AuditEntry:
-        conn = self._conn
         if self._postgres:
             with conn.transaction():
                 conn.execute(_LOCK)
@@ -304,15 +338,21 @@ class AuditStore:
             AuditError: the database refused the write.
 
         """
-        with self._lock:
-            try:
-                return self._claim(issuer, jti, expires, now)
-            except Exception as error:  # noqa: BLE001 - never the driver's text
-                msg = f"the token id could not be recorded ({type(error).__name__})"
-                raise AuditError(msg) from None
+        try:
+            with self._connection() as conn:
+                return self._claim(conn, issuer, jti, expires, now)
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the token id could not be recorded ({type(error).__name__})"
+            raise AuditError(msg) from None
 
-    def _claim(self, issuer: str, jti: str, expires: float, now: float) -> bool:
-        conn = self._conn
+    def _claim(
+        self,
+        conn: Any,  # noqa: ANN401 - a sqlite3 or psycopg connection
+        issuer: str,
+        jti: str,
+        expires: float,
+        now: float,
+    ) -> bool:
         if self._postgres:
             with conn.transaction():
                 conn.execute("SET LOCAL synchronous_commit = off")
@@ -340,18 +380,23 @@ class AuditStore:
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(_SELECT_ALL).fetchall()
+        try:
+            with self._connection() as conn:
+                rows = conn.execute(_SELECT_ALL).fetchall()
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the audit entries could not be read ({type(error).__name__})"
+            raise AuditError(msg) from None
         for row in rows:
             yield AuditEntry(*row)
 
     def card(self, card_uuid: str) -> AuditEntry | None:
         """The entry for the card issued with ``card_uuid``, if this service issued it."""
-        with self._lock:
-            row = self._conn.execute(
-                self._sql(_SELECT_CARD),
-                (card_uuid,),
-            ).fetchone()
+        try:
+            with self._connection() as conn:
+                row = conn.execute(self._sql(_SELECT_CARD), (card_uuid,)).fetchone()
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the audit entries could not be read ({type(error).__name__})"
+            raise AuditError(msg) from None
         return AuditEntry(*row) if row else None
 
 
@@ -417,22 +462,38 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
     return conn
 
 
-def _postgres_connect(url: str) -> Any:  # noqa: ANN401 - a psycopg connection
+def _postgres_pool(url: str) -> Any:  # noqa: ANN401 - a psycopg_pool.ConnectionPool
+    """A pool of autocommit connections, the schema made; it reconnects after a restart.
+
+    psycopg_pool (the psycopg project's own pool) rather than a connection kept by hand:
+    it checks a connection before lending it (:meth:`ConnectionPool.check_connection`),
+    drops broken ones and reconnects in the background with back-off.
+    """
     try:
         import psycopg  # noqa: PLC0415 - optional: the postgres extra
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
     except ImportError:
         msg = "a PostgreSQL audit database needs psycopg: pip install 'iop-placement[postgres]'"
         raise AuditError(msg) from None
-    conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    try:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
-            for statement in _POSTGRES_SCHEMA:
-                conn.execute(statement)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    # Made first on a connection of its own: an unreachable server or a bad URL fails here,
+    # at once, as before (the pool would retry in the background).
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
+        for statement in _POSTGRES_SCHEMA:
+            conn.execute(statement)
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=POOL_MAX_CONNECTIONS,
+        kwargs={"autocommit": True, "connect_timeout": 5},
+        check=ConnectionPool.check_connection,
+        timeout=POOL_WAIT_SECONDS,
+        reconnect_timeout=float("inf"),  # keep trying: the server may be down a while
+        name="iop-placement-audit",
+        open=False,
+    )
+    pool.open(wait=True, timeout=10)
+    return pool
 
 
 _SQLITE_TRIGGERS: Final = {

@@ -167,6 +167,20 @@ def _error(status: int, message: str, problems: Sequence[FieldProblem] = ()) -> 
     return JSONResponse(body, status_code=status)
 
 
+RETRY_AFTER_SECONDS: Final = 5
+"""``Retry-After`` on a 503: the audit database or the issuer's keys are out of reach."""
+
+
+def _unavailable(message: str) -> JSONResponse:
+    response = _error(503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _route_of(request: Request) -> str:
+    return _route(request.scope)
+
+
 def _unauthorized(message: str) -> JSONResponse:
     response = _error(401, message)
     response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}", error="invalid_token"'
@@ -377,7 +391,9 @@ class _Endpoints:
         except AuthenticationError as error:
             return _unauthorized(str(error))
         except AuthenticationUnavailable as error:
-            return _error(503, str(error))
+            # Fixed text (the issuer's keys, or the token ids' store, cannot be reached).
+            ERROR_LOG.error("authentication unavailable on %s: %s", _route_of(request), error)
+            return _unavailable(str(error))
         return None
 
     async def page(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
@@ -488,7 +504,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:  # noqa: AR
 
 async def _audit_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
     ERROR_LOG.error("the audit trail could not be written: %s", type(exc).__name__)
-    return _error(503, "the audit trail cannot be written now; nothing was recorded")
+    return _unavailable("the audit trail cannot be written now; nothing was recorded")
 
 
 def create_app(
