@@ -13,10 +13,11 @@ shorter valid chain: compare :attr:`Verification.head` with a copy kept elsewher
 Appends from several threads or processes keep one chain: each reads the newest hash and
 inserts under the database's write lock (SQLite ``BEGIN IMMEDIATE`` with a 30 s busy
 timeout; PostgreSQL ``LOCK TABLE``). PostgreSQL is reached through a small
-``psycopg_pool`` pool that checks connections and reconnects after a server restart. A second table, ``iop_placement_token_ids``, holds
-the ids of the bearer tokens already accepted (:meth:`AuditStore.claim_token_id`), so
-that replay protection holds across the server's worker processes; it is not part of the
-chain, and its rows are deleted once their tokens have expired.
+``psycopg_pool`` pool that checks connections and reconnects after a server restart.
+A second table, ``iop_placement_token_ids``, holds the ids of the bearer tokens already
+accepted (:meth:`AuditStore.claim_token_id`), so that replay protection holds across the
+server's worker processes; it is not part of the chain, and its rows are deleted once
+their tokens have expired.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ be had) and the problems, which name fields and never echo values.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -275,7 +275,9 @@ class HookAnswer:
         return content
 
 
-def _intake(request: HookRequest, patient: str, fetch: bool) -> list[Mapping[str, Any]]:
+def _intake(
+    request: HookRequest, patient: str, fetch: bool, allowed: Collection[str] | None
+) -> list[Mapping[str, Any]]:
     prefetched = (request.prefetch or {}).get(PREFETCH_KEY)
     failed = (
         isinstance(prefetched, Mapping) and prefetched.get("resourceType") == "OperationOutcome"
@@ -285,7 +287,9 @@ def _intake(request: HookRequest, patient: str, fetch: bool) -> list[Mapping[str
     if not fetch or request.fhir_server is None:
         raise _missing("is missing or null")
     try:
-        bundle = fetch_intake(request.fhir_server, request.fhir_authorization, patient)
+        bundle = fetch_intake(
+            request.fhir_server, request.fhir_authorization, patient, allowed=allowed
+        )
     except FhirFetchError as error:
         raise HookCallError(412, f"the intake could not be fetched: {error}") from None
     return _responses_in(bundle)
@@ -328,6 +332,7 @@ def answer_hook(
     fetch: bool = True,
     max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
     now: datetime | None = None,
+    fhir_servers: Collection[str] | None = None,
 ) -> HookAnswer:
     """Answer one hook call, keeping what the card says (for the audit trail).
 
@@ -338,7 +343,7 @@ def answer_hook(
         raise HookCallError(400, f"this service answers the '{SERVICE_HOOK}' hook only")
     patient = _patient_id(request)
     _check_authorization(request, patient)
-    responses = _intake(request, patient, fetch)
+    responses = _intake(request, patient, fetch, fhir_servers)
     _check_subjects(responses, patient, request.fhir_server)
     for response in responses:
         _authored(response)  # an unreadable date is refused wherever it is
@@ -408,6 +413,7 @@ def answer_hook_call(
     fetch: bool = True,
     max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
     now: datetime | None = None,
+    fhir_servers: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Answer one ``POST {base}/cds-services/iop-placement`` call: ``{"cards": [card]}``.
 
@@ -418,7 +424,10 @@ def answer_hook_call(
     ``fhirServer``); the latest usable one by ``authored`` is used
     (:func:`iop_placement.fhir.choose_response`). One authored more than
     ``max_intake_age_days`` before ``now`` (default: the current time) gets a
-    stale-intake card; an ``in-progress`` one a provisional card.
+    stale-intake card; an ``in-progress`` one a provisional card. ``fhir_servers``, when
+    given, are the only ``fhirServer`` bases the call may have fetched from (normalised
+    with :func:`~iop_placement.cds_hooks._fetch.fhir_server_base`); a service gives each
+    client's own.
 
     Raises:
         HookCallError: with status 400 for a malformed call, invalid answers (the
@@ -434,4 +443,5 @@ def answer_hook_call(
         fetch=fetch,
         max_intake_age_days=max_intake_age_days,
         now=now,
+        fhir_servers=fhir_servers,
     ).response

@@ -21,7 +21,14 @@ import logging
 import re
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from importlib.resources import files
@@ -50,6 +57,7 @@ from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
+from iop_placement.cds_hooks._fetch import FhirFetchError, fhir_server_base
 from iop_placement.cds_hooks._service import (
     DEFAULT_MAX_INTAKE_AGE_DAYS,
     SERVICE_ID,
@@ -368,7 +376,9 @@ class _Endpoints:
         *,
         fetch_fhir: bool,
         max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
+        fhir_servers: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        self.fhir_servers = dict(fhir_servers or {})
         self.engine = engine
         self.max_intake_age_days = max_intake_age_days
         self.verifier = verifier
@@ -387,14 +397,23 @@ class _Endpoints:
             return None
         authorization = request.headers.get("authorization")
         try:
-            await run_in_threadpool(self.verifier.verify, authorization, f"{self.base}{endpoint}")
+            claims = await run_in_threadpool(
+                self.verifier.verify, authorization, f"{self.base}{endpoint}"
+            )
         except AuthenticationError as error:
             return _unauthorized(str(error))
         except AuthenticationUnavailable as error:
             # Fixed text (the issuer's keys, or the token ids' store, cannot be reached).
             ERROR_LOG.error("authentication unavailable on %s: %s", _route_of(request), error)
             return _unavailable(str(error))
+        request.state.issuer = claims["iss"]
         return None
+
+    def _fhir_servers(self, issuer: str | None) -> frozenset[str]:
+        """The FHIR servers a call may have fetched from: its issuer's (all, without auth)."""
+        if self.verifier is None:
+            return frozenset().union(*self.fhir_servers.values())
+        return self.fhir_servers.get(issuer or "", frozenset())
 
     async def page(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
         return Response(_static("intake.html"), media_type="text/html", headers=_PAGE_HEADERS)
@@ -439,13 +458,14 @@ class _Endpoints:
     async def provisional(self, request: Request) -> Response:
         return await _answer(request, self._provisional, inline=self.inline)
 
-    def _hook(self, body: object) -> Response:
+    def _hook(self, body: object, issuer: str | None = None) -> Response:
         try:
             answer: HookAnswer = answer_hook(
                 body,
                 self._engine(),
                 fetch=self.fetch_fhir,
                 max_intake_age_days=self.max_intake_age_days,
+                fhir_servers=self._fhir_servers(issuer),
             )
         except HookCallError as error:
             return _error(error.status, error.message, error.problems)
@@ -460,7 +480,8 @@ class _Endpoints:
         if refused is not None:
             return refused
         body, _ = await _json_body(request)
-        return await run_in_threadpool(self._hook, body)
+        issuer = getattr(request.state, "issuer", None)
+        return await run_in_threadpool(self._hook, body, issuer)
 
     def _feedback(self, body: object) -> Response:
         audit = self.audit
@@ -519,6 +540,7 @@ def create_app(
     fetch_fhir: bool = True,
     max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
     allowed_hosts: Sequence[str] | None = None,
+    fhir_servers: Mapping[str, Sequence[str]] | None = None,
 ) -> Starlette:
     """The ASGI app: the intake page, its API and the CDS Hooks endpoints.
 
@@ -530,7 +552,9 @@ def create_app(
     endpoint). ``cors_origins`` lists the origins of browser-based CDS clients allowed to
     call the service (none by default). ``intake_page`` serves the page and its
     unauthenticated API (``iop-placement serve`` does so on a loopback address only).
-    ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch.
+    ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch, and
+    only when it is one of ``fhir_servers[issuer]`` for the token's issuer (any listed
+    one without authentication); with none listed nothing is ever fetched (412).
     An intake authored more than ``max_intake_age_days`` ago gets a stale-intake card
     instead of a suggested level. ``allowed_hosts``, when given, are the host names the
     ``Host`` header may carry (with any port) besides :data:`LOOPBACK_HOSTS` and the
@@ -548,6 +572,14 @@ def create_app(
         msg = "a JwtVerifier needs the service's own URL (the tokens' audience)"
         raise ValueError(msg)
     base = (service_url or "").rstrip("/")
+    try:
+        servers = {
+            issuer: frozenset(fhir_server_base(url) for url in urls)
+            for issuer, urls in (fhir_servers or {}).items()
+        }
+    except FhirFetchError as error:
+        msg = f"fhir_servers: {error}"
+        raise ValueError(msg) from None
     if max_intake_age_days < 1:
         msg = "max_intake_age_days must be at least 1"
         raise ValueError(msg)
@@ -558,6 +590,7 @@ def create_app(
         audit,
         fetch_fhir=fetch_fhir,
         max_intake_age_days=max_intake_age_days,
+        fhir_servers=servers,
     )
     # Starlette tries the routes in order: the calls made most often come first.
     routes = [Route("/cds-services/{service_id}", ends.hook, methods=["POST"])]

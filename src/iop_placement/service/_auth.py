@@ -6,7 +6,8 @@ trusts a configured list of issuers. Verified here, with PyJWT and ``cryptograph
 
 - the issuer (``iss``) is one of the configured ones, and the key is found by the
   header's ``kid`` in that issuer's JWK Set (a file, or an https URL fetched and cached;
-  http only on loopback; the header's ``jku`` is never followed);
+  http only on loopback; the header's ``jku`` is never followed; the download is at most
+  :data:`MAX_JWKS_BYTES` within one 5 s deadline, with no proxy);
 - the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC), and
   is the key's own when its JWK declares one (``alg``); the header's ``typ`` is ``JWT``;
 - ``aud`` is the URL of the endpoint called, built from the configured service URL and
@@ -37,7 +38,9 @@ from typing import Any, Final, Protocol
 
 import jwt
 
+from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.errors import IopPlacementError
+from iop_placement.cds_hooks._fetch import BoundedGetError, bounded_get
 
 __all__ = [
     "ALGORITHMS",
@@ -83,6 +86,43 @@ class TrustedIssuer:
         return cls(issuer, jwks)
 
 
+MAX_JWKS_BYTES: Final = 256 * 1024
+"""A JWK Set larger than this is refused (a few keys take a few KB)."""
+JWKS_TIMEOUT_SECONDS: Final = 5.0
+
+
+class _BoundedJWKClient(jwt.PyJWKClient):
+    """PyJWT's JWK Set client, fetching with one deadline and a size limit, without proxies.
+
+    PyJWT reads the whole answer, with a timeout per socket read: a server could send
+    gigabytes, or a byte every few seconds. Only the download is replaced; the caching,
+    the cool-down and the key lookup stay PyJWT's.
+    """
+
+    def fetch_data(self) -> Any:  # noqa: ANN401 - the JWK Set's JSON, as PyJWT has it
+        """The JWK Set, fetched within the limits, and put in PyJWT's cache."""
+        try:
+            body = bounded_get(
+                self.uri,
+                {"Accept": "application/json", **self.headers},
+                max_bytes=MAX_JWKS_BYTES,
+                seconds=JWKS_TIMEOUT_SECONDS,
+            )
+            data = loads_bounded(body)
+        except (BoundedGetError, JsonLimitError) as error:
+            kind = error.kind if isinstance(error, BoundedGetError) else "not usable JSON"
+            msg = f"the JWK Set could not be fetched ({kind})"
+            raise jwt.PyJWKClientConnectionError(msg) from None
+        if not isinstance(data, dict):
+            msg = "the JWK Set is not a JSON object"
+            raise jwt.PyJWKClientConnectionError(msg)
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        if hasattr(self, "_last_successful_fetch"):  # PyJWT >= 2.11: starts its cool-down
+            self._last_successful_fetch = time.monotonic()
+        return data
+
+
 class _Keys:
     """One issuer's keys: a JWK Set file read once, or a URL fetched and cached by PyJWT."""
 
@@ -95,7 +135,7 @@ class _Keys:
                 msg = "a JWK Set URL must be https (http only on a loopback address)"
                 raise ValueError(msg)
             # Cached for five minutes, refreshed once on an unknown kid (with a cool-down).
-            self._client = jwt.PyJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
+            self._client = _BoundedJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
         else:
             try:
                 data = json.loads(Path(jwks).read_text(encoding="utf-8"))
