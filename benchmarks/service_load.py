@@ -205,7 +205,8 @@ def _chunked_flood(server: Server, total: int) -> tuple[int, int]:
     """A chunked body of ``total`` bytes; the status and how many bytes went out first."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(
-            f"POST {HOOK} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token()}\r\n"
+            f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Authorization: Bearer {server.token()}\r\n"
             "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
         )
         chunk = b" " * 65536

@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 
 from iop_placement import LevelOfCare, OverrideReason, PlacementRecord, RulesetInfo
-from iop_placement.audit import GENESIS, AuditError, AuditStore, entry_hash, verify
+from iop_placement.audit import (
+    GENESIS,
+    AuditError,
+    AuditStore,
+    AuditUnavailable,
+    entry_hash,
+    verify,
+)
 from iop_placement.cli import main
 
 POSTGRES_ENV = "IOP_PLACEMENT_TEST_POSTGRES_URL"
@@ -78,20 +85,43 @@ def url(request: pytest.FixtureRequest) -> str:
     return value
 
 
+_SQLITE_TRIGGERS = {
+    name: f"CREATE TRIGGER iop_placement_audit_{name} BEFORE {action} ON iop_placement_audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    for name, action in (("no_update", "UPDATE"), ("no_delete", "DELETE"))
+}
+_PG_TRIGGER = (
+    "CREATE TRIGGER iop_placement_audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
+    " ON iop_placement_audit FOR EACH STATEMENT EXECUTE FUNCTION iop_placement_audit_refuse()"
+)
+
+
 @contextmanager
-def _raw(url: str) -> Iterator[Any]:
-    """A raw connection with the append-only triggers dropped: the tamperer's view."""
+def _raw(url: str, *, restore: bool = True) -> Iterator[Any]:
+    """A raw connection with the append-only triggers dropped: the tamperer's view.
+
+    A careful tamperer puts the triggers back afterwards (``restore``).
+    """
     if url.startswith("sqlite:///"):
         with closing(sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)) as conn:
             conn.execute("DROP TRIGGER iop_placement_audit_no_update")
             conn.execute("DROP TRIGGER iop_placement_audit_no_delete")
             yield conn
+            if restore:
+                for statement in _SQLITE_TRIGGERS.values():
+                    conn.execute(statement)
         return
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as pg:
         pg.execute("DROP TRIGGER iop_placement_audit_append_only ON iop_placement_audit")
         yield pg
+        if restore:
+            pg.execute(_PG_TRIGGER)
+            pg.execute(
+                "ALTER TABLE iop_placement_audit"
+                " ENABLE ALWAYS TRIGGER iop_placement_audit_append_only"
+            )
 
 
 def _q(url: str, sql: str) -> str:
@@ -149,8 +179,7 @@ def test_a_placement_record_keeps_its_note_apart(url: str) -> None:
 
 def test_the_database_refuses_update_and_delete(url: str) -> None:
     _three(url)
-    with AuditStore.open(url) as store:
-        conn = store._conn
+    with AuditStore.open(url) as store, store._connection() as conn:
         for sql in (
             "UPDATE iop_placement_audit SET content = '{}' WHERE seq = 2",
             "DELETE FROM iop_placement_audit WHERE seq = 2",
@@ -316,7 +345,7 @@ def test_the_audit_verify_command(url: str) -> None:
     head = _three(url)[-1]
     out = io.StringIO()
     assert main(["audit", "verify", "--db", url], stdout=out) == 0
-    assert out.getvalue() == f"3 entries, chain intact; head {head}\n"
+    assert out.getvalue() == f"3 entries, chain intact; head 3:{head}\n"
     with _raw(url) as conn:
         conn.execute(_q(url, "UPDATE iop_placement_audit SET note = ? WHERE seq = 3"), ("y",))
     out = io.StringIO()
@@ -346,5 +375,210 @@ def test_a_database_that_cannot_be_opened_is_an_audit_error_without_secrets(
     with pytest.raises(AuditError) as caught:
         AuditStore.open(opener(tmp_path))
     assert "secretpw" not in str(caught.value)
-    assert main(["audit", "verify", "--db", opener(tmp_path)]) == 1
+    assert main(["audit", "verify", "--db", opener(tmp_path)]) == 2  # cannot check
     assert "secretpw" not in capsys.readouterr().err
+
+
+# --- issue 24, item 5: verify is read-only, checks the triggers, and takes an anchor ------
+
+
+def _rewrite(url: str, rows: list[tuple[Any, ...]]) -> str:
+    """Replace the whole table by a freshly computed chain of ``rows``; the new head."""
+    prev = GENESIS
+    with _raw(url) as conn:
+        conn.execute("DELETE FROM iop_placement_audit")
+        for seq, (kind, recorded_at, card_uuid, content, note) in enumerate(rows, 1):
+            digest = entry_hash(
+                seq=seq,
+                kind=kind,
+                recorded_at=recorded_at,
+                card_uuid=card_uuid,
+                content=content,
+                note=note,
+                prev_hash=prev,
+            )
+            conn.execute(
+                _q(url, "INSERT INTO iop_placement_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                (seq, kind, recorded_at, card_uuid, content, note, prev, digest),
+            )
+            prev = digest
+    return prev
+
+
+def _rows(url: str) -> list[tuple[Any, ...]]:
+    with AuditStore.open(url) as store:
+        return [(e.kind, e.recorded_at, e.card_uuid, e.content, e.note) for e in store.entries()]
+
+
+def test_verify_of_a_missing_database_creates_nothing_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(AuditUnavailable, match="does not exist"):
+        verify(f"sqlite:///{path}")
+    assert main(["audit", "verify", "--db", f"sqlite:///{path}"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_of_a_database_without_the_audit_table_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE t (a)")
+    with pytest.raises(AuditUnavailable, match="cannot be read"):
+        verify(f"sqlite:///{path}")
+    assert main(["audit", "verify", "--db", f"sqlite:///{path}"]) == 2
+
+
+def test_verify_reports_dropped_triggers_and_does_not_recreate_them(url: str) -> None:
+    _three(url)
+    with _raw(url, restore=False):
+        pass
+    first = verify(url)
+    second = verify(url)  # still missing: verify put nothing back
+    assert first.problems == second.problems
+    assert first.problems
+    assert all("append-only trigger" in p and "missing" in p for p in first.problems)
+
+
+def test_verify_reports_a_trigger_replaced_by_one_that_refuses_nothing(sqlite_url: str) -> None:
+    _three(sqlite_url)
+    with _raw(sqlite_url, restore=False) as conn:
+        conn.execute(
+            "CREATE TRIGGER iop_placement_audit_no_update BEFORE UPDATE ON iop_placement_audit"
+            " BEGIN SELECT 1; END"
+        )
+        conn.execute(_SQLITE_TRIGGERS["no_delete"])
+    assert verify(sqlite_url).problems == (
+        "the append-only trigger iop_placement_audit_no_update was changed",
+    )
+
+
+def test_the_verify_connections_are_read_only(url: str) -> None:
+    from iop_placement.audit import _store
+
+    _three(url)
+    postgres = url.startswith("postgresql")
+    conn = _store._postgres_read_only(url) if postgres else _store._sqlite_read_only(url)
+    try:
+        with pytest.raises(Exception, match=r"read-only|readonly"):
+            conn.execute("CREATE TABLE written_by_verify (a INTEGER)")
+    finally:
+        conn.close()
+
+
+def test_the_anchored_head_finds_a_truncated_chain(url: str) -> None:
+    hashes = _three(url)
+    with _raw(url) as conn:
+        conn.execute("DELETE FROM iop_placement_audit WHERE seq = 3")
+    assert verify(url).ok
+    assert verify(url, expected_head=f"3:{hashes[2]}").problems == (
+        "entry 3 is not the expected head (removed, or the chain was rewritten)",
+    )
+
+
+def test_the_anchored_head_finds_an_edit_with_the_whole_chain_recomputed(url: str) -> None:
+    hashes = _three(url)
+    rows = _rows(url)
+    rows[1] = (*rows[1][:3], '{"n":9}', rows[1][4])
+    _rewrite(url, rows)
+    assert verify(url).ok  # a recomputed chain is whole: only the kept head tells
+    assert not verify(url, expected_head=f"3:{hashes[2]}").ok
+    assert not verify(url, expected_head=hashes[2]).ok
+
+
+def test_the_anchored_head_finds_a_delete_renumber_recompute(url: str) -> None:
+    hashes = _three(url)
+    rows = _rows(url)
+    del rows[1]
+    _rewrite(url, rows)
+    assert verify(url).ok
+    assert not verify(url, expected_head=f"3:{hashes[2]}").ok
+    assert not verify(url, expected_head=f"2:{hashes[1]}").ok
+
+
+def test_the_exact_head_finds_a_forged_append(url: str) -> None:
+    hashes = _three(url)
+    rows = _rows(url)
+    rows.append(("card", rows[0][1], "card-forged", '{"n":4}', None))
+    _rewrite(url, rows)
+    assert verify(url).ok
+    assert not verify(url, expected_head=hashes[2]).ok
+    # An entry anchor allows the chain to grow since: a later append is not its business.
+    assert verify(url, expected_head=f"3:{hashes[2]}").ok
+
+
+def test_verify_prints_the_head_to_keep_and_takes_it_back(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hashes = _three(sqlite_url)
+    assert main(["audit", "verify", "--db", sqlite_url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.endswith(f"head 3:{hashes[2]}\n")
+    assert "without --expect-head" in captured.err
+    assert main(["audit", "verify", "--db", sqlite_url, "--expect-head", f"3:{hashes[2]}"]) == 0
+    assert main(["audit", "verify", "--db", sqlite_url, "--expect-head", "3:nothex"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("content", b"\x00\xff binary"),
+        ("note", b"\xfe\xff"),
+        ("hash", b"a" * 64),
+    ],
+)
+def test_binary_data_in_a_column_is_a_finding_not_a_traceback(
+    sqlite_url: str, column: str, value: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _three(sqlite_url)
+    with _raw(sqlite_url) as conn:
+        conn.execute(f"UPDATE iop_placement_audit SET {column} = ? WHERE seq = 2", (value,))
+    report = verify(sqlite_url)
+    assert report.problems[0] == (
+        f"entry 2 has {column} that is not text (binary data or a number)"
+    )
+    assert main(["audit", "verify", "--db", sqlite_url]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_text_that_is_not_utf8_is_a_finding_not_a_traceback(sqlite_url: str) -> None:
+    _three(sqlite_url)
+    with _raw(sqlite_url) as conn:
+        conn.execute("UPDATE iop_placement_audit SET note = CAST(X'FF00' AS TEXT) WHERE seq = 3")
+    assert verify(sqlite_url).problems[0] == "entry 3 has note that is not UTF-8 text (binary data)"
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    old = os.umask(0o022)
+    try:
+        with AuditStore.open(f"sqlite:///{path}") as store:
+            store.append("card", {"n": 1})
+            files = sorted(tmp_path.iterdir())
+            assert [f.name for f in files] == ["new.db", "new.db-shm", "new.db-wal"]
+            assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+    finally:
+        os.umask(old)
+
+
+def test_postgres_replication_role_replica_does_not_pass_the_trigger(postgres_url: str) -> None:
+    import psycopg
+
+    _three(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        pg.execute("SET session_replication_role = replica")
+        for sql in (
+            "DELETE FROM iop_placement_audit WHERE seq = 3",
+            "UPDATE iop_placement_audit SET note = 'x' WHERE seq = 3",
+            "TRUNCATE iop_placement_audit",
+        ):
+            with pytest.raises(psycopg.Error, match="append-only"):
+                pg.execute(sql)
+    assert verify(postgres_url).ok
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        # Back to an ordinary trigger, which replica sessions skip: verify says so.
+        pg.execute("ALTER TABLE iop_placement_audit ENABLE TRIGGER iop_placement_audit_append_only")
+    assert verify(postgres_url).problems == (
+        "the append-only trigger iop_placement_audit_append_only is not always enabled",
+    )

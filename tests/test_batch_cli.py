@@ -262,3 +262,66 @@ def test_a_signal_stops_the_workers_and_leaves_no_torn_output(
     assert target.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
     assert wait_until(lambda: not marked_processes(marker), 30), "workers were left running"
+
+
+def test_a_killed_runs_part_file_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    import fcntl
+
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD + b"\n")
+    target = tmp_path / "out.jsonl"
+    left = tmp_path / ".out.jsonl.dead1234.part"  # a SIGKILLed run's: nobody holds its lock
+    left.write_bytes(b"x" * 1000)
+    live = tmp_path / ".out.jsonl.live5678.part"  # another run's, still being written
+    other = tmp_path / ".other.jsonl.dead9999.part"  # another output's: not ours to judge
+    other.write_bytes(b"y")
+    with live.open("wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, _ = run_cli("assess", "--jsonl", str(source), "-o", str(target))
+        assert code == 0
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [live.name, other.name, "in.jsonl", "out.jsonl"]
+        )
+
+
+def test_a_sigkilled_run_leaves_a_part_file_that_the_next_run_removes(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes((GOOD + b"\n") * 40_000)
+    target = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "iop_placement.cli", "assess", "--jsonl", str(source)]
+    process = subprocess.Popen(
+        [*command, "-o", str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        parts = lambda: [p for p in tmp_path.glob(".out.jsonl.*.part") if p.stat().st_size]  # noqa: E731
+        assert wait_until(parts, 120), "the run never started writing"
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.communicate()
+    assert list(tmp_path.glob(".out.jsonl.*.part")), "SIGKILL left no part file"
+    source.write_bytes(GOOD + b"\n")
+    assert run_cli("assess", "--jsonl", str(source), "-o", str(target))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+def test_the_folder_is_synced_after_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD + b"\n")
+    target = tmp_path / "out.jsonl"
+    synced: list[tuple[bool, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append((stat.S_ISDIR(os.fstat(descriptor).st_mode), target.exists()))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert run_cli("assess", "--jsonl", str(source), "-o", str(target))[0] == 0
+    # The file before the rename, then its folder after it.
+    assert synced == [(False, False), (True, True)]

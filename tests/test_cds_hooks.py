@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from iop_placement.testing import assessments
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 PATIENT = "Patient/example"
+# A recent authored date: an intake without one gets a note on its card.
+AUTHORED = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 
 
 def _example(name: str) -> dict[str, Any]:
@@ -180,9 +183,8 @@ def test_discovery_lists_the_service() -> None:
 class TestHookCall:
     def test_a_prefetched_response_gives_the_card(self) -> None:
         example = _example("crisis")
-        answer = cds_hooks.answer_hook_call(
-            _call(fhir.to_questionnaire_response(example, subject=PATIENT)), card_uuid="card-1"
-        )
+        response = fhir.to_questionnaire_response(example, subject=PATIENT, authored=AUTHORED)
+        answer = cds_hooks.answer_hook_call(_call(response), card_uuid="card-1")
         CdsResponse.model_validate(answer)
         assert answer == {"cards": [cds_hooks.to_cds_card(recommend(example), card_uuid="card-1")]}
 
@@ -193,7 +195,11 @@ class TestHookCall:
             "type": "searchset",
             "entry": [
                 {"resource": {"resourceType": "OperationOutcome"}},
-                {"resource": fhir.to_questionnaire_response(example, subject=PATIENT)},
+                {
+                    "resource": fhir.to_questionnaire_response(
+                        example, subject=PATIENT, authored=AUTHORED
+                    )
+                },
             ],
         }
         answer = cds_hooks.answer_hook_call(_call(bundle), card_uuid="card-2")
@@ -280,11 +286,51 @@ class TestThePatient:
         error = _call_error(_call(fhir.to_questionnaire_response(_example("crisis"))))
         assert (error.status, "not the hook's patient" in error.message) == (400, True)
 
-    def test_an_absolute_subject_reference_is_the_same_patient(self) -> None:
+    def test_an_absolute_subject_reference_on_the_hooks_server_is_the_same_patient(
+        self,
+    ) -> None:
         response = fhir.to_questionnaire_response(
             _example("crisis"), subject="https://ehr.example/fhir/Patient/example"
         )
-        assert len(cds_hooks.answer_hook_call(_call(response))["cards"]) == 1
+        body = _call(response, fhirServer="https://ehr.example/fhir/")
+        assert len(cds_hooks.answer_hook_call(body)["cards"]) == 1
+
+    @pytest.mark.parametrize(
+        ("subject", "server"),
+        [
+            ("https://other.example/fhir/Patient/example", "https://ehr.example/fhir"),
+            ("https://other.example/fhir/Patient/example", None),
+            ("https://ehr.example/fhir/x/Patient/example", "https://ehr.example/fhir"),
+            ("Patient/example/../other", None),
+        ],
+    )
+    def test_another_servers_patient_with_the_same_id_gives_no_card(
+        self, subject: str, server: str | None
+    ) -> None:
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=subject)
+        body = _call(response) if server is None else _call(response, fhirServer=server)
+        error = _call_error(body)
+        assert (error.status, "not the hook's patient" in error.message) == (400, True)
+
+    def test_a_bundle_mixing_patients_gives_no_card(self) -> None:
+        mine = fhir.to_questionnaire_response(
+            _example("intensive_outpatient"), subject=PATIENT, authored=AUTHORED
+        )
+        other = fhir.to_questionnaire_response(
+            _example("crisis"), subject="Patient/other", authored="2019-01-01"
+        )
+        for entries in ([mine, other], [other, mine]):
+            bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in entries]}
+            assert _call_error(_call(bundle)).status == 400
+
+    def test_an_authorization_for_another_patient_gives_no_card(self) -> None:
+        response = fhir.to_questionnaire_response(_example("crisis"), subject=PATIENT)
+        authorization = {"access_token": "t", "token_type": "Bearer", "patient": "other"}
+        error = _call_error(_call(response, fhirAuthorization=authorization))
+        assert error.status == 400
+        assert "fhirAuthorization.patient" in error.message
+        same = {**authorization, "patient": "example"}
+        assert len(cds_hooks.answer_hook_call(_call(response, fhirAuthorization=same))) == 1
 
     def test_a_bundle_with_another_patients_response_gives_no_card(self) -> None:
         bundle = {
@@ -372,7 +418,13 @@ class TestFetchingFromTheFhirServer:
         bundle = {
             "resourceType": "Bundle",
             "type": "searchset",
-            "entry": [{"resource": fhir.to_questionnaire_response(example, subject=PATIENT)}],
+            "entry": [
+                {
+                    "resource": fhir.to_questionnaire_response(
+                        example, subject=PATIENT, authored=AUTHORED
+                    )
+                }
+            ],
         }
         with _FhirStub(bundle) as stub:
             answer = cds_hooks.answer_hook_call(_fetching_call(stub.url), card_uuid="c")
@@ -424,3 +476,140 @@ class TestFetchingFromTheFhirServer:
                 cds_hooks.answer_hook_call(_fetching_call(stub.url), fetch=False)
             assert stub.requests == []
         assert caught.value.status == 412
+
+
+def _qr(name: str, authored: str | None = AUTHORED, status: str = "completed") -> dict[str, Any]:
+    response = fhir.to_questionnaire_response(_example(name), subject=PATIENT, authored=authored)
+    response["status"] = status
+    return response
+
+
+def _bundle(*responses: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": response} for response in responses],
+    }
+
+
+def _days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+class TestWhichIntake:
+    """Issue 24, item 1: the latest usable intake, dated sensibly, for the right patient."""
+
+    def test_a_stale_first_intake_does_not_hide_a_later_crisis(self) -> None:
+        old = _qr("standard_outpatient", "2019-03-01T09:00:00Z")
+        new = _qr("crisis", _days_ago(2))
+        for bundle in (_bundle(old, new), _bundle(new, old)):
+            (card,) = cds_hooks.answer_hook_call(_call(bundle))["cards"]
+            assert card["indicator"] == "critical"
+            assert "crisis evaluation" in card["summary"]
+            assert "Standard outpatient" not in card["summary"]
+
+    def test_an_entered_in_error_entry_does_not_refuse_a_usable_one(self) -> None:
+        wrong = _qr("crisis", _days_ago(1), status="entered-in-error")
+        usable = _qr("intensive_outpatient", _days_ago(3))
+        (card,) = cds_hooks.answer_hook_call(_call(_bundle(wrong, usable)))["cards"]
+        assert card["summary"] == "Suggested level of care: Intensive outpatient (IOP)"
+
+    def test_only_refused_intakes_give_no_card(self) -> None:
+        wrong = _qr("crisis", status="entered-in-error")
+        stopped = _qr("crisis", status="stopped")
+        error = _call_error(_call(_bundle(wrong, stopped)))
+        assert error.status == 400
+        assert [p.field for p in error.problems] == ["status"]
+
+    @pytest.mark.parametrize("authored", ["2999-01-01T00:00:00Z", "2999-01-01"])
+    def test_an_intake_dated_in_the_future_is_refused(self, authored: str) -> None:
+        error = _call_error(_call(_bundle(_qr("crisis", _days_ago(1)), _qr("crisis", authored))))
+        assert error.status == 400
+        assert "future" in error.message
+        assert [p.field for p in error.problems] == ["authored"]
+
+    def test_a_few_minutes_of_clock_skew_are_allowed(self) -> None:
+        soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+        assert len(cds_hooks.answer_hook_call(_call(_qr("crisis", soon)))["cards"]) == 1
+
+    @pytest.mark.parametrize("authored", ["yesterday", 20260101, "2026-13-45"])
+    def test_an_unreadable_authored_date_is_refused(self, authored: object) -> None:
+        response = _qr("crisis")
+        response["authored"] = authored
+        error = _call_error(_call(response))
+        assert (error.status, [p.field for p in error.problems]) == (400, ["authored"])
+        assert "yesterday" not in json.dumps(error.payload())
+
+    @pytest.mark.parametrize("authored", ["1970-01-01T00:00:00Z", "2019-03-01"])
+    def test_an_old_intake_gets_a_stale_card_and_no_level(self, authored: str) -> None:
+        (card,) = cds_hooks.answer_hook_call(_call(_qr("crisis", authored)))["cards"]
+        Card.model_validate(card)
+        assert card["indicator"] == "warning"
+        assert card["summary"].startswith(f"Latest intake is from {authored[:10]}")
+        assert "reassess" in card["summary"]
+        assert "overrideReasons" not in card
+        for level in ("Inpatient", "Intensive outpatient", "Standard outpatient"):
+            assert level not in card["summary"]
+            assert level not in card["detail"]
+
+    def test_the_maximum_age_is_configurable(self) -> None:
+        body = _call(_qr("intensive_outpatient", _days_ago(200)))
+        stale = cds_hooks.answer_hook_call(body)["cards"][0]
+        assert stale["summary"].startswith("Latest intake is from")
+        card = cds_hooks.answer_hook_call(body, max_intake_age_days=365)["cards"][0]
+        assert card["summary"] == "Suggested level of care: Intensive outpatient (IOP)"
+        later = datetime.now(UTC) + timedelta(days=400)
+        card = cds_hooks.answer_hook_call(body, max_intake_age_days=365, now=later)["cards"][0]
+        assert card["summary"].startswith("Latest intake is from")
+
+    def test_an_undated_intake_is_used_and_its_card_says_so(self) -> None:
+        (card,) = cds_hooks.answer_hook_call(_call(_qr("crisis", None)))["cards"]
+        assert card["detail"].startswith("**Crisis")
+        assert "no authored date" in card["detail"]
+
+    def test_an_in_progress_intake_gives_a_provisional_card(self) -> None:
+        response = _qr("intensive_outpatient", status="in-progress")
+        response["item"] = [i for i in response["item"] if i["linkId"] != "suicide_risk"]
+        (card,) = cds_hooks.answer_hook_call(_call(response))["cards"]
+        Card.model_validate(card)
+        assert card["summary"].startswith("Provisional")
+        assert "ask next" in card["summary"]
+        assert "Suicide risk" in card["summary"]
+        assert "Suggested level of care" not in card["summary"] + card["detail"]
+        assert "overrideReasons" not in card
+
+    def test_an_in_progress_intake_with_every_answer_is_still_provisional(self) -> None:
+        answers = _example("inpatient_withdrawal") | {
+            "withdrawal_severity": "severe",
+            "recovery_residence": "none",
+            "prior_iop_failed": False,
+            "recent_overdose": False,
+            "obligations": ["work"],
+        }
+        response = fhir.to_questionnaire_response(answers, subject=PATIENT, authored=AUTHORED)
+        response["status"] = "in-progress"
+        (card,) = cds_hooks.answer_hook_call(_call(response))["cards"]
+        Card.model_validate(card)
+        assert card["summary"].startswith("Provisional (intake not completed): Inpatient")
+        assert "Suggested level of care" not in card["summary"] + card["detail"]
+        assert "complete the intake" in card["detail"]
+        assert "overrideReasons" not in card
+
+    def test_a_later_in_progress_intake_is_the_one_used(self) -> None:
+        done = _qr("standard_outpatient", _days_ago(5))
+        ongoing = _qr("crisis", _days_ago(1), status="in-progress")
+        (card,) = cds_hooks.answer_hook_call(_call(_bundle(done, ongoing)))["cards"]
+        assert card["summary"].startswith("Provisional")
+        assert card["indicator"] == "critical"
+
+    def test_the_answer_says_what_kind_of_card_it_is(self) -> None:
+        stale = cds_hooks.answer_hook(_call(_qr("crisis", "2019-03-01")))
+        assert (stale.kind, stale.recommendation) == ("stale", None)
+        assert stale.audit_content()["card_kind"] == "stale"
+        ongoing = cds_hooks.answer_hook(_call(_qr("crisis", status="in-progress")))
+        assert ongoing.kind == "provisional"
+        assert ongoing.provisional is not None
+        assert "recommended_level" not in ongoing.audit_content()
+        final = cds_hooks.answer_hook(_call(_qr("crisis")))
+        assert final.recommendation is not None
+        assert final.audit_content()["recommended_level"] == "inpatient"

@@ -60,6 +60,7 @@ CONFINED: Mapping[str, str] = {
     "dd": f"{PACKAGE}.comparison._diagrams",
     "jwt": f"{PACKAGE}.service._auth",
     "psycopg": f"{PACKAGE}.audit._store",
+    "psycopg_pool": f"{PACKAGE}.audit._store",
     "uvicorn": f"{PACKAGE}.service._server",
 }
 

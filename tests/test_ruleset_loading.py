@@ -201,3 +201,34 @@ def test_numeric_operands_are_strict(rules_dir: Path, operand: object) -> None:
 def test_family_listed_twice(rules_dir: Path) -> None:
     edit(rules_dir, "ruleset.json", lambda d: d.update(families=[*d["families"], "safety"]))
     assert "listed more than once: safety" in str(load_error(rules_dir))
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        {"field": "available_hours_per_week", "lt": None},
+        {"field": "available_hours_per_week", "ge": None},
+        {"field": "available_hours_per_week", "in": None},
+        {"field": "motivation", "in": None},
+        {"field": "obligations", "includes_any": None},
+    ],
+)
+def test_a_null_operand_is_a_rule_set_error(rules_dir: Path, test: dict[str, Any]) -> None:
+    def change(data: dict[str, Any]) -> None:
+        rule = next(r for r in data["rules"] if r["id"] == "feasibility.too_few_hours_for_iop")
+        rule["when"]["all"][1] = test
+
+    edit(rules_dir, "feasibility.json", change)
+    error = load_error(rules_dir)
+    assert (error.file, error.rule_id) == ("feasibility.json", "feasibility.too_few_hours_for_iop")
+    assert "null" in str(error)
+
+
+@pytest.mark.parametrize("name", ["my\x00rules", "tab\tname", "line\nbreak", "\x7f"])
+def test_a_control_character_in_the_name_or_version_is_a_rule_set_error(
+    rules_dir: Path, name: str
+) -> None:
+    edit(rules_dir, "ruleset.json", lambda data: data.update(name=name))
+    assert load_error(rules_dir).file == "ruleset.json"
+    edit(rules_dir, "ruleset.json", lambda data: data.update(name="ok", version=f"1{name}"))
+    assert load_error(rules_dir).file == "ruleset.json"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -352,7 +353,7 @@ def test_serve_with_workers_hands_its_checked_options_to_each_worker(
     def run_server(app: Any, host: str, port: int, log_level: str, *, workers: int = 1) -> None:  # noqa: ARG001
         calls.append((app, workers))
         # What each worker process does: build the app from the environment.
-        with TestClient(_serve.worker_app()) as client:
+        with TestClient(_serve.worker_app(), base_url="http://127.0.0.1:8737") as client:
             assert client.get("/cds-services").json() == cds_hooks.discovery()
             assert client.post("/api/recommendation", json=BASELINE).status_code == 200
 
@@ -374,3 +375,118 @@ def test_several_workers_need_an_app_factory() -> None:
         server_config(create_app(insecure_no_auth=True), "127.0.0.1", 1, "warning", workers=2)
     config = server_config("iop_placement.cli._serve:worker_app", "127.0.0.1", 1, "info", workers=2)
     assert (config.workers, config.factory) == (2, True)
+
+
+# --- issue 24, item 6: the access log in every mode, timestamps, the Host header -----------
+
+
+def test_serve_writes_the_access_log_with_timestamps_in_production_mode(tmp_path: Path) -> None:
+    import re
+
+    from service_helpers import Client
+
+    jwks = Client().write_jwks(tmp_path)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "iop_placement",
+            "serve",
+            "--port",
+            str(port),
+            "--service-url",
+            "https://cds.example.org",
+            "--trust",
+            f"https://ehr.example.org={jwks}",
+            "--audit-db",
+            f"sqlite:///{tmp_path / 'audit.db'}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/cds-services", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not start in 30 s"
+                time.sleep(0.1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/cds-services/iop-placement", data=b"{}", method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 401
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    lines = err.decode().splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    access = [line for line in lines if "iop_placement.access" in line]
+    assert any(
+        re.fullmatch(rf"{stamp} INFO iop_placement\.access: GET /cds-services 200 [\d.]+ms", line)
+        for line in access
+    ), lines
+    assert any("POST /cds-services/{service_id} 401" in line for line in access), lines
+    # Every line the server wrote starts with its time, uvicorn's own too.
+    assert lines
+    assert all(re.match(stamp, line) for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost:8737", 200),
+        ("127.0.0.1:8737", 200),
+        ("[::1]:8737", 200),
+        ("LOCALHOST", 200),
+        ("cds.example.org", 200),
+        ("cds.example.org:443", 200),
+        ("intake.internal:8737", 200),
+        ("evil.example:8737", 421),
+        ("evil.example", 421),
+        ("localhost.evil.example", 421),
+        ("127.0.0.1.nip.io:8737", 421),
+    ],
+)
+def test_the_host_header_must_name_this_service(host: str, status: int) -> None:
+    app = create_app(
+        insecure_no_auth=True,
+        service_url="https://cds.example.org",
+        allowed_hosts=["intake.internal"],
+    )
+    with TestClient(app) as client:
+        for path in ("/", "/cds-services"):
+            response = client.get(path, headers={"Host": host})
+            assert response.status_code == status, (path, host)
+            if status == 421:
+                assert response.json()["error"] == "the Host header does not name this service"
+
+
+def test_serve_checks_the_host_header(tmp_path: Path) -> None:
+    from iop_placement.cli._serve import _build, _Options
+
+    options = _Options(
+        rules=None,
+        service_url=None,
+        trust=[],
+        insecure=True,
+        audit_db=f"sqlite:///{tmp_path / 'audit.db'}",
+        cors_origins=[],
+        intake_page=True,
+        log_level="warning",
+        allowed_hosts=[],
+    )
+    app, audit = _build(options)
+    try:
+        with TestClient(app) as client:
+            assert client.get("/", headers={"Host": "rebound.example:8737"}).status_code == 421
+            assert client.get("/", headers={"Host": "127.0.0.1:8737"}).status_code == 200
+    finally:
+        audit.close()

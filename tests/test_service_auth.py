@@ -292,7 +292,7 @@ def test_serve_wires_authentication_cors_and_the_page_from_its_options(
 
     def run_server(app: Any, host: str, port: int, log_level: str) -> None:  # noqa: ARG001
         # What serve would serve, asked while it is serving (the audit store is open).
-        with TestClient(app) as test_client:
+        with TestClient(app, base_url=SERVICE_URL) as test_client:  # its Host
             allowed = test_client.options(HOOK, headers=preflight).headers
             evil = {**preflight, "Origin": "https://evil.example"}
             seen.extend(
@@ -318,3 +318,45 @@ def test_serve_wires_authentication_cors_and_the_page_from_its_options(
     assert main(args) == 0
     # CORS for the configured origin only; a token needed; no intake page off loopback.
     assert seen == ["0.0.0.0", "https://ehr.example.org", None, 401, 200, 404]
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_a_numeric_string_exp_or_iat_is_a_401_not_a_500(
+    client: TestClient, ehr: Client, claim: str
+) -> None:
+    now = int(time.time())
+    value = str(now + 120 if claim == "exp" else now)
+    headers = ehr.headers(**{claim: value})
+    _refused(client.post(HOOK, json=hook_call(), headers=headers), "must be numbers")
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "dpop+jwt", None, 7])
+def test_a_token_of_another_type_is_a_401(client: TestClient, ehr: Client, typ: object) -> None:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": f"{SERVICE_URL}{HOOK}", "iat": now, "exp": now + 60}
+    token = jwt.encode(
+        {**claims, "jti": str(uuid.uuid4())},
+        ehr.ec_key,
+        algorithm="ES384",
+        headers={"kid": "ec-1", "typ": typ},
+    )
+    if typ is None:  # PyJWT writes typ JWT unless told to leave it out
+        assert "typ" not in jwt.get_unverified_header(token)
+    headers = {"Authorization": f"Bearer {token}"}
+    _refused(client.post(HOOK, json=hook_call(), headers=headers), "typ")
+
+
+def test_a_key_that_declares_its_algorithm_is_used_with_that_one_only(
+    ehr: Client, tmp_path: Path
+) -> None:
+    jwks = ehr.jwks()
+    for key in jwks["keys"]:
+        key["alg"] = "RS384" if key["kid"] == "rsa-1" else "ES384"
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks), encoding="utf-8")
+    verifier = JwtVerifier([TrustedIssuer(ISSUER, str(path))])
+    audience = f"{SERVICE_URL}{HOOK}"
+    verifier.verify(ehr.headers(alg="RS384")["Authorization"], audience)
+    for alg in ("RS256", "RS512", "PS256"):
+        with pytest.raises(AuthenticationError, match="declares"):
+            verifier.verify(ehr.headers(alg=alg)["Authorization"], audience)

@@ -165,3 +165,29 @@ def test_without_the_intake_page_its_api_is_not_routed() -> None:
         assert test_client.post("/api/recommendation", json={}).status_code == 404
         assert test_client.get("/").status_code == 404
         assert test_client.get("/cds-services").status_code == 200
+
+
+def test_a_stale_and_a_provisional_card_are_recorded_by_kind(client: TestClient, db: str) -> None:
+    stale = hook_call("crisis")
+    stale["prefetch"]["intake"]["authored"] = "2019-03-01T09:00:00Z"
+    ongoing = hook_call("crisis")
+    ongoing["prefetch"]["intake"]["status"] = "in-progress"
+    uuids = []
+    for body in (stale, ongoing):
+        response = client.post(HOOK, json=body)
+        assert response.status_code == 200
+        uuids.append(response.json()["cards"][0]["uuid"])
+    with AuditStore.open(db) as store:
+        entries = list(store.entries())
+    assert [(e.card_uuid, e.data["card_kind"]) for e in entries] == list(
+        zip(uuids, ["stale", "provisional"], strict=True)
+    )
+    assert "recommended_level" not in entries[0].data
+    assert entries[0].data["intake_authored"].startswith("2019-03-01")
+    assert entries[1].data["provisional_range"][1] == "inpatient"
+    assert verify(db).ok
+
+
+def test_the_maximum_intake_age_must_be_a_day_or_more() -> None:
+    with pytest.raises(ValueError, match="max_intake_age_days"):
+        create_app(insecure_no_auth=True, max_intake_age_days=0)

@@ -22,6 +22,7 @@ from iop_placement.service import _app as app_module
 from iop_placement.service._server import (
     HEADER_TIMEOUT_SECONDS,
     KEEP_ALIVE_SECONDS,
+    MAX_CONNECTIONS,
     HeaderTimeoutProtocol,
     server_config,
 )
@@ -351,3 +352,81 @@ def test_the_body_deadline_raises_timeout_error_on_either_event_loop(backend: st
 
     assert anyio.run(wait_past_the_deadline, backend=backend) == "timed out"
     assert anyio.run(within_the_deadline, backend=backend) == "done"
+
+
+# --- issue 24, item 4: one client cannot take every connection; JSON 503s ----------------
+
+
+def _half_open(base: str, source: str, count: int) -> list[socket.socket]:
+    """``count`` connections from ``source`` that send half a request line and wait."""
+    port = int(base.rsplit(":", 1)[1])
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        sock.sendall(b"POST /cds-ser")
+        held.append(sock)
+    return held
+
+
+def _raw_post(base: str, source: str, *, send: bool = True) -> tuple[int, dict[str, str], bytes]:
+    """A hook call from ``source``; without ``send``, what the server says unasked."""
+    port = int(base.rsplit(":", 1)[1])
+    body = json.dumps(hook_call()).encode() if send else b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as s:
+        s.sendall(
+            b""
+            if not send
+            else f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, payload
+
+
+def test_one_clients_half_open_connections_do_not_starve_the_others() -> None:
+    with live_server(create_app(insecure_no_auth=True)) as base:
+        held = _half_open(base, "127.0.0.2", 300)  # more than the server's whole limit
+        try:
+            statuses = [_raw_post(base, "127.0.0.1")[0] for _ in range(45)]
+            # Refused on connecting (a request sent first would meet a reset).
+            status, headers, payload = _raw_post(base, "127.0.0.2", send=False)
+        finally:
+            for sock in held:
+                sock.close()
+    assert statuses == [200] * 45  # on main: 44 of 45 were a plain-text 503
+    assert (status, headers["content-type"], headers["retry-after"]) == (
+        503,
+        "application/json",
+        "5",
+    )
+    assert "too many connections from this address" in json.loads(payload)["error"]
+    from iop_placement.service._server import MAX_CONNECTIONS_PER_CLIENT
+
+    assert MAX_CONNECTIONS_PER_CLIENT < MAX_CONNECTIONS
+
+
+def test_the_servers_own_limit_answers_in_json() -> None:
+    with live_server(create_app(insecure_no_auth=True)) as base:
+        held = []
+        try:
+            for client in range(2, 6):  # four addresses, under the per-client limit each
+                held += _half_open(base, f"127.0.0.{client}", MAX_CONNECTIONS // 4)
+            status, headers, payload = _raw_post(base, "127.0.0.9")
+        finally:
+            for sock in held:
+                sock.close()
+    assert (status, headers["content-type"], headers["retry-after"]) == (
+        503,
+        "application/json",
+        "5",
+    )
+    assert json.loads(payload) == {
+        "error": "the service is at its connection limit; try again shortly",
+        "problems": [],
+    }

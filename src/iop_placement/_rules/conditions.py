@@ -82,6 +82,12 @@ class Comparison(_Node):
                 f" field {self.field!r} has {len(given)}"
             )
             raise ValueError(msg)
+        (name,) = given
+        if name != "is" and self._given(name) is None:
+            # null is a value only for "is" (and inside an "in" list): "lt": null or
+            # "in": null is no test at all, and would fail only when evaluated.
+            msg = f"{name!r} of field {self.field!r} is null; only 'is' may test for null"
+            raise ValueError(msg)
         return self
 
     def _given(self, name: str) -> Any:  # noqa: ANN401 - the operand, if given

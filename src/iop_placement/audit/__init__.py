@@ -9,8 +9,11 @@
 
 Entries are append-only (the database refuses UPDATE and DELETE) and chained: each
 carries the SHA-256 of its canonical content and of the previous entry's hash, so
-:func:`verify` finds an entry that was edited or deleted. The free-text note is stored
-and hashed, never logged, rendered or returned unless asked for.
+:func:`verify` finds an entry that was edited or deleted; it opens the database
+read-only and checks the triggers without re-creating them. A rewritten, cut or extended
+chain is still whole: keep the head ``verify`` prints (``SEQ:HASH``) and pass it next
+time (``expected_head``). The free-text note is stored and hashed, never logged,
+rendered or returned unless asked for.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from iop_placement.audit._store import (
     AuditEntry,
     AuditError,
     AuditStore,
+    AuditUnavailable,
     Verification,
     entry_hash,
+    parse_head,
     verify,
 )
 
@@ -30,7 +35,9 @@ __all__ = [
     "AuditEntry",
     "AuditError",
     "AuditStore",
+    "AuditUnavailable",
     "Verification",
     "entry_hash",
+    "parse_head",
     "verify",
 ]

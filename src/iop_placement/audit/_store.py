@@ -12,19 +12,25 @@ shorter valid chain: compare :attr:`Verification.head` with a copy kept elsewher
 
 Appends from several threads or processes keep one chain: each reads the newest hash and
 inserts under the database's write lock (SQLite ``BEGIN IMMEDIATE`` with a 30 s busy
-timeout; PostgreSQL ``LOCK TABLE``). A second table, ``iop_placement_token_ids``, holds
-the ids of the bearer tokens already accepted (:meth:`AuditStore.claim_token_id`), so
-that replay protection holds across the server's worker processes; it is not part of the
-chain, and its rows are deleted once their tokens have expired.
+timeout; PostgreSQL ``LOCK TABLE``). PostgreSQL is reached through a small
+``psycopg_pool`` pool that checks connections and reconnects after a server restart.
+A second table, ``iop_placement_token_ids``, holds the ids of the bearer tokens already
+accepted (:meth:`AuditStore.claim_token_id`), so that replay protection holds across the
+server's worker processes; it is not part of the chain, and its rows are deleted once
+their tokens have expired.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +44,10 @@ __all__ = [
     "AuditEntry",
     "AuditError",
     "AuditStore",
+    "AuditUnavailable",
     "Verification",
     "entry_hash",
+    "parse_head",
     "verify",
 ]
 
@@ -48,6 +56,10 @@ TABLE: Final = "iop_placement_audit"
 TOKENS: Final = "iop_placement_token_ids"
 Kind = Literal["card", "feedback", "placement"]
 _KINDS: Final = ("card", "feedback", "placement")
+POOL_MAX_CONNECTIONS: Final = 4
+"""PostgreSQL connections one store (one server process) keeps at most."""
+POOL_WAIT_SECONDS: Final = 1.0
+"""How long an operation waits for a PostgreSQL connection before it fails (server down)."""
 
 _SQLITE_SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -90,6 +102,9 @@ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END; $$ LANGUAGE plpgsql
     f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}",
     f"""CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {TABLE}
 FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()""",
+    # ALWAYS: an ordinary trigger does not fire under session_replication_role = replica,
+    # which any superuser session can set to edit or delete rows unnoticed.
+    f"ALTER TABLE {TABLE} ENABLE ALWAYS TRIGGER {TABLE}_append_only",
     f"""CREATE TABLE IF NOT EXISTS {TOKENS} (
     issuer TEXT NOT NULL,
     jti TEXT NOT NULL,
@@ -178,11 +193,17 @@ class Verification:
     entries: int
     head: str
     problems: tuple[str, ...]
+    head_seq: int = 0
 
     @property
     def ok(self) -> bool:
         """Whether the chain is whole."""
         return not self.problems
+
+    @property
+    def head_text(self) -> str:
+        """``SEQ:HASH`` of the newest entry: keep it, and give it to the next verify."""
+        return f"{self.head_seq}:{self.head}"
 
 
 class AuditStore:
@@ -192,9 +213,11 @@ class AuditStore:
         self._lock = threading.Lock()
         self._postgres = url.startswith(("postgresql://", "postgres://"))
         self.url = url
+        self._conn: Any = None
+        self._pool: Any = None
         try:
             if self._postgres:
-                self._conn: Any = _postgres_connect(url)
+                self._pool = _postgres_pool(url)
             else:
                 self._conn = _sqlite_connect(url)
         except AuditError:
@@ -202,6 +225,21 @@ class AuditStore:
         except Exception as error:  # noqa: BLE001 - a driver's error may quote the URL's password
             msg = f"cannot open the audit database ({type(error).__name__})"
             raise AuditError(msg) from None
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A connection for one operation: SQLite's one (under the lock), or one from the pool.
+
+        The PostgreSQL pool checks a connection before lending it and replaces a broken
+        one, so the store works again as soon as the server is back after a restart; while
+        the server is down, a connection is waited for at most :data:`POOL_WAIT_SECONDS`.
+        """
+        if self._pool is not None:
+            with self._pool.connection(timeout=POOL_WAIT_SECONDS) as conn:
+                yield conn
+            return
+        with self._lock:
+            yield self._conn
 
     @classmethod
     def open(cls, url: str) -> AuditStore:
@@ -213,7 +251,10 @@ class AuditStore:
         return cls(url)
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (or the pool's connections)."""
+        if self._pool is not None:
+            self._pool.close()
+            return
         with self._lock:
             self._conn.close()
 
@@ -245,17 +286,25 @@ class AuditStore:
             raise AuditError(msg)
         text = _canonical(dict(content))
         recorded_at = datetime.now(UTC).isoformat()
-        with self._lock:
-            try:
-                return self._append(kind, recorded_at, card_uuid, text, note)
-            except Exception as error:  # noqa: BLE001 - never the driver's text: it may quote values
-                msg = f"the audit entry could not be written ({type(error).__name__})"
-                raise AuditError(msg) from None
+        try:
+            with self._connection() as conn:
+                return self._append(
+                    conn, kind, recorded_at=recorded_at, card_uuid=card_uuid, text=text, note=note
+                )
+        except Exception as error:  # noqa: BLE001 - never the driver's text: it may quote values
+            msg = f"the audit entry could not be written ({type(error).__name__})"
+            raise AuditError(msg) from None
 
     def _append(
-        self, kind: str, recorded_at: str, card_uuid: str | None, text: str, note: str | None
+        self,
+        conn: Any,  # noqa: ANN401 - a sqlite3 or psycopg connection
+        kind: str,
+        *,
+        recorded_at: str,
+        card_uuid: str | None,
+        text: str,
+        note: str | None,
     ) -> AuditEntry:
-        conn = self._conn
         if self._postgres:
             with conn.transaction():
                 conn.execute(_LOCK)
@@ -290,15 +339,21 @@ class AuditStore:
             AuditError: the database refused the write.
 
         """
-        with self._lock:
-            try:
-                return self._claim(issuer, jti, expires, now)
-            except Exception as error:  # noqa: BLE001 - never the driver's text
-                msg = f"the token id could not be recorded ({type(error).__name__})"
-                raise AuditError(msg) from None
+        try:
+            with self._connection() as conn:
+                return self._claim(conn, issuer, jti, expires, now)
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the token id could not be recorded ({type(error).__name__})"
+            raise AuditError(msg) from None
 
-    def _claim(self, issuer: str, jti: str, expires: float, now: float) -> bool:
-        conn = self._conn
+    def _claim(
+        self,
+        conn: Any,  # noqa: ANN401 - a sqlite3 or psycopg connection
+        issuer: str,
+        jti: str,
+        expires: float,
+        now: float,
+    ) -> bool:
         if self._postgres:
             with conn.transaction():
                 conn.execute("SET LOCAL synchronous_commit = off")
@@ -326,18 +381,23 @@ class AuditStore:
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(_SELECT_ALL).fetchall()
+        try:
+            with self._connection() as conn:
+                rows = conn.execute(_SELECT_ALL).fetchall()
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the audit entries could not be read ({type(error).__name__})"
+            raise AuditError(msg) from None
         for row in rows:
             yield AuditEntry(*row)
 
     def card(self, card_uuid: str) -> AuditEntry | None:
         """The entry for the card issued with ``card_uuid``, if this service issued it."""
-        with self._lock:
-            row = self._conn.execute(
-                self._sql(_SELECT_CARD),
-                (card_uuid,),
-            ).fetchone()
+        try:
+            with self._connection() as conn:
+                row = conn.execute(self._sql(_SELECT_CARD), (card_uuid,)).fetchone()
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = f"the audit entries could not be read ({type(error).__name__})"
+            raise AuditError(msg) from None
         return AuditEntry(*row) if row else None
 
 
@@ -389,6 +449,9 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
     if not path.parent.is_dir():
         msg = "the audit database's folder does not exist"
         raise AuditError(msg)
+    # Created owner-only: the notes are clinicians' free text. SQLite gives its -wal and
+    # -shm files the database file's mode.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -400,56 +463,259 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
     return conn
 
 
-def _postgres_connect(url: str) -> Any:  # noqa: ANN401 - a psycopg connection
+def _postgres_pool(url: str) -> Any:  # noqa: ANN401 - a psycopg_pool.ConnectionPool
+    """A pool of autocommit connections, the schema made; it reconnects after a restart.
+
+    psycopg_pool (the psycopg project's own pool) rather than a connection kept by hand:
+    it checks a connection before lending it (:meth:`ConnectionPool.check_connection`),
+    drops broken ones and reconnects in the background with back-off.
+    """
+    try:
+        import psycopg  # noqa: PLC0415 - optional: the postgres extra
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
+    except ImportError:
+        msg = "a PostgreSQL audit database needs psycopg: pip install 'iop-placement[postgres]'"
+        raise AuditError(msg) from None
+    # Made first on a connection of its own: an unreachable server or a bad URL fails here,
+    # at once, as before (the pool would retry in the background).
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
+        for statement in _POSTGRES_SCHEMA:
+            conn.execute(statement)
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=POOL_MAX_CONNECTIONS,
+        kwargs={"autocommit": True, "connect_timeout": 5},
+        check=ConnectionPool.check_connection,
+        timeout=POOL_WAIT_SECONDS,
+        reconnect_timeout=float("inf"),  # keep trying: the server may be down a while
+        name="iop-placement-audit",
+        open=False,
+    )
+    pool.open(wait=True, timeout=10)
+    return pool
+
+
+_SQLITE_TRIGGERS: Final = {
+    f"{TABLE}_no_update": f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE}"
+    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+    f"{TABLE}_no_delete": f"CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE}"
+    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+}
+_POSTGRES_TRIGGER: Final = (
+    f"CREATE TRIGGER {TABLE}_append_only BEFORE DELETE OR UPDATE OR TRUNCATE"
+    f" ON public.{TABLE} FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()"
+)
+_POSTGRES_REFUSE: Final = "BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END"
+_POSTGRES_TRIGGERS_SQL: Final = (
+    "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc"
+    " FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+    " WHERE t.tgrelid = 'public.iop_placement_audit'::regclass AND NOT t.tgisinternal"
+)
+_COLUMNS: Final = (
+    "seq",
+    "kind",
+    "recorded_at",
+    "card_uuid",
+    "content",
+    "note",
+    "prev_hash",
+    "hash",
+)
+_NULLABLE: Final = frozenset({"card_uuid", "note"})
+_SQLITE_VERIFY_SELECT: Final = (
+    "SELECT seq, kind, recorded_at, card_uuid, content, note, prev_hash, hash,"
+    " typeof(seq), typeof(kind), typeof(recorded_at), typeof(card_uuid), typeof(content),"
+    " typeof(note), typeof(prev_hash), typeof(hash)"
+    " FROM iop_placement_audit ORDER BY seq"
+)
+_HEAD: Final = re.compile(r"(?:(?P<seq>[1-9][0-9]{0,18}):)?(?P<hash>[0-9a-f]{64})")
+
+
+class AuditUnavailable(AuditError):  # noqa: N818 - reads as the others
+    """The audit database cannot be checked: missing, unreadable, or holding no audit trail."""
+
+
+def _words(sql: str) -> str:
+    return " ".join(sql.split()).rstrip(";").strip()
+
+
+def _sqlite_read_only(url: str) -> sqlite3.Connection:
+    path = _sqlite_path(url)
+    if not path.is_file():
+        # sqlite3.connect would create it, and verify would call an empty database intact.
+        msg = "the audit database does not exist"
+        raise AuditUnavailable(msg)
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+    conn.text_factory = bytes  # decoded per column below: binary data is a finding, not a crash
+    return conn
+
+
+def _postgres_read_only(url: str) -> Any:  # noqa: ANN401 - a psycopg connection
     try:
         import psycopg  # noqa: PLC0415 - optional: the postgres extra
     except ImportError:
         msg = "a PostgreSQL audit database needs psycopg: pip install 'iop-placement[postgres]'"
-        raise AuditError(msg) from None
-    conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    try:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
-            for statement in _POSTGRES_SCHEMA:
-                conn.execute(statement)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+        raise AuditUnavailable(msg) from None
+    # Every transaction read-only: verify can never write, whatever it runs.
+    return psycopg.connect(
+        url, autocommit=True, connect_timeout=10, options="-c default_transaction_read_only=on"
+    )
+
+
+def _trigger_problems(conn: Any, postgres: bool) -> list[str]:  # noqa: ANN401 - a connection
+    """The append-only triggers as they are (never re-created: a missing one is evidence)."""
+    problems = []
+    if postgres:
+        rows = conn.execute(_POSTGRES_TRIGGERS_SQL).fetchall()
+        found = {row[0]: row for row in rows}
+        name = f"{TABLE}_append_only"
+        row = found.get(name)
+        if row is None:
+            return [f"the append-only trigger {name} is missing"]
+        if _words(row[2]) != _POSTGRES_TRIGGER or _words(row[3]) != _POSTGRES_REFUSE:
+            problems.append(f"the append-only trigger {name} was changed")
+        if row[1] != "A":
+            # Not ENABLE ALWAYS: disabled, or skipped under session_replication_role=replica.
+            problems.append(f"the append-only trigger {name} is not always enabled")
+        return problems
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (TABLE,)
+    ).fetchall()
+    found = {_text(name): _text(sql) for name, sql in rows}
+    for name, expected in _SQLITE_TRIGGERS.items():
+        if name not in found:
+            problems.append(f"the append-only trigger {name} is missing")
+        elif _words(found[name] or "") != expected:
+            problems.append(f"the append-only trigger {name} was changed")
+    return problems
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) or value is None else str(value)
+
+
+def _entry_of(row: tuple[Any, ...], postgres: bool) -> tuple[AuditEntry | None, str | None]:
+    """The row as an entry, or None and the problem (a column of the wrong type)."""
+    values = list(row[: len(_COLUMNS)])
+    types = row[len(_COLUMNS) :] if not postgres else ()
+    seq = values[0]
+    if not isinstance(seq, int):
+        return None, "an entry has a sequence number that is not a whole number"
+    for index, column in enumerate(_COLUMNS[1:], 1):
+        value = values[index]
+        kind = _text(types[index]) if types else None
+        if value is None and column in _NULLABLE:
+            continue
+        if isinstance(value, bytes) and kind == "text":
+            try:
+                values[index] = value.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                return None, f"entry {seq} has {column} that is not UTF-8 text (binary data)"
+        if not isinstance(value, str) or (kind is not None and kind != "text"):
+            return None, f"entry {seq} has {column} that is not text (binary data or a number)"
+    return AuditEntry(*values), None
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """``HASH`` (the newest entry's) or ``SEQ:HASH`` (entry SEQ's), as verify prints it.
+
+    Raises:
+        ValueError: neither form.
+
+    """
+    match = _HEAD.fullmatch(text.strip().lower())
+    if match is None:
+        msg = "a head is HASH or SEQ:HASH (64 hex digits), as audit verify prints it"
+        raise ValueError(msg)
+    seq = match.group("seq")
+    return (int(seq) if seq else None), match.group("hash")
+
+
+def _read_rows(conn: Any, postgres: bool) -> list[tuple[Any, ...]]:  # noqa: ANN401
+    rows: list[tuple[Any, ...]] = conn.execute(
+        _SELECT_ALL if postgres else _SQLITE_VERIFY_SELECT
+    ).fetchall()
+    return rows
 
 
 def verify(url: str, *, expected_head: str | None = None) -> Verification:
-    """Check the whole chain in the audit database at ``url``.
+    """Check the whole chain in the audit database at ``url``, read-only.
 
     Finds an entry whose content no longer matches its hash (edited), a gap in ``seq``
-    or a broken link to the previous hash (deleted or inserted), and, with
-    ``expected_head``, entries removed from the end.
+    or a broken link to the previous hash (deleted or inserted), a column of the wrong
+    type, and a missing, changed or (PostgreSQL) not always enabled append-only trigger.
+    The database is opened read-only (SQLite ``mode=ro``, PostgreSQL
+    ``default_transaction_read_only``) and nothing is created or repaired.
+
+    A chain whose every hash was recomputed, or cut short, or extended by a forger, is
+    still a whole chain: only a head kept elsewhere tells. ``expected_head`` is ``HASH``
+    (it must be the newest entry's) or ``SEQ:HASH`` (entry SEQ must have it; the chain
+    may have grown since), as :attr:`Verification.head_text` gives it.
 
     Raises:
-        AuditError: the database cannot be opened.
+        AuditUnavailable: the database does not exist, cannot be opened or read, or
+            holds no audit trail.
+        ValueError: ``expected_head`` is neither form.
 
     """
-    problems: list[str] = []
-    prev, expected_seq, count = GENESIS, 1, 0
-    with AuditStore.open(url) as store:
-        for entry in store.entries():
-            count += 1
-            if entry.seq != expected_seq:
-                problems.append(f"entries {expected_seq} to {entry.seq - 1} are missing (deleted)")
-            if entry.prev_hash != prev:
-                problems.append(f"entry {entry.seq} does not follow the entry before it")
-            recomputed = entry_hash(
-                seq=entry.seq,
-                kind=entry.kind,
-                recorded_at=entry.recorded_at,
-                card_uuid=entry.card_uuid,
-                content=entry.content,
-                note=entry.note,
-                prev_hash=entry.prev_hash,
+    anchor = parse_head(expected_head) if expected_head is not None else None
+    postgres = url.startswith(("postgresql://", "postgres://"))
+    try:
+        conn = _postgres_read_only(url) if postgres else _sqlite_read_only(url)
+    except AuditError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a driver's error may quote the URL's password
+        msg = f"cannot open the audit database ({type(error).__name__})"
+        raise AuditUnavailable(msg) from None
+    try:
+        try:
+            rows = _read_rows(conn, postgres)
+        except Exception as error:  # noqa: BLE001 - never the driver's text
+            msg = (
+                f"the audit table cannot be read ({type(error).__name__}); is it an audit database?"
             )
-            if recomputed != entry.hash:
-                problems.append(f"entry {entry.seq} was changed after it was written")
-            prev, expected_seq = entry.hash, entry.seq + 1
-    if expected_head is not None and expected_head != prev:
-        problems.append("the newest entry is not the expected head (entries removed or added)")
-    return Verification(count, prev, tuple(problems))
+            raise AuditUnavailable(msg) from None
+        problems = _trigger_problems(conn, postgres)
+    finally:
+        conn.close()
+    prev, expected_seq, count, hashes = GENESIS, 1, 0, {}
+    for row in rows:
+        count += 1
+        entry, problem = _entry_of(tuple(row), postgres)
+        if entry is None:
+            assert problem is not None
+            problems.append(problem)
+            prev, expected_seq = "", expected_seq + 1
+            continue
+        if entry.seq != expected_seq:
+            problems.append(f"entries {expected_seq} to {entry.seq - 1} are missing (deleted)")
+        if entry.prev_hash != prev:
+            problems.append(f"entry {entry.seq} does not follow the entry before it")
+        recomputed = entry_hash(
+            seq=entry.seq,
+            kind=entry.kind,
+            recorded_at=entry.recorded_at,
+            card_uuid=entry.card_uuid,
+            content=entry.content,
+            note=entry.note,
+            prev_hash=entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            problems.append(f"entry {entry.seq} was changed after it was written")
+        hashes[entry.seq] = entry.hash
+        prev, expected_seq = entry.hash, entry.seq + 1
+    if anchor is not None:
+        seq, digest = anchor
+        if seq is None and digest != prev:
+            problems.append("the newest entry is not the expected head (entries removed or added)")
+        elif seq is not None and hashes.get(seq) != digest:
+            problems.append(
+                f"entry {seq} is not the expected head (removed, or the chain was rewritten)"
+            )
+    return Verification(count, prev, tuple(problems), expected_seq - 1)

@@ -4,7 +4,11 @@ r"""``iop-placement assess --jsonl IN [-o OUT] [--workers N]``: stream JSON line
   binary and split on ``\n`` only (a lone ``\r`` is part of its line; ``\r\n`` ends one).
 * ``-o OUT`` is written to a temporary file in OUT's folder and renamed over OUT only when
   the run completes, so OUT never holds a torn or partial result. OUT may not be the input
-  (the same file, also through a symlink or a hard link).
+  (the same file, also through a symlink or a hard link). The file and then the folder
+  are synced to disk around the rename, so a crash cannot leave OUT empty or missing.
+* The temporary file ``.OUT.<random>.part`` is locked (``flock``) while a run writes it.
+  A run killed outright (SIGKILL, a crash) leaves it behind unlocked; the next run with
+  the same ``-o OUT`` deletes such leftovers and never touches one another run holds.
 * SIGTERM and SIGINT stop the workers at once and exit with a message (code 128 + signal).
 * A summary (lines ok, failed, seconds) goes to standard error; progress too: a counter
   on a terminal, a line every ``PROGRESS_SECONDS`` otherwise.
@@ -14,6 +18,8 @@ r"""``iop-placement assess --jsonl IN [-o OUT] [--workers N]``: stream JSON line
 from __future__ import annotations
 
 import argparse
+import fcntl
+import glob
 import os
 import signal
 import tempfile
@@ -147,12 +153,46 @@ def _read(stream: IO[Any], size: int) -> Any:  # noqa: ANN401 - bytes or str, as
         _StopState.reading = False
 
 
+def _sync_folder(folder: str) -> None:
+    """Fsync a folder, so that a rename in it survives a crash (POSIX)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _remove_stale_parts(folder: str, name: str) -> None:
+    """Delete the temporary files of earlier runs that died writing ``name`` in ``folder``.
+
+    A file another run still writes is locked: it is left alone.
+    """
+    pattern = os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.part")
+    for path in glob.glob(pattern):
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            continue  # a live run's file
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+
+
 class _Output:
     """Where result lines go: standard output, or a temporary file renamed on success."""
 
     def __init__(self, target: str | None, out: TextIO) -> None:
         self._target = target
         self._temporary: str | None = None
+        self._folder = ""
         if target is None:
             self._stream: IO[Any] = out
             buffer = getattr(out, "buffer", None)
@@ -170,9 +210,14 @@ class _Output:
             msg = f"-o {target} is a folder; give a file name"
             raise BatchUsageError(msg)
         name = os.path.basename(target)
+        self._folder = folder
+        _remove_stale_parts(folder, name)
         descriptor, self._temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{name}.", suffix=".part"
         )
+        # Held until the file is renamed or deleted (the kernel drops it if we are killed):
+        # a later run tells a dead run's leftover from a live run's file by this lock.
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._stream = os.fdopen(descriptor, "wb")
         self._write = self._stream.write
 
@@ -184,17 +229,18 @@ class _Output:
         self._stream.flush()
         if self._temporary is not None and self._target is not None:
             os.fsync(self._stream.fileno())
-            self._stream.close()
             os.replace(self._temporary, self._target)
             self._temporary = None
+            self._stream.close()  # after the rename: the lock covers the whole write
+            _sync_folder(self._folder)
 
     def discard(self) -> None:
         """Drop a temporary file: the target is left as it was."""
         if self._temporary is not None:
             with suppress(OSError):
-                self._stream.close()
+                os.unlink(self._temporary)  # before the close drops the lock
             with suppress(OSError):
-                os.unlink(self._temporary)
+                self._stream.close()
             self._temporary = None
 
 

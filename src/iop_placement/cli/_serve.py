@@ -66,6 +66,9 @@ class _Options:
     cors_origins: list[str]
     intake_page: bool
     log_level: str
+    max_intake_age_days: int = 30
+    allowed_hosts: list[str] | None = None
+    fhir_servers: dict[str, list[str]] | None = None
 
 
 def _build(options: _Options) -> tuple[Starlette, AuditStore]:
@@ -103,9 +106,13 @@ def _build(options: _Options) -> tuple[Starlette, AuditStore]:
                 audit=audit,
                 cors_origins=options.cors_origins,
                 intake_page=options.intake_page,
+                max_intake_age_days=options.max_intake_age_days,
+                allowed_hosts=options.allowed_hosts or [],
+                fhir_servers=options.fhir_servers or {},
             )
         except ValueError as error:
-            msg = f"--service-url: {error}"
+            option = "--fhir-server" if str(error).startswith("fhir_servers") else "--service-url"
+            msg = f"{option}: {error}"
             raise ValueError(msg) from None
     except BaseException:
         audit.close()
@@ -132,6 +139,18 @@ def _workers(text: str) -> int:
         msg = f"must be from 1 to {MAX_WORKERS}"
         raise argparse.ArgumentTypeError(msg)
     return count
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        msg = "must be a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 1 <= days <= 36_500:
+        msg = "must be from 1 to 36500"
+        raise argparse.ArgumentTypeError(msg)
+    return days
 
 
 def _port(text: str) -> int:
@@ -181,6 +200,14 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
             "the CDS Hooks endpoints need authentication: give --service-url and"
             " --trust ISSUER=JWKS (or --insecure-dev-no-auth for local development)"
         )
+    fhir_servers: dict[str, list[str]] = {}
+    for item in args.fhir_server or ():
+        issuer, sep, url = item.partition("=")
+        if not sep or not issuer or not url:
+            return _usage(
+                "--fhir-server must be ISSUER=URL (a FHIR base URL that issuer's calls may name)"
+            )
+        fhir_servers.setdefault(issuer, []).append(url)
     options = _Options(
         rules=args.rules,
         service_url=args.service_url,
@@ -190,6 +217,13 @@ def _serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         cors_origins=list(args.cors_origin or ()),
         intake_page=loopback,
         log_level=args.log_level,
+        max_intake_age_days=args.max_intake_age_days,
+        fhir_servers=fhir_servers,
+        # The address it listens on is a name it is reached by, unless it is "any".
+        allowed_hosts=[
+            *(args.allowed_host or ()),
+            *([] if args.host in {"0.0.0.0", "::", ""} else [args.host]),  # noqa: S104
+        ],
     )
     # Built here with every worker count: a bad option is a usage error before any worker starts.
     try:
@@ -262,6 +296,27 @@ def add_serve_command(commands: Any) -> None:  # noqa: ANN401 - argparse's priva
         default=1,
         metavar="N",
         help="server processes on the one port (default 1); they share the audit database",
+    )
+    serve.add_argument(
+        "--fhir-server",
+        action="append",
+        metavar="ISSUER=URL",
+        help="a FHIR server base URL that the calls of the client with this issuer may have"
+        " the service query (without a prefetch); repeatable. None: the service never fetches",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name the Host header may carry besides the --service-url host and"
+        " loopback names (any other is refused: DNS rebinding); repeatable",
+    )
+    serve.add_argument(
+        "--max-intake-age-days",
+        type=_days,
+        default=30,
+        metavar="DAYS",
+        help="an intake authored longer ago gets a stale-intake card, no level (default 30)",
     )
     serve.add_argument(
         "--log-level",

@@ -20,7 +20,15 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+import urllib.parse
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from importlib.resources import files
@@ -49,7 +57,9 @@ from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
+from iop_placement.cds_hooks._fetch import FhirFetchError, fhir_server_base
 from iop_placement.cds_hooks._service import (
+    DEFAULT_MAX_INTAKE_AGE_DAYS,
     SERVICE_ID,
     HookAnswer,
     HookCallError,
@@ -58,7 +68,15 @@ from iop_placement.cds_hooks._service import (
 )
 from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
 
-__all__ = ["INLINE_BODY_BYTES", "MAX_BODY_BYTES", "MAX_PROBLEMS", "create_app", "openapi"]
+__all__ = [
+    "INLINE_BODY_BYTES",
+    "LOOPBACK_HOSTS",
+    "MAX_BODY_BYTES",
+    "MAX_PROBLEMS",
+    "create_app",
+    "host_name",
+    "openapi",
+]
 
 MAX_BODY_BYTES: Final = 1_000_000
 INLINE_BODY_BYTES: Final = 16 * 1024
@@ -157,6 +175,20 @@ def _error(status: int, message: str, problems: Sequence[FieldProblem] = ()) -> 
     return JSONResponse(body, status_code=status)
 
 
+RETRY_AFTER_SECONDS: Final = 5
+"""``Retry-After`` on a 503: the audit database or the issuer's keys are out of reach."""
+
+
+def _unavailable(message: str) -> JSONResponse:
+    response = _error(503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _route_of(request: Request) -> str:
+    return _route(request.scope)
+
+
 def _unauthorized(message: str) -> JSONResponse:
     response = _error(401, message)
     response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}", error="invalid_token"'
@@ -241,8 +273,9 @@ class _Guard:
     exception's type only: its message or traceback could quote the request.
     """
 
-    def __init__(self, app: Asgi) -> None:
+    def __init__(self, app: Asgi, allowed_hosts: frozenset[str] | None = None) -> None:
         self.app = app
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -269,6 +302,11 @@ class _Guard:
             if too_big:  # h11 limits only headers that arrive in pieces; these came whole
                 message = f"the request headers are larger than {MAX_HEADER_BYTES} bytes"
                 await _error(431, message)(scope, receive, send_with_headers)
+            elif not self._host_allowed(scope):
+                # DNS rebinding: a page on another site whose name now resolves to this
+                # address would otherwise read the loopback intake page and its API.
+                message = "the Host header does not name this service"
+                await _error(421, message)(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception as error:  # noqa: BLE001 - the one place every failure ends
@@ -289,6 +327,26 @@ class _Guard:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        if self.allowed_hosts is None:
+            return True
+        host = next((v for k, v in scope.get("headers", ()) if k == b"host"), None)
+        if host is None:
+            return False
+        return host_name(host.decode("latin-1")) in self.allowed_hosts
+
+
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header or URL authority, lower case, without the port."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8737
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "[::1]"})
+"""The names a loopback server is reached by: always allowed with ``allowed_hosts``."""
 
 
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -317,8 +375,12 @@ class _Endpoints:
         audit: AuditStore | None,
         *,
         fetch_fhir: bool,
+        max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
+        fhir_servers: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        self.fhir_servers = dict(fhir_servers or {})
         self.engine = engine
+        self.max_intake_age_days = max_intake_age_days
         self.verifier = verifier
         self.base = base
         self.audit = audit
@@ -335,12 +397,23 @@ class _Endpoints:
             return None
         authorization = request.headers.get("authorization")
         try:
-            await run_in_threadpool(self.verifier.verify, authorization, f"{self.base}{endpoint}")
+            claims = await run_in_threadpool(
+                self.verifier.verify, authorization, f"{self.base}{endpoint}"
+            )
         except AuthenticationError as error:
             return _unauthorized(str(error))
         except AuthenticationUnavailable as error:
-            return _error(503, str(error))
+            # Fixed text (the issuer's keys, or the token ids' store, cannot be reached).
+            ERROR_LOG.error("authentication unavailable on %s: %s", _route_of(request), error)
+            return _unavailable(str(error))
+        request.state.issuer = claims["iss"]
         return None
+
+    def _fhir_servers(self, issuer: str | None) -> frozenset[str]:
+        """The FHIR servers a call may have fetched from: its issuer's (all, without auth)."""
+        if self.verifier is None:
+            return frozenset().union(*self.fhir_servers.values())
+        return self.fhir_servers.get(issuer or "", frozenset())
 
     async def page(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
         return Response(_static("intake.html"), media_type="text/html", headers=_PAGE_HEADERS)
@@ -385,25 +458,19 @@ class _Endpoints:
     async def provisional(self, request: Request) -> Response:
         return await _answer(request, self._provisional, inline=self.inline)
 
-    def _hook(self, body: object) -> Response:
+    def _hook(self, body: object, issuer: str | None = None) -> Response:
         try:
-            answer: HookAnswer = answer_hook(body, self._engine(), fetch=self.fetch_fhir)
+            answer: HookAnswer = answer_hook(
+                body,
+                self._engine(),
+                fetch=self.fetch_fhir,
+                max_intake_age_days=self.max_intake_age_days,
+                fhir_servers=self._fhir_servers(issuer),
+            )
         except HookCallError as error:
             return _error(error.status, error.message, error.problems)
         if self.audit is not None:
-            rec = answer.recommendation
-            self.audit.append(
-                "card",
-                {
-                    "card_uuid": answer.card_uuid,
-                    "hook_instance": answer.hook_instance,
-                    "recommended_level": rec.level.value,
-                    "flags": [flag.value for flag in rec.flags],
-                    "rule_ids": [reason.rule_id for reason in rec.deciding],
-                    "ruleset": rec.ruleset.model_dump(mode="json"),
-                },
-                card_uuid=answer.card_uuid,
-            )
+            self.audit.append("card", answer.audit_content(), card_uuid=answer.card_uuid)
         return JSONResponse(answer.response)
 
     async def hook(self, request: Request) -> Response:
@@ -413,7 +480,8 @@ class _Endpoints:
         if refused is not None:
             return refused
         body, _ = await _json_body(request)
-        return await run_in_threadpool(self._hook, body)
+        issuer = getattr(request.state, "issuer", None)
+        return await run_in_threadpool(self._hook, body, issuer)
 
     def _feedback(self, body: object) -> Response:
         audit = self.audit
@@ -457,7 +525,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:  # noqa: AR
 
 async def _audit_error(request: Request, exc: Exception) -> Response:  # noqa: ARG001
     ERROR_LOG.error("the audit trail could not be written: %s", type(exc).__name__)
-    return _error(503, "the audit trail cannot be written now; nothing was recorded")
+    return _unavailable("the audit trail cannot be written now; nothing was recorded")
 
 
 def create_app(
@@ -470,6 +538,9 @@ def create_app(
     cors_origins: Sequence[str] = (),
     intake_page: bool = True,
     fetch_fhir: bool = True,
+    max_intake_age_days: int = DEFAULT_MAX_INTAKE_AGE_DAYS,
+    allowed_hosts: Sequence[str] | None = None,
+    fhir_servers: Mapping[str, Sequence[str]] | None = None,
 ) -> Starlette:
     """The ASGI app: the intake page, its API and the CDS Hooks endpoints.
 
@@ -481,7 +552,14 @@ def create_app(
     endpoint). ``cors_origins`` lists the origins of browser-based CDS clients allowed to
     call the service (none by default). ``intake_page`` serves the page and its
     unauthenticated API (``iop-placement serve`` does so on a loopback address only).
-    ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch.
+    ``fetch_fhir`` lets the hook query the call's ``fhirServer`` without a prefetch, and
+    only when it is one of ``fhir_servers[issuer]`` for the token's issuer (any listed
+    one without authentication); with none listed nothing is ever fetched (412).
+    An intake authored more than ``max_intake_age_days`` ago gets a stale-intake card
+    instead of a suggested level. ``allowed_hosts``, when given, are the host names the
+    ``Host`` header may carry (with any port) besides :data:`LOOPBACK_HOSTS` and the
+    service URL's own host; any other is answered 421 before routing (``serve`` always
+    gives it).
 
     Raises:
         ValueError: neither a verifier and service URL, nor ``insecure_no_auth``.
@@ -494,7 +572,26 @@ def create_app(
         msg = "a JwtVerifier needs the service's own URL (the tokens' audience)"
         raise ValueError(msg)
     base = (service_url or "").rstrip("/")
-    ends = _Endpoints(engine, verifier, base, audit, fetch_fhir=fetch_fhir)
+    try:
+        servers = {
+            issuer: frozenset(fhir_server_base(url) for url in urls)
+            for issuer, urls in (fhir_servers or {}).items()
+        }
+    except FhirFetchError as error:
+        msg = f"fhir_servers: {error}"
+        raise ValueError(msg) from None
+    if max_intake_age_days < 1:
+        msg = "max_intake_age_days must be at least 1"
+        raise ValueError(msg)
+    ends = _Endpoints(
+        engine,
+        verifier,
+        base,
+        audit,
+        fetch_fhir=fetch_fhir,
+        max_intake_age_days=max_intake_age_days,
+        fhir_servers=servers,
+    )
     # Starlette tries the routes in order: the calls made most often come first.
     routes = [Route("/cds-services/{service_id}", ends.hook, methods=["POST"])]
     if intake_page:
@@ -515,7 +612,11 @@ def create_app(
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
         ]
-    middleware = [Middleware(_Guard)]
+    hosts = None
+    if allowed_hosts is not None:
+        own = [urllib.parse.urlsplit(base).netloc] if base else []
+        hosts = frozenset({*LOOPBACK_HOSTS, *(host_name(h) for h in [*own, *allowed_hosts])})
+    middleware = [Middleware(_Guard, allowed_hosts=hosts)]
     if cors_origins:
         middleware.append(
             Middleware(

@@ -6,11 +6,13 @@ trusts a configured list of issuers. Verified here, with PyJWT and ``cryptograph
 
 - the issuer (``iss``) is one of the configured ones, and the key is found by the
   header's ``kid`` in that issuer's JWK Set (a file, or an https URL fetched and cached;
-  http only on loopback; the header's ``jku`` is never followed);
-- the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC);
+  http only on loopback; the header's ``jku`` is never followed; the download is at most
+  :data:`MAX_JWKS_BYTES` within one 5 s deadline, with no proxy);
+- the algorithm is in :data:`ALGORITHMS` (asymmetric only: no ``none``, no HMAC), and
+  is the key's own when its JWK declares one (``alg``); the header's ``typ`` is ``JWT``;
 - ``aud`` is the URL of the endpoint called, built from the configured service URL and
   never from the request's ``Host``;
-- ``exp``, ``iat`` and ``jti`` are present; the token has not expired, was not issued in
+- ``exp``, ``iat`` (numbers) and ``jti`` are present; the token has not expired, was not issued in
   the future, and lives at most :data:`MAX_LIFETIME_SECONDS` (the specification's
   five minutes);
 - a ``jti`` already seen from the same issuer is refused (replay), for as long as its
@@ -36,7 +38,9 @@ from typing import Any, Final, Protocol
 
 import jwt
 
+from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.errors import IopPlacementError
+from iop_placement.cds_hooks._fetch import BoundedGetError, bounded_get
 
 __all__ = [
     "ALGORITHMS",
@@ -82,6 +86,43 @@ class TrustedIssuer:
         return cls(issuer, jwks)
 
 
+MAX_JWKS_BYTES: Final = 256 * 1024
+"""A JWK Set larger than this is refused (a few keys take a few KB)."""
+JWKS_TIMEOUT_SECONDS: Final = 5.0
+
+
+class _BoundedJWKClient(jwt.PyJWKClient):
+    """PyJWT's JWK Set client, fetching with one deadline and a size limit, without proxies.
+
+    PyJWT reads the whole answer, with a timeout per socket read: a server could send
+    gigabytes, or a byte every few seconds. Only the download is replaced; the caching,
+    the cool-down and the key lookup stay PyJWT's.
+    """
+
+    def fetch_data(self) -> Any:  # noqa: ANN401 - the JWK Set's JSON, as PyJWT has it
+        """The JWK Set, fetched within the limits, and put in PyJWT's cache."""
+        try:
+            body = bounded_get(
+                self.uri,
+                {"Accept": "application/json", **self.headers},
+                max_bytes=MAX_JWKS_BYTES,
+                seconds=JWKS_TIMEOUT_SECONDS,
+            )
+            data = loads_bounded(body)
+        except (BoundedGetError, JsonLimitError) as error:
+            kind = error.kind if isinstance(error, BoundedGetError) else "not usable JSON"
+            msg = f"the JWK Set could not be fetched ({kind})"
+            raise jwt.PyJWKClientConnectionError(msg) from None
+        if not isinstance(data, dict):
+            msg = "the JWK Set is not a JSON object"
+            raise jwt.PyJWKClientConnectionError(msg)
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        if hasattr(self, "_last_successful_fetch"):  # PyJWT >= 2.11: starts its cool-down
+            self._last_successful_fetch = time.monotonic()
+        return data
+
+
 class _Keys:
     """One issuer's keys: a JWK Set file read once, or a URL fetched and cached by PyJWT."""
 
@@ -94,7 +135,7 @@ class _Keys:
                 msg = "a JWK Set URL must be https (http only on a loopback address)"
                 raise ValueError(msg)
             # Cached for five minutes, refreshed once on an unknown kid (with a cool-down).
-            self._client = jwt.PyJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
+            self._client = _BoundedJWKClient(jwks, cache_jwk_set=True, lifespan=300, timeout=5)
         else:
             try:
                 data = json.loads(Path(jwks).read_text(encoding="utf-8"))
@@ -103,19 +144,34 @@ class _Keys:
                 msg = f"cannot read the JWK Set file {jwks}: {type(error).__name__}"
                 raise ValueError(msg) from None
 
-    def key(self, kid: str) -> Any:  # noqa: ANN401 - a cryptography public key
+    def key(self, kid: str, alg: str) -> Any:  # noqa: ANN401 - a cryptography public key
+        """The public key ``kid`` for a token signed with ``alg``.
+
+        Raises:
+            AuthenticationError: no such key, or the key declares another ``alg``.
+            AuthenticationUnavailable: the issuer's keys cannot be fetched now.
+
+        """
         if self._client is not None:
             try:
-                return self._client.get_signing_key(kid).key
+                found = self._client.get_signing_key(kid)
             except jwt.PyJWKClientConnectionError:
                 raise AuthenticationUnavailable("the issuer's keys cannot be fetched") from None
             except jwt.PyJWTError:
                 raise AuthenticationError("the token's key is not known") from None
-        assert self._set is not None
-        for key in self._set.keys:
-            if key.key_id == kid:
-                return key.key
-        raise AuthenticationError("the token's key is not known")
+        else:
+            assert self._set is not None
+            matches = [key for key in self._set.keys if key.key_id == kid]
+            if not matches:
+                raise AuthenticationError("the token's key is not known")
+            found = matches[0]
+        # RFC 7517 4.4: a key that declares its algorithm is used with that one only. PyJWK
+        # keeps the JWK as given (it fills in a default alg when none is declared, so its
+        # algorithm_name cannot tell a declared RS256 from none).
+        declared = getattr(found, "_jwk_data", {}).get("alg")
+        if declared is not None and declared != alg:
+            raise AuthenticationError("the token's algorithm is not the one its key declares")
+        return found.key
 
 
 class ClaimId(Protocol):
@@ -170,13 +226,17 @@ class JwtVerifier:
         except jwt.PyJWTError:
             raise AuthenticationError("the bearer token is not a JWT") from None
         alg, kid, issuer = header.get("alg"), header.get("kid"), unverified.get("iss")
+        typ = header.get("typ")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise AuthenticationError("the token's algorithm is not accepted")
+        if not isinstance(typ, str) or typ.upper() != "JWT":
+            # CDS Hooks 2.0: the header's typ is "JWT"; another typ is another kind of token.
+            raise AuthenticationError("the token's type (typ) must be JWT")
         if not isinstance(kid, str) or not kid:
             raise AuthenticationError("the token has no key id (kid)")
         if not isinstance(issuer, str) or issuer not in self._keys:
             raise AuthenticationError("the token's issuer is not trusted")
-        key = self._keys[issuer].key(kid)
+        key = self._keys[issuer].key(kid, alg)
         now = self._clock()
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -199,6 +259,9 @@ class JwtVerifier:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise AuthenticationError("the token's signature or claims are not valid") from None
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
+        if not all(_numeric_date(value) for value in (exp, iat)):
+            # RFC 7519 NumericDate: a JSON number. PyJWT accepts "1700000000" (a string).
+            raise AuthenticationError("the token's exp and iat must be numbers")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise AuthenticationError("the token's jti is not valid")
         if exp - now > MAX_LIFETIME_SECONDS + LEEWAY_SECONDS or exp - iat > MAX_LIFETIME_SECONDS:
@@ -223,6 +286,10 @@ class JwtVerifier:
                 if len(self._seen) >= MAX_REMEMBERED_IDS:
                     raise AuthenticationUnavailable("too many tokens in the last minutes")
             self._seen[issuer, jti] = until
+
+
+def _numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _trusted_transport(url: str) -> bool:
