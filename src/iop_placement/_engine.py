@@ -64,6 +64,7 @@ from iop_placement._provisional import ProvisionalSearch, build_provisional
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
+from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 __all__ = ["PlacementEngine", "default_engine"]
@@ -101,7 +102,8 @@ class _Prepared:
     position: int  # the dimension's position in Dimension, -1 for a rule that rates none
     rating: int
     flags: tuple[Flag, ...]
-    only_offers: bool  # the rule does nothing but offer an alternative
+    # Under the safety override: never kept (False), always (True), or at this level code.
+    kept: bool | str
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
     # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
@@ -134,7 +136,7 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            only_offers=then.alternative is not None and then.level is None and then.rating is None,
+            kept=rule_kept_under_override(rule),
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=lists,
@@ -712,7 +714,7 @@ def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> Dim
 
 def _kept_under_override(p: _Prepared, level: LevelOfCare) -> bool:
     """Whether a fired rule's reason stays while the safety override is in force."""
-    return p.stage != 3 and not p.only_offers and (p.level is None or p.level is level)
+    return p.kept is True or p.kept == level.value
 
 
 @functools.cache

@@ -40,6 +40,7 @@ from iop_placement._rules.normal_form import (
     Or,
     normal_form,
 )
+from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import Rule, RuleSet
 
 __all__ = ["SPACE_LOCK", "Function", "Outcomes", "Space", "shared_space"]
@@ -373,16 +374,11 @@ class Outcomes:
         for rule in self.rule_set.rules:
             if flag not in rule.then.flags:
                 continue
-            then = rule.then
-            only_offers = (
-                then.alternative is not None and then.level is None and then.rating is None
-            )
-            if rule.stage == 3 or only_offers:
-                kept = self.space.bdd.false
-            elif then.level is None:
-                kept = self.space.bdd.true
+            when = rule_kept_under_override(rule)
+            if isinstance(when, str):
+                kept = self.level_is(next(lv for lv in LevelOfCare if lv.value == when))
             else:
-                kept = self.level_is(then.level)
+                kept = self.space.bdd.true if when else self.space.bdd.false
             parts.append(self.holds[rule.id] & (~self.override | kept))
         return self.space.any_of(parts)
 

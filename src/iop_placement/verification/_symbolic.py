@@ -12,7 +12,9 @@ Z3's optimiser.
 
 The cost grows with the size of the rules, not with the number of assessments: one more
 field adds one variable, where enumeration multiplies the space by its number of values.
-It shares no code with the engine: it reads the rule files' JSON itself.
+It reads the rule files' JSON itself; the one thing it shares with the engine is the
+statement of which fired rules the safety override keeps (``_rules/policy.py``), so that
+the flags it proves are the flags the engine shows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(msg) from error
 
 from iop_placement._model.fields import FieldSpec
+from iop_placement._rules.policy import kept_under_override_of
 
 ABSENT: Final = None  # an optional field left out
 # Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
@@ -139,6 +142,7 @@ class Outcome:
     flags: dict[str, Any]
     alternative: Any  # rank, or -1 for none
     override: Any
+    shown: dict[str, Any]  # rule id -> fired and kept by the safety override
 
 
 def _maximum(pairs: Iterable[tuple[Any, int]], floor: int) -> Any:
@@ -226,19 +230,30 @@ class Encoding:
         for rule in self.rules:
             if stage[rule["id"]] == 3:
                 fired[rule["id"]] = self.condition(rule["when"], a, derived)
+        override_spec = self.manifest.get("safety_override", {})
+        # The override is put in force by the flags rules raise (before its filter)...
+        override = z3.Or(
+            z3.BoolVal(False),
+            *[
+                fired[r["id"]]
+                for r in self.rules
+                if set(override_spec.get("flags", ())) & set(r["then"].get("flags", ()))
+            ],
+            *[fired[r] for r in override_spec.get("rules", ())],
+        )
+        # ...and, while it is, only the rules it keeps are shown (their flags with them).
+        shown: dict[str, Any] = {}
+        for r in self.rules:
+            kept = kept_under_override_of(stage[r["id"]], r["then"])
+            stays = z3.BoolVal(kept) if isinstance(kept, bool) else level == _RANK[kept]
+            shown[r["id"]] = z3.And(fired[r["id"]], z3.Or(z3.Not(override), stays))
         flags = {
             f: z3.Or(
                 z3.BoolVal(False),
-                *[fired[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
+                *[shown[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
             )
             for f in self.flag_names
         }
-        override_spec = self.manifest.get("safety_override", {})
-        override = z3.Or(
-            z3.BoolVal(False),
-            *[flags[f] for f in override_spec.get("flags", ())],
-            *[fired[r] for r in override_spec.get("rules", ())],
-        )
         blocked = z3.Or(
             override, *[flags[f] for f in self.manifest.get("alternative_blocked_by_flags", ())]
         )
@@ -254,7 +269,7 @@ class Encoding:
             -1,
         )
         alternative = z3.If(blocked, _val(-1), offered)
-        return Outcome(fired, ratings, counts, level, flags, alternative, override)
+        return Outcome(fired, ratings, counts, level, flags, alternative, override, shown)
 
 
 def _numeric(c: Mapping[str, Any], value: Any) -> Any:
@@ -545,11 +560,11 @@ class Prover:
                 useful.append(out.level == _RANK[then["level"]])
             for flag in then.get("flags", ()):
                 others = [
-                    out.fired[r["id"]]
+                    out.shown[r["id"]]
                     for r in self.encoding.rules
                     if r["id"] != rid and flag in r["then"].get("flags", ())
                 ]
-                useful.append(z3.Not(z3.Or(z3.BoolVal(False), *others)))
+                useful.append(z3.And(out.shown[rid], z3.Not(z3.Or(z3.BoolVal(False), *others))))
             if then.get("alternative"):
                 useful.append(out.alternative == _RANK[then["alternative"]["level"]])
             if then.get("rating"):
