@@ -61,6 +61,7 @@ from iop_placement._model.recommendation import Alternative, DimensionRating, Re
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
 from iop_placement._provisional import ProvisionalSearch, build_provisional
+from iop_placement._provisional_diagrams import DiagramSearch, DiagramsTooLarge
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
@@ -415,7 +416,8 @@ class PlacementEngine:
         self._level_search: _LevelSearch | None = (
             _LevelSearch(self._stages) if self.backend == "compiled" else None
         )
-        self._search: ProvisionalSearch | None = None
+        self._search: DiagramSearch | ProvisionalSearch | None = None
+        self._search_lock = threading.Lock()
 
     @classmethod
     def from_directory(
@@ -663,11 +665,21 @@ class PlacementEngine:
 
         """
         given = parse_partial(answers)
-        if self._search is None:
-            self._search = ProvisionalSearch(self._rule_set)  # idempotent: a race builds twice
         complete = len(given) == len(field_specs())
         recommendation = self.recommend(given) if complete else None
-        return build_provisional(self._search, given, self._info, recommendation)
+        return build_provisional(self._provisional_search(), given, self._info, recommendation)
+
+    def _provisional_search(self) -> DiagramSearch | ProvisionalSearch:
+        """The decision diagrams, built on first use; the case-split search if too large."""
+        if self._search is None:
+            with self._search_lock:
+                if self._search is None:
+                    cases = ProvisionalSearch(self._rule_set)
+                    try:
+                        self._search = DiagramSearch(self._rule_set, cases.cuts)
+                    except DiagramsTooLarge:
+                        self._search = cases
+        return self._search
 
     def explain(
         self, assessment: Assessment | Mapping[str, Any], *, max_counterfactuals: int = 5

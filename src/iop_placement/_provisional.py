@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from iop_placement._backends.facts import fact_key, fact_name, fact_value
 from iop_placement._model.fields import (
@@ -54,6 +54,7 @@ __all__ = [
     "Answer",
     "Bounds",
     "ProvisionalSearch",
+    "Search",
     "answer_words",
     "answers_of",
     "build_provisional",
@@ -551,8 +552,16 @@ def rank_decisive(bounds: Bounds, unanswered: tuple[str, ...]) -> list[str]:
     return sorted(decisive, key=key)
 
 
+class Search(Protocol):
+    """What finds the bounds: the case-split search here, or the decision diagrams."""
+
+    def run(self, given: Mapping[str, Any], unanswered: tuple[str, ...]) -> Bounds:
+        """Exact bounds over every completion of ``given`` over ``unanswered``."""
+        ...
+
+
 def build_provisional(
-    search: ProvisionalSearch,
+    search: Search,
     given: Mapping[str, Any],
     ruleset: RulesetInfo,
     recommendation: Recommendation | None,
