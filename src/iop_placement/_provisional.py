@@ -22,11 +22,11 @@ here; property tests compare the two on random partial intakes by brute force.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from iop_placement._backends.facts import fact_key, fact_name, fact_value
+from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     FieldSpec,
@@ -112,17 +112,6 @@ def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
     if _TRUE in results:
         return _TRUE
     return _FALSE if all(r == _FALSE for r in results) else _UNKNOWN
-
-
-def _keys(node: Node) -> Iterator[str]:
-    """The fact keys a condition reads."""
-    if isinstance(node, Equals | Compare):
-        yield fact_name(node.field)
-    elif isinstance(node, Includes):
-        yield fact_key(node.field, node.item)
-    elif isinstance(node, And | Or):
-        for part in node.parts:
-            yield from _keys(part)
 
 
 def _cuts(node: Node, into: dict[str, set[int]]) -> None:
@@ -235,7 +224,7 @@ class ProvisionalSearch:
         derived = set(specs) - set(self._specs)
         self._input_keys = frozenset(
             key
-            for key in itertools.chain.from_iterable(_keys(r.node) for r in rules)
+            for key in itertools.chain.from_iterable(fact_keys(r.node) for r in rules)
             if key not in {fact_name(name) for name in derived}
         )
         self._flags = tuple(Flag)
@@ -454,7 +443,7 @@ class ProvisionalSearch:
             for i, rule in enumerate(self._rules):
                 if status[i] != _UNKNOWN or (relevant is not None and not relevant(rule)):
                     continue
-                for key in _keys(rule.node):
+                for key in fact_keys(rule.node):
                     if key in self._input_keys and self._open(key, dom[key]):
                         counts[key] = counts.get(key, 0) + 1
             if counts:
