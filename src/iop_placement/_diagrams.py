@@ -41,6 +41,7 @@ from iop_placement._rules.normal_form import (
     normal_form,
 )
 from iop_placement._rules.policy import rule_kept_under_override
+from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import Rule, RuleSet
 
 __all__ = ["SPACE_LOCK", "Function", "Outcomes", "Space", "shared_space"]
@@ -306,16 +307,8 @@ class Space:
             for item in items:
                 subsets += [(*subset, item) for subset in subsets]
             return sorted(subsets, key=len)
-        steps = RISK_ORDERS.get(spec.name, {})
-        depth: dict[Any, int] = {}
-        frontier = [a for a in field.answers if all(a not in worse for worse in steps.values())]
-        distance = 0
-        while frontier:
-            for answer in frontier:
-                depth.setdefault(answer, distance)
-            frontier = [w for a in frontier for w in steps.get(a, ())]
-            distance += 1
-        order = {a: depth.get(a, i) for i, a in enumerate(field.answers)}
+        depths = risk_depths(field.answers, RISK_ORDERS.get(spec.name, {}))
+        order = dict(zip(field.answers, depths, strict=True))
         return sorted(field.answers, key=lambda a: (a is None, order[a]))
 
 

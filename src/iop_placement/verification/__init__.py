@@ -44,10 +44,11 @@ from iop_placement._model.errors import RuleSetError
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._rules.policy import kept_under_override_of
+from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.reference import ReferenceEvaluator
 from iop_placement.reference import stage as rule_stage
-from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of
+from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of, words
 
 __all__ = ["METHODS", "Finding", "VerificationReport", "verify_reference", "verify_rules"]
 
@@ -269,17 +270,6 @@ def _numeric(values: Ranks, condition: Mapping[str, Any]) -> Bools:
     return compare[op](values, condition[op])  # type: ignore[no-any-return]
 
 
-def words(condition: Mapping[str, Any]) -> str:
-    """A contract condition in words, for findings."""
-    if "all" in condition or "any" in condition:
-        joiner = " and " if "all" in condition else " or "
-        parts = condition.get("all", condition.get("any", []))
-        return joiner.join(words(part) for part in parts)
-    wanted = condition["in"] if "in" in condition else [condition["is"]]
-    shown = ["absent" if value is None else repr(value) for value in wanted]
-    return f"{condition['field']} is {' or '.join(shown)}"
-
-
 def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
     return any(type(value) is type(w) and value == w for w in wanted)
 
@@ -291,16 +281,7 @@ def _depth(grid: _Grid) -> list[npt.NDArray[np.int16]]:
     """How far each value is from the lowest risk, per axis (for minimal counterexamples)."""
     arrays = []
     for name in grid.names:
-        steps = RISK_ORDERS.get(name, {})
-        depth: dict[Any, int] = {}
-        frontier = [v for v in grid.values[name] if all(v not in w for w in steps.values())]
-        distance = 0
-        while frontier:
-            for value in frontier:
-                depth.setdefault(value, distance)
-            frontier = [w for v in frontier for w in steps.get(v, ())]
-            distance += 1
-        data = [depth.get(v, i) if steps else i for i, v in enumerate(grid.values[name])]
+        data = risk_depths(grid.values[name], RISK_ORDERS.get(name, {}))
         arrays.append(grid.along(name, data).astype(np.int16))
     return arrays
 

@@ -31,6 +31,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.policy import kept_under_override_of
+from iop_placement._rules.risk import risk_depths
+from iop_placement.reference import stage as rule_stage
 
 ABSENT: Final = None  # an optional field left out
 # Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
@@ -195,7 +197,7 @@ class Encoding:
     def outcome(self, a: Answers) -> Outcome:
         fired: dict[str, Any] = {}
         derived: dict[str, Any] = {}
-        stage = {rule["id"]: _stage(rule["when"]) for rule in self.rules}
+        stage = {rule["id"]: rule_stage(rule["when"]) for rule in self.rules}
         for rule in self.rules:
             if stage[rule["id"]] == 1:
                 fired[rule["id"]] = self.condition(rule["when"], a, derived)
@@ -289,21 +291,6 @@ def _numeric(c: Mapping[str, Any], value: Any) -> Any:
     raise ValueError(sorted(c))
 
 
-def _reads(c: Mapping[str, Any]) -> set[str]:
-    if "all" in c or "any" in c:
-        return set().union(*[_reads(p) for p in c.get("all", c.get("any", []))])
-    if "not" in c:
-        return _reads(c["not"])
-    if "rating" in c or "dimensions_at_least" in c:
-        return {"rating"}
-    return {"level"} if c["field"] == "level" else {"answer"}
-
-
-def _stage(c: Mapping[str, Any]) -> int:
-    reads = _reads(c)
-    return 3 if "level" in reads else 2 if "rating" in reads else 1
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One violation or lint finding, with a counterexample where there is one."""
@@ -370,7 +357,7 @@ class Prover:
             if axis.kind == "choices":
                 terms += [z3.If(b, _val(1), _val(0)) for b in var.values()]
             elif axis.kind != "integer":
-                depth = _depths(axis, self.risk_orders.get(name, {}))
+                depth = risk_depths(axis.values, self.risk_orders.get(name, {}))
                 expr: Any = _val(0)
                 for i, d in enumerate(depth):
                     expr = z3.If(var == i, _val(d), expr)
@@ -475,12 +462,12 @@ class Prover:
             raised = self.out.flags[flag]
             yield from self._report(
                 "flag-definition",
-                f"{flag} is not raised when {_words(condition)}",
+                f"{flag} is not raised when {words(condition)}",
                 z3.And(should, z3.Not(raised)),
             )
             yield from self._report(
                 "flag-definition",
-                f"{flag} is raised although not {_words(condition)}",
+                f"{flag} is raised although not {words(condition)}",
                 z3.And(raised, z3.Not(should)),
             )
 
@@ -603,30 +590,11 @@ class Prover:
         ]
 
 
-def _depths(axis: Axis, steps: Mapping[Any, tuple[Any, ...]]) -> list[int]:
-    """How many steps each value is from the lowest risk (declaration order without an order)."""
-    if not steps:
-        return list(range(len(axis.values)))
-    depth: dict[int, int] = {}
-
-    def idx(v: Any) -> int:
-        return next(i for i, w in enumerate(axis.values) if _same(v, w))
-
-    worse = {idx(v) for vs in steps.values() for v in vs}
-    frontier = [i for i in range(len(axis.values)) if i not in worse]
-    distance = 0
-    while frontier:
-        for i in frontier:
-            depth.setdefault(i, distance)
-        frontier = [idx(w) for i in frontier for w in steps.get(axis.values[i], ())]
-        distance += 1
-    return [depth.get(i, i) for i in range(len(axis.values))]
-
-
-def _words(condition: Mapping[str, Any]) -> str:
+def words(condition: Mapping[str, Any]) -> str:
+    """A contract condition in words, for findings."""
     if "all" in condition or "any" in condition:
         joiner = " and " if "all" in condition else " or "
-        return joiner.join(_words(p) for p in condition.get("all", condition.get("any", [])))
+        return joiner.join(words(p) for p in condition.get("all", condition.get("any", [])))
     wanted = condition["in"] if "in" in condition else [condition["is"]]
     shown = ["absent" if value is None else repr(value) for value in wanted]
     return f"{condition['field']} is {' or '.join(shown)}"
