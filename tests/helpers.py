@@ -7,6 +7,7 @@ one CLI runner, and the marker for tests that need durable-rules.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -19,9 +20,10 @@ from hypothesis import strategies as st
 
 from iop_placement import DEFAULT_RULES, RISK_ORDERS, Assessment, LevelOfCare, PlacementEngine
 from iop_placement._backends.selection import durable_available
-from iop_placement._model.fields import derive, field_specs
-from iop_placement._model.levels import Dimension
+from iop_placement._model.fields import field_specs
+from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.cli import main
+from iop_placement.reference import ReferenceEvaluator
 from iop_placement.testing import assessments
 
 # durable-rules does not build on Python 3.13+: there the durable-only tests skip.
@@ -95,35 +97,22 @@ def low_risk_biased() -> st.SearchStrategy[Assessment]:
     )
 
 
-def expected_fired(engine: PlacementEngine, assessment: Assessment) -> tuple[set[str], LevelOfCare]:
-    """The rules a recommendation lists, and its level, computed without durable-rules.
+@functools.cache
+def _bundled_reference() -> tuple[str, ReferenceEvaluator]:
+    return load_rule_set(DEFAULT_RULES).sha256, ReferenceEvaluator.from_directory(DEFAULT_RULES)
 
-    The rule conditions are evaluated with the model's own ``holds``, stage by stage:
-    answers (absent optional fields read as what they mean), ratings and counts, the
-    decided level; under the safety override only the reasons for the level and those of
-    rules that offer no way down stay (``Rule.survives_override``).
+
+def expected_fired(engine: PlacementEngine, assessment: Assessment) -> tuple[set[str], LevelOfCare]:
+    """The rules a recommendation lists, and its level, by the reference evaluator.
+
+    The reference is the one deliberately independent statement of the policy (it reads
+    the rule JSON itself); ``engine`` must run the bundled rules.
     """
-    specs = field_specs()
-    values: dict[str, Any] = {
-        name: specs[name].read(value) for name, value in assessment.values().items()
-    }
-    rules = engine.rule_set.rules
-    fired = [rule for rule in rules if rule.stage == 1 and rule.when.holds(values)]
-    ratings = dict.fromkeys(Dimension, 0)
-    for rule in fired:
-        if rule.then.rating is not None:
-            dimension = rule.then.rating.dimension
-            ratings[dimension] = max(ratings[dimension], int(rule.then.rating.value))
-    values.update(derive(ratings))
-    fired += [rule for rule in rules if rule.stage == 2 and rule.when.holds(values)]
-    levels = [rule.then.level for rule in fired if rule.then.level]
-    level = max(levels, key=lambda lvl: lvl.rank, default=LevelOfCare.STANDARD_OUTPATIENT)
-    context = {**values, "level": level.value}
-    fired += [rule for rule in rules if rule.stage == 3 and rule.when.holds(context)]
-    override = engine.rule_set.manifest.safety_override
-    if any(r.id in override.rules or set(r.then.flags) & set(override.flags) for r in fired):
-        fired = [r for r in fired if r.survives_override and r.then.level in (None, level)]
-    return {rule.id for rule in fired}, level
+    sha256, reference = _bundled_reference()
+    assert engine.rule_set.sha256 == sha256, "expected_fired knows the bundled rules only"
+    result = reference.evaluate(assessment)
+    level = next(lvl for lvl in LevelOfCare if lvl.value == result.level)
+    return set(result.rule_ids), level
 
 
 Edit = Callable[[dict[str, Any]], None]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from helpers import copy_rules
-from iop_placement import DEFAULT_RULES
+from helpers import assessment, copy_rules
+from iop_placement import DEFAULT_RULES, Flag, PlacementEngine
 from iop_placement.cli import main
 from iop_placement.reference import ReferenceEvaluator
 from iop_placement.verification import (
@@ -169,6 +169,32 @@ def test_a_feasibility_field_leaking_into_a_rating_is_caught(tmp_path: Path, met
         f.message == "available_hours_per_week changes the rating of readiness_to_change"
         for f in leaks
     )
+
+
+def housing_only_with_iop(data: dict[str, Any]) -> None:
+    # The rule raising housing_needed also supports intensive outpatient: the loader accepts
+    # it, and under the safety override (inpatient) the engine no longer shows the flag.
+    for found in data["rules"]:
+        if "housing_needed" in found["then"].get("flags", ()):
+            found["then"]["level"] = "intensive_outpatient"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_flag_dropped_by_the_safety_override_is_caught(tmp_path: Path, method: str) -> None:
+    broken = copy_rules(tmp_path / "r", ("environment.json", housing_only_with_iop))
+    # The engine does drop it: the proof must be about what the engine shows.
+    crisis = assessment(
+        suicide_risk="imminent", home_environment="homeless", recovery_residence="none"
+    )
+    shown = PlacementEngine.from_directory(broken).recommend(crisis)
+    assert Flag.HOUSING_NEEDED not in shown.flags
+
+    report = verify_rules(str(broken), method=method)
+    dropped = [f for f in report.violations if f.kind == "flag-definition"]
+    assert [f.message.split(" ")[:3] for f in dropped] == [["housing_needed", "is", "not"]]
+    assert dropped[0].example is not None
+    oracle = ReferenceEvaluator.from_directory(str(broken))
+    assert "housing_needed" not in oracle.evaluate(dropped[0].example).flags
 
 
 def test_lint_finds_rules_that_never_fire_or_never_matter(tmp_path: Path) -> None:

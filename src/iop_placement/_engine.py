@@ -15,7 +15,7 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
-   the rules that only raise flags (``Rule.survives_override``): nothing that suggests
+   the rules that only raise flags (``_rules.policy``): nothing that suggests
    weighing a lower level.
 
 Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
@@ -60,9 +60,11 @@ from iop_placement._model.recommendation import Alternative, DimensionRating, Re
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
 from iop_placement._provisional import ProvisionalSearch, build_provisional
+from iop_placement._provisional_diagrams import DiagramSearch, DiagramsTooLarge
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
+from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
@@ -103,7 +105,8 @@ class _Prepared:
     position: int  # the dimension's position in Dimension, -1 for a rule that rates none
     rating: int
     flags: tuple[Flag, ...]
-    survives_override: bool  # its reason may stand under the safety override (Rule)
+    # Under the safety override: never kept (False), always (True), or at this level code.
+    kept: bool | str
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
     # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
@@ -136,7 +139,7 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            survives_override=rule.survives_override,
+            kept=rule_kept_under_override(rule),
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=lists,
@@ -415,7 +418,8 @@ class PlacementEngine:
         self._level_search: _LevelSearch | None = (
             _LevelSearch(self._stages) if self.backend == "compiled" else None
         )
-        self._search: ProvisionalSearch | None = None
+        self._search: DiagramSearch | ProvisionalSearch | None = None
+        self._search_lock = threading.Lock()
 
     @classmethod
     def from_directory(
@@ -665,11 +669,21 @@ class PlacementEngine:
 
         """
         given = parse_partial(answers)
-        if self._search is None:
-            self._search = ProvisionalSearch(self._rule_set)  # idempotent: a race builds twice
         complete = len(given) == len(field_specs())
         recommendation = self.recommend(given) if complete else None
-        return build_provisional(self._search, given, self._info, recommendation)
+        return build_provisional(self._provisional_search(), given, self._info, recommendation)
+
+    def _provisional_search(self) -> DiagramSearch | ProvisionalSearch:
+        """The decision diagrams, built on first use; the case-split search if too large."""
+        if self._search is None:
+            with self._search_lock:
+                if self._search is None:
+                    cases = ProvisionalSearch(self._rule_set)
+                    try:
+                        self._search = DiagramSearch(self._rule_set, cases.cuts)
+                    except DiagramsTooLarge:
+                        self._search = cases
+        return self._search
 
     def explain(
         self, assessment: Assessment | Mapping[str, Any], *, max_counterfactuals: int = 5
@@ -718,7 +732,7 @@ def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> Dim
 
 def _kept_under_override(p: _Prepared, level: LevelOfCare) -> bool:
     """Whether a fired rule's reason stays while the safety override is in force."""
-    return p.survives_override and (p.level is None or p.level is level)
+    return p.kept is True or p.kept == level.value
 
 
 @functools.cache

@@ -22,11 +22,11 @@ here; property tests compare the two on random partial intakes by brute force.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from iop_placement._backends.facts import fact_key, fact_name, fact_value
+from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     FieldSpec,
@@ -48,12 +48,14 @@ from iop_placement._model.record import RulesetInfo
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.normal_form import normal_form as to_normal_form
 from iop_placement._rules.operators import ORDERS
+from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import RuleSet
 
 __all__ = [
     "Answer",
     "Bounds",
     "ProvisionalSearch",
+    "Search",
     "answer_words",
     "answers_of",
     "build_provisional",
@@ -111,17 +113,6 @@ def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
     if _TRUE in results:
         return _TRUE
     return _FALSE if all(r == _FALSE for r in results) else _UNKNOWN
-
-
-def _keys(node: Node) -> Iterator[str]:
-    """The fact keys a condition reads."""
-    if isinstance(node, Equals | Compare):
-        yield fact_name(node.field)
-    elif isinstance(node, Includes):
-        yield fact_key(node.field, node.item)
-    elif isinstance(node, And | Or):
-        for part in node.parts:
-            yield from _keys(part)
 
 
 def _cuts(node: Node, into: dict[str, set[int]]) -> None:
@@ -219,7 +210,7 @@ class ProvisionalSearch:
                     dimension=then.rating.dimension if then.rating is not None else None,
                     rating=int(then.rating.value) if then.rating is not None else 0,
                     flags=frozenset(then.flags),
-                    survives_override=rule.survives_override,
+                    survives_override=rule_kept_under_override(rule) is not False,
                     override=listed,
                     overriding=listed or bool(set(then.flags) & self._override_flags),
                 )
@@ -233,7 +224,7 @@ class ProvisionalSearch:
         derived = set(specs) - set(self._specs)
         self._input_keys = frozenset(
             key
-            for key in itertools.chain.from_iterable(_keys(r.node) for r in rules)
+            for key in itertools.chain.from_iterable(fact_keys(r.node) for r in rules)
             if key not in {fact_name(name) for name in derived}
         )
         self._flags = tuple(Flag)
@@ -452,7 +443,7 @@ class ProvisionalSearch:
             for i, rule in enumerate(self._rules):
                 if status[i] != _UNKNOWN or (relevant is not None and not relevant(rule)):
                     continue
-                for key in _keys(rule.node):
+                for key in fact_keys(rule.node):
                     if key in self._input_keys and self._open(key, dom[key]):
                         counts[key] = counts.get(key, 0) + 1
             if counts:
@@ -550,8 +541,16 @@ def rank_decisive(bounds: Bounds, unanswered: tuple[str, ...]) -> list[str]:
     return sorted(decisive, key=key)
 
 
+class Search(Protocol):
+    """What finds the bounds: the case-split search here, or the decision diagrams."""
+
+    def run(self, given: Mapping[str, Any], unanswered: tuple[str, ...]) -> Bounds:
+        """Exact bounds over every completion of ``given`` over ``unanswered``."""
+        ...
+
+
 def build_provisional(
-    search: ProvisionalSearch,
+    search: Search,
     given: Mapping[str, Any],
     ruleset: RulesetInfo,
     recommendation: Recommendation | None,

@@ -138,21 +138,6 @@ class Rule(Frozen):
         """1: reads only answers; 2: reads ratings; 3: reads the decided level."""
         return 3 if self.reads_decided_level else 2 if self.reads_ratings else 1
 
-    @property
-    def survives_override(self) -> bool:
-        """Whether its reason may stand while the safety override is in force.
-
-        Not a rule that only offers an alternative, nor a rule reading the decided level
-        that offers one: under the override nothing suggests weighing a lower level. A rule
-        reading the decided level that only raises flags stands (a bed out of reach must be
-        shown exactly when there is a danger to life). A rule that sets a level stands only
-        when it sets the decided level; that part depends on the assessment.
-        """
-        then = self.then
-        if then.alternative is None:
-            return True
-        return self.stage != 3 and (then.level is not None or then.rating is not None)
-
 
 class RuleFile(Frozen):
     """One family of criteria (one file)."""

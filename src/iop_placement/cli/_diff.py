@@ -13,15 +13,13 @@ from iop_placement.populations import POPULATIONS, population
 
 __all__ = ["add_diff_commands"]
 
-_INSTALL = "iop-placement diff needs dd and rich: pip install 'iop-placement[verify]'"
+_INSTALL = "iop-placement diff needs rich: pip install 'iop-placement[verify]'"
 EXIT_REFUSED = 1  # a --fail-on policy refused the change
 
 
 def _diff(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
     try:
         from rich.progress import Progress  # noqa: PLC0415 - optional dependency
-
-        import iop_placement.comparison._diagrams  # noqa: F401, PLC0415 - needs dd
     except ImportError:
         sys.stderr.write(f"{_INSTALL}\n")
         return 1

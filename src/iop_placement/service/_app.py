@@ -83,6 +83,9 @@ INLINE_BODY_BYTES: Final = 16 * 1024
 BODY_TIMEOUT_SECONDS: Final = 20.0
 MAX_HEADER_BYTES: Final = 16 * 1024
 MAX_PROBLEMS: Final = 20
+# provisional() may take milliseconds (seconds on the case-split fallback): it runs in
+# worker threads, at most this many at once, so it never holds up the event loop.
+PROVISIONAL_CONCURRENCY: Final = 2
 MAX_TEXT: Final = 300
 REALM: Final = "iop-placement"
 ACCESS_LOG: Final = logging.getLogger("iop_placement.access")
@@ -255,6 +258,19 @@ async def _answer(request: Request, work: Callable[[Any], Response], *, inline: 
     return await run_in_threadpool(work, document)
 
 
+def _same_origin(request: Request) -> bool:
+    """Whether the request comes from the service's own page, as far as a browser says.
+
+    Browsers name the page's origin on every POST (``Origin``, ``Sec-Fetch-Site``); a
+    request naming another origin is refused. Clients that are not browsers send neither.
+    """
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin != own:
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+
+
 def _static(name: str) -> bytes:
     return (files("iop_placement") / "_static" / name).read_bytes()
 
@@ -388,6 +404,7 @@ class _Endpoints:
         # The library's own engine has a bounded cost per small body; a subclass may wait
         # on anything (a lock, the network), so its calls always go to a worker thread.
         self.inline = engine is None or type(engine) is PlacementEngine
+        self.provisional_limiter = anyio.CapacityLimiter(PROVISIONAL_CONCURRENCY)
 
     def _engine(self) -> PlacementEngine:
         return self.engine if self.engine is not None else default_engine()
@@ -456,7 +473,12 @@ class _Endpoints:
         return JSONResponse({"provisional": result, "view": provisional_view(result)})
 
     async def provisional(self, request: Request) -> Response:
-        return await _answer(request, self._provisional, inline=self.inline)
+        if not _same_origin(request):
+            return _error(403, "the intake API answers only the service's own page")
+        document, _ = await _json_body(request)
+        return await anyio.to_thread.run_sync(
+            self._provisional, document, limiter=self.provisional_limiter
+        )
 
     def _hook(self, body: object, issuer: str | None = None) -> Response:
         try:

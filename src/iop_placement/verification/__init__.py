@@ -43,10 +43,12 @@ from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.errors import RuleSetError
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
+from iop_placement._rules.policy import kept_under_override_of
+from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.reference import ReferenceEvaluator
 from iop_placement.reference import stage as rule_stage
-from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of
+from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of, words
 
 __all__ = ["METHODS", "Finding", "VerificationReport", "verify_reference", "verify_rules"]
 
@@ -279,17 +281,6 @@ def _numeric(values: Ranks, condition: Mapping[str, Any]) -> Bools:
     return compare[op](values, condition[op])  # type: ignore[no-any-return]
 
 
-def words(condition: Mapping[str, Any]) -> str:
-    """A contract condition in words, for findings."""
-    if "all" in condition or "any" in condition:
-        joiner = " and " if "all" in condition else " or "
-        parts = condition.get("all", condition.get("any", []))
-        return joiner.join(words(part) for part in parts)
-    wanted = condition["in"] if "in" in condition else [condition["is"]]
-    shown = ["absent" if value is None else repr(value) for value in wanted]
-    return f"{condition['field']} is {' or '.join(shown)}"
-
-
 def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
     return any(type(value) is type(w) and value == w for w in wanted)
 
@@ -301,16 +292,7 @@ def _depth(grid: _Grid) -> list[npt.NDArray[np.int16]]:
     """How far each value is from the lowest risk, per axis (for minimal counterexamples)."""
     arrays = []
     for name in grid.names:
-        steps = RISK_ORDERS.get(name, {})
-        depth: dict[Any, int] = {}
-        frontier = [v for v in grid.values[name] if all(v not in w for w in steps.values())]
-        distance = 0
-        while frontier:
-            for value in frontier:
-                depth.setdefault(value, distance)
-            frontier = [w for v in frontier for w in steps.get(v, ())]
-            distance += 1
-        data = [depth.get(v, i) if steps else i for i, v in enumerate(grid.values[name])]
+        data = risk_depths(grid.values[name], RISK_ORDERS.get(name, {}))
         arrays.append(grid.along(name, data).astype(np.int16))
     return arrays
 
@@ -339,6 +321,7 @@ class _Run:
         self.grid = _Grid(self.specs, self.rules)
         self.depth = _depth(self.grid)
         self.holds: dict[str, Bools] = {}
+        self.shown: dict[str, Bools] = {}  # fired and kept by the safety override
         # Broadcastable arrays: an axis no rule behind them reads stays of length 1, so
         # the feasibility axes multiply only what the feasibility rules compute.
         self.level: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
@@ -361,14 +344,26 @@ class _Run:
                     rank = np.int8(_RANK[rule["then"]["level"]])
                     self.level = np.maximum(self.level, np.where(where, rank, np.int8(0)))
                 tick()
+        # The override is put in force by the flags rules raise; while it is, only the
+        # rules it keeps are shown, and the flags are those they raise.
+        override = self.reference.manifest.get("safety_override", {})
+        forcing: Bools = np.zeros(self.grid.shape, dtype=bool)
+        for rule in self.rules:
+            if rule["id"] in override.get("rules", ()) or set(override.get("flags", ())) & set(
+                rule["then"].get("flags", ())
+            ):
+                forcing = forcing | self.holds[rule["id"]]
+        for rule in self.rules:
+            kept = kept_under_override_of(rule_stage(rule["when"]), rule["then"])
+            stays = kept if isinstance(kept, bool) else self.level == _RANK[kept]
+            self.shown[rule["id"]] = self.holds[rule["id"]] & (~forcing | stays)
         for flag in Flag:
             found: Bools = np.zeros(self.grid.shape, dtype=bool)
             for rule in self.rules:
                 if flag.value in rule["then"].get("flags", ()):
-                    found = found | self.holds[rule["id"]]
+                    found = found | self.shown[rule["id"]]
             self.flags[flag.value] = found
         blocked: Bools = np.zeros(self.grid.shape, dtype=bool)
-        override = self.reference.manifest.get("safety_override", {})
         for flag in (
             *self.reference.manifest.get("alternative_blocked_by_flags", ()),
             *override.get("flags", ()),
@@ -507,7 +502,7 @@ class _Run:
         counts = {flag: np.zeros(self.grid.shape, dtype=np.int8) for flag in self.flags}
         for rule in self.rules:
             for flag in rule["then"].get("flags", ()):
-                counts[flag] = counts[flag] + self.holds[rule["id"]]
+                counts[flag] = counts[flag] + self.shown[rule["id"]]
         optional = {name for name, spec in self.specs.items() if spec.optional}
         for rule in self.rules:
             if _reads_any(rule["when"], optional) or rule_stage(rule["when"]) == 2:
@@ -527,7 +522,7 @@ class _Run:
             if then.get("level"):
                 useful = useful | (where & (self.level == _RANK[then["level"]]))
             for flag in then.get("flags", ()):
-                useful = useful | (where & (counts[flag] == 1))
+                useful = useful | (self.shown[rule["id"]] & (counts[flag] == 1))
             if offer := then.get("alternative"):
                 useful = useful | (where & (self.alternative == _RANK[offer["level"]]))
             if given := then.get("rating"):

@@ -12,7 +12,9 @@ Z3's optimiser.
 
 The cost grows with the size of the rules, not with the number of assessments: one more
 field adds one variable, where enumeration multiplies the space by its number of values.
-It shares no code with the engine: it reads the rule files' JSON itself.
+It reads the rule files' JSON itself; the one thing it shares with the engine is the
+statement of which fired rules the safety override keeps (``_rules/policy.py``), so that
+the flags it proves are the flags the engine shows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(msg) from error
 
 from iop_placement._model.fields import FieldSpec
+from iop_placement._rules.policy import kept_under_override_of
+from iop_placement._rules.risk import risk_depths
+from iop_placement.reference import stage as rule_stage
 
 ABSENT: Final = None  # an optional field left out
 # Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
@@ -139,6 +144,7 @@ class Outcome:
     flags: dict[str, Any]
     alternative: Any  # rank, or -1 for none
     override: Any
+    shown: dict[str, Any]  # rule id -> fired and kept by the safety override
 
 
 def _maximum(pairs: Iterable[tuple[Any, int]], floor: int) -> Any:
@@ -191,7 +197,7 @@ class Encoding:
     def outcome(self, a: Answers) -> Outcome:
         fired: dict[str, Any] = {}
         derived: dict[str, Any] = {}
-        stage = {rule["id"]: _stage(rule["when"]) for rule in self.rules}
+        stage = {rule["id"]: rule_stage(rule["when"]) for rule in self.rules}
         for rule in self.rules:
             if stage[rule["id"]] == 1:
                 fired[rule["id"]] = self.condition(rule["when"], a, derived)
@@ -226,19 +232,30 @@ class Encoding:
         for rule in self.rules:
             if stage[rule["id"]] == 3:
                 fired[rule["id"]] = self.condition(rule["when"], a, derived)
+        override_spec = self.manifest.get("safety_override", {})
+        # The override is put in force by the flags rules raise (before its filter)...
+        override = z3.Or(
+            z3.BoolVal(False),
+            *[
+                fired[r["id"]]
+                for r in self.rules
+                if set(override_spec.get("flags", ())) & set(r["then"].get("flags", ()))
+            ],
+            *[fired[r] for r in override_spec.get("rules", ())],
+        )
+        # ...and, while it is, only the rules it keeps are shown (their flags with them).
+        shown: dict[str, Any] = {}
+        for r in self.rules:
+            kept = kept_under_override_of(stage[r["id"]], r["then"])
+            stays = z3.BoolVal(kept) if isinstance(kept, bool) else level == _RANK[kept]
+            shown[r["id"]] = z3.And(fired[r["id"]], z3.Or(z3.Not(override), stays))
         flags = {
             f: z3.Or(
                 z3.BoolVal(False),
-                *[fired[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
+                *[shown[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
             )
             for f in self.flag_names
         }
-        override_spec = self.manifest.get("safety_override", {})
-        override = z3.Or(
-            z3.BoolVal(False),
-            *[flags[f] for f in override_spec.get("flags", ())],
-            *[fired[r] for r in override_spec.get("rules", ())],
-        )
         blocked = z3.Or(
             override, *[flags[f] for f in self.manifest.get("alternative_blocked_by_flags", ())]
         )
@@ -254,7 +271,7 @@ class Encoding:
             -1,
         )
         alternative = z3.If(blocked, _val(-1), offered)
-        return Outcome(fired, ratings, counts, level, flags, alternative, override)
+        return Outcome(fired, ratings, counts, level, flags, alternative, override, shown)
 
 
 def _numeric(c: Mapping[str, Any], value: Any) -> Any:
@@ -272,21 +289,6 @@ def _numeric(c: Mapping[str, Any], value: Any) -> Any:
         if key in c:
             return op(value, c[key])
     raise ValueError(sorted(c))
-
-
-def _reads(c: Mapping[str, Any]) -> set[str]:
-    if "all" in c or "any" in c:
-        return set().union(*[_reads(p) for p in c.get("all", c.get("any", []))])
-    if "not" in c:
-        return _reads(c["not"])
-    if "rating" in c or "dimensions_at_least" in c:
-        return {"rating"}
-    return {"level"} if c["field"] == "level" else {"answer"}
-
-
-def _stage(c: Mapping[str, Any]) -> int:
-    reads = _reads(c)
-    return 3 if "level" in reads else 2 if "rating" in reads else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +357,7 @@ class Prover:
             if axis.kind == "choices":
                 terms += [z3.If(b, _val(1), _val(0)) for b in var.values()]
             elif axis.kind != "integer":
-                depth = _depths(axis, self.risk_orders.get(name, {}))
+                depth = risk_depths(axis.values, self.risk_orders.get(name, {}))
                 expr: Any = _val(0)
                 for i, d in enumerate(depth):
                     expr = z3.If(var == i, _val(d), expr)
@@ -460,12 +462,12 @@ class Prover:
             raised = self.out.flags[flag]
             yield from self._report(
                 "flag-definition",
-                f"{flag} is not raised when {_words(condition)}",
+                f"{flag} is not raised when {words(condition)}",
                 z3.And(should, z3.Not(raised)),
             )
             yield from self._report(
                 "flag-definition",
-                f"{flag} is raised although not {_words(condition)}",
+                f"{flag} is raised although not {words(condition)}",
                 z3.And(raised, z3.Not(should)),
             )
 
@@ -545,11 +547,11 @@ class Prover:
                 useful.append(out.level == _RANK[then["level"]])
             for flag in then.get("flags", ()):
                 others = [
-                    out.fired[r["id"]]
+                    out.shown[r["id"]]
                     for r in self.encoding.rules
                     if r["id"] != rid and flag in r["then"].get("flags", ())
                 ]
-                useful.append(z3.Not(z3.Or(z3.BoolVal(False), *others)))
+                useful.append(z3.And(out.shown[rid], z3.Not(z3.Or(z3.BoolVal(False), *others))))
             if then.get("alternative"):
                 useful.append(out.alternative == _RANK[then["alternative"]["level"]])
             if then.get("rating"):
@@ -588,30 +590,11 @@ class Prover:
         ]
 
 
-def _depths(axis: Axis, steps: Mapping[Any, tuple[Any, ...]]) -> list[int]:
-    """How many steps each value is from the lowest risk (declaration order without an order)."""
-    if not steps:
-        return list(range(len(axis.values)))
-    depth: dict[int, int] = {}
-
-    def idx(v: Any) -> int:
-        return next(i for i, w in enumerate(axis.values) if _same(v, w))
-
-    worse = {idx(v) for vs in steps.values() for v in vs}
-    frontier = [i for i in range(len(axis.values)) if i not in worse]
-    distance = 0
-    while frontier:
-        for i in frontier:
-            depth.setdefault(i, distance)
-        frontier = [idx(w) for i in frontier for w in steps.get(axis.values[i], ())]
-        distance += 1
-    return [depth.get(i, i) for i in range(len(axis.values))]
-
-
-def _words(condition: Mapping[str, Any]) -> str:
+def words(condition: Mapping[str, Any]) -> str:
+    """A contract condition in words, for findings."""
     if "all" in condition or "any" in condition:
         joiner = " and " if "all" in condition else " or "
-        return joiner.join(_words(p) for p in condition.get("all", condition.get("any", [])))
+        return joiner.join(words(p) for p in condition.get("all", condition.get("any", [])))
     wanted = condition["in"] if "in" in condition else [condition["is"]]
     shown = ["absent" if value is None else repr(value) for value in wanted]
     return f"{condition['field']} is {' or '.join(shown)}"

@@ -40,6 +40,8 @@ from iop_placement._rules.normal_form import (
     Or,
     normal_form,
 )
+from iop_placement._rules.policy import rule_kept_under_override
+from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import Rule, RuleSet
 
 __all__ = ["SPACE_LOCK", "Function", "Outcomes", "Space", "shared_space"]
@@ -158,6 +160,57 @@ class Space:
             return at_most[op]
         return ~self._at_most(field, number if op == "gt" else number - 1)
 
+    def between(self, name: str, low: int, high: int) -> Function:
+        """The number ``name`` is between ``low`` and ``high`` (both included)."""
+        field = self.fields[name]
+        return self._at_most(field, high) & ~self._at_most(field, low - 1)
+
+    def fixing(self, answers: Mapping[str, Any]) -> dict[str, bool]:
+        """The variables' values that spell ``answers`` (validated), for ``bdd.let``."""
+        assignment: dict[str, bool] = {}
+        for name, answer in answers.items():
+            field = self.fields[name]
+            spec = field.spec
+            if spec.kind == "choices":
+                chosen = set(answer or ())
+                assignment.update({f"{name}#{item}": item in chosen for item in spec.values})
+                continue
+            if spec.kind == "integer":
+                number = int(answer)
+            else:
+                number = next(i for i, a in enumerate(field.answers) if _same(a, answer))
+            width = len(field.names)
+            for i, variable in enumerate(field.names):
+                assignment[variable] = bool(number >> (width - 1 - i) & 1)
+        return assignment
+
+    def cubes(self, name: str, answer: Any) -> list[dict[str, bool]]:  # noqa: ANN401 - any answer
+        """``answer`` as partial assignments of the field's variables.
+
+        For the integer field ``answer`` is an interval (low, high): one assignment per
+        aligned block of numbers sharing their leading bits.
+        """
+        field = self.fields[name]
+        if field.spec.kind != "integer":
+            return [self.fixing({name: answer})]
+        low, high = answer
+        width = len(field.names)
+        cubes = []
+        while low <= high:
+            # The largest aligned block starting at low that stays within high.
+            size = low & -low if low else 1 << width
+            while size > high - low + 1:
+                size //= 2
+            free = size.bit_length() - 1  # trailing bits left free
+            cubes.append(
+                {
+                    variable: bool(low >> (width - 1 - i) & 1)
+                    for i, variable in enumerate(field.names[: width - free])
+                }
+            )
+            low += size
+        return cubes
+
     def includes(self, name: str, item: str) -> Function:
         """The list ``name`` includes ``item``."""
         return self.bdd.var(f"{name}#{item}")
@@ -254,16 +307,8 @@ class Space:
             for item in items:
                 subsets += [(*subset, item) for subset in subsets]
             return sorted(subsets, key=len)
-        steps = RISK_ORDERS.get(spec.name, {})
-        depth: dict[Any, int] = {}
-        frontier = [a for a in field.answers if all(a not in worse for worse in steps.values())]
-        distance = 0
-        while frontier:
-            for answer in frontier:
-                depth.setdefault(answer, distance)
-            frontier = [w for a in frontier for w in steps.get(a, ())]
-            distance += 1
-        order = {a: depth.get(a, i) for i, a in enumerate(field.answers)}
+        depths = risk_depths(field.answers, RISK_ORDERS.get(spec.name, {}))
+        order = dict(zip(field.answers, depths, strict=True))
         return sorted(field.answers, key=lambda a: (a is None, order[a]))
 
 
@@ -373,13 +418,11 @@ class Outcomes:
         for rule in self.rule_set.rules:
             if flag not in rule.then.flags:
                 continue
-            then = rule.then
-            if not rule.survives_override:
-                kept = self.space.bdd.false
-            elif then.level is None:
-                kept = self.space.bdd.true
+            when = rule_kept_under_override(rule)
+            if isinstance(when, str):
+                kept = self.level_is(next(lv for lv in LevelOfCare if lv.value == when))
             else:
-                kept = self.level_is(then.level)
+                kept = self.space.bdd.true if when else self.space.bdd.false
             parts.append(self.holds[rule.id] & (~self.override | kept))
         return self.space.any_of(parts)
 
