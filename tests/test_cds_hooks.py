@@ -584,6 +584,9 @@ class TestWhichIntake:
             "recovery_residence": "none",
             "prior_iop_failed": False,
             "recent_overdose": False,
+            "use_status": "active",
+            "addiction_medication": "not_indicated",
+            "complicated_withdrawal_history": False,
             "obligations": ["work"],
         }
         response = fhir.to_questionnaire_response(answers, subject=PATIENT, authored=AUTHORED)
