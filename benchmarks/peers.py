@@ -168,18 +168,23 @@ def peer_input(assessment: Assessment) -> dict[str, Any]:
 # --- the hand-written floor --------------------------------------------------------------
 
 
-def floor_level(v: Mapping[str, Any]) -> str:
-    """The bundled 2.0.0 level rules written by hand: the practical floor for speed.
+def floor_level(v: Mapping[str, Any]) -> str:  # noqa: PLR0915 - one function: the floor
+    """The bundled 2.1.0 level rules written by hand: the practical floor for speed.
 
     Written from docs/rules.md, not generated; the agreement check keeps it honest.
     """
     severity = v["substance_use_severity"]
     residential = v["completed_residential"]
+    use = v["use_status"]
+    active = use == "active"
     # 1 intoxication and withdrawal
     d1 = 0
     if v["detox_status"] in ("needed", "in_progress"):
         ws = v["withdrawal_severity"]
-        d1 = 3 if ws in ("severe", None) else 2 if ws == "moderate" else 1
+        if ws in ("severe", None) or v["complicated_withdrawal_history"]:
+            d1 = 3
+        else:
+            d1 = 2 if ws == "moderate" else 1
     # 2 biomedical
     d2 = 4 if v["medically_unstable"] else 0
     # 3 emotional, behavioural, cognitive
@@ -188,6 +193,8 @@ def floor_level(v: Mapping[str, Any]) -> str:
     co = v["co_occurring_mental_health"]
     if co == "significant":
         d3 = max(d3, 2 if residential else 3)
+    elif co == "active":
+        d3 = max(d3, 2)
     elif co == "stable":
         d3 = max(d3, 1)
     impairment = v["functional_impairment"]
@@ -195,16 +202,12 @@ def floor_level(v: Mapping[str, Any]) -> str:
         d3 = max(d3, 2)
     elif impairment == "severe":
         d3 = max(d3, 2 if severity == "mild" else 3)
-    # 4 readiness: only counts toward the interaction
-    motivation = v["motivation"]
-    d4 = 2 if motivation == "low" else 1 if motivation == "ambivalent" else 0
+    # 4 readiness: rated, but no level rule reads it (not even the interaction counts)
     # 5 relapse and continued use
     support = v["support_system"]
     history = v["relapse_history"]
     d5 = 0
-    if (severity == "severe" and (not residential or support == "none")) or (
-        v["prior_iop_failed"] and history == "frequent"
-    ):
+    if v["prior_iop_failed"] and history == "frequent":
         d5 = 3
     elif (
         history == "frequent"
@@ -212,10 +215,14 @@ def floor_level(v: Mapping[str, Any]) -> str:
         or v["prior_iop_failed"]
         or v["opioid_use_with_lost_tolerance"]
         or v["recent_overdose"]
-        or (severity == "severe" and residential and support != "none")
+        or (severity == "severe" and active)  # before or after residential treatment
     ):
         d5 = 2
-    elif severity == "moderate" or history == "occasional":
+    elif (
+        (severity == "moderate" and active)
+        or (severity == "severe" and use == "early_remission")
+        or history == "occasional"
+    ):
         d5 = 1
     # 6 recovery environment
     home = v["home_environment"]
@@ -225,12 +232,17 @@ def floor_level(v: Mapping[str, Any]) -> str:
         if residence == "residing":
             d6 = max(d6, 1)
         elif home == "toxic" and residence == "none" and severity != "mild" and not residential:
-            d6 = 3
+            d6 = 3 if active else 2
         else:
             d6 = 2
     if d1 >= 3 or d2 >= 3 or d3 >= 3 or d5 >= 3 or d6 >= 3:
         return "inpatient"
-    if (d1 >= 2) + (d2 >= 2) + (d3 >= 2) + (d4 >= 2) + (d5 >= 2) + (d6 >= 2) >= 3:
+    counted = (d1 >= 2) + (d2 >= 2) + (d3 >= 2) + (d5 >= 2) + (d6 >= 2)
+    if counted >= 4 or (counted >= 3 and support == "none"):
+        return "inpatient"
+    if severity == "severe" and active and not residential and (d6 >= 2 or v["prior_iop_failed"]):
+        return "inpatient"
+    if d1 >= 2 and (d6 >= 2 or support == "none"):
         return "inpatient"
     if d1 >= 2 or d3 >= 2 or d5 >= 2 or d6 >= 2:
         return "intensive_outpatient"

@@ -66,7 +66,12 @@ def test_intensive_outpatient_is_level_2_1() -> None:
             ["3.1", "3.5"],
             ["3.1", "3.5"],
         ),
-        ({"substance_use_severity": "severe"}, ["3.5"], ["3.5"]),
+        ({"substance_use_severity": "severe", "prior_iop_failed": True}, ["3.5"], ["3.5"]),
+        (
+            {"detox_status": "needed", "withdrawal_severity": "moderate", "support_system": "none"},
+            ["3.2-WM", "3.7-WM"],
+            ["3.5", "3.7"],
+        ),
     ],
 )
 def test_inpatient_depends_on_the_deciding_reason(
@@ -86,7 +91,11 @@ def test_each_level_names_its_deciding_rules() -> None:
     )
     assert rec.asam is not None
     by_code = {(level.edition, level.code): level.rule_ids for level in rec.asam.levels}
-    assert by_code[("3rd", "3.7-WM")] == ("withdrawal.severe_or_unrated",)
+    # Withdrawal with a toxic home also decides through the no-safe-setting rule, listed itself.
+    assert by_code[("3rd", "3.7-WM")] == (
+        "withdrawal.severe_or_unrated",
+        "placement.withdrawal_without_safe_setting",
+    )
     assert by_code[("3rd", "3.1")] == ("environment.toxic_without_safe_housing",)
     assert recommend(assessment()).asam.levels[0].rule_ids == (  # type: ignore[union-attr]
         "placement.standard_outpatient",

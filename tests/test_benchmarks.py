@@ -6,6 +6,7 @@ peer skips when the peer is not installed. The hand-written floor's test always 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -84,16 +85,14 @@ def test_a_rule_set_with_a_changed_threshold_changes_the_translations(tmp_path: 
     """The translations follow the rule files, they are not copied from them."""
     shutil.copytree(Path(str(DEFAULT_RULES)), tmp_path / "rules")
     placement = tmp_path / "rules" / "placement.json"
-    text = placement.read_text(encoding="utf-8")
-    changed = text.replace(
-        '"dimensions_at_least": 2, "ge": 3}', '"dimensions_at_least": 2, "ge": 6}'
-    )
-    assert changed != text
-    placement.write_text(changed, encoding="utf-8")
+    family = json.loads(placement.read_text(encoding="utf-8"))
+    rule = next(r for r in family["rules"] if r["id"] == "placement.many_risks_interact")
+    rule["when"] = {"dimensions_at_least": 2, "ge": 6}
+    placement.write_text(json.dumps(family), encoding="utf-8")
     bundled = peers.load_level_rules(str(DEFAULT_RULES))
     edited = peers.load_level_rules(tmp_path / "rules")
     assert bundled != edited
-    interact = next(r for r in edited.levels if r.id == "placement.dimensions_interact")
+    interact = next(r for r in edited.levels if r.id == "placement.many_risks_interact")
     assert interact.when == {"dimensions_at_least": 2, "ge": 6}
 
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 
+from helpers import assessment
 from iop_placement import (
     Assessment,
     Flag,
+    FlagKind,
     OverrideReason,
     Recommendation,
     cds_hooks,
@@ -98,6 +100,25 @@ def test_other_flags_warn_and_plain_cases_inform() -> None:
     assert plain["summary"] == "Suggested level of care: Intensive outpatient (IOP)"
 
 
+def test_a_long_summary_names_every_safety_flag_and_counts_the_rest() -> None:
+    rec = recommend(
+        assessment(
+            detox_status="needed",
+            opioid_use_with_lost_tolerance=True,
+            home_environment="homeless",
+            medically_unstable=True,
+            inpatient_accessible=False,
+        )
+    )
+    summary = cds_hooks.to_cds_card(rec)["summary"]
+    assert len(rec.flags) >= 5
+    assert len(summary) <= 140
+    for flag in rec.flags:
+        if flag.kind is FlagKind.SAFETY:
+            assert flag.label in summary, flag
+    assert summary.endswith("more)")
+
+
 def test_detail_shows_alternative_and_approximate_asam_levels() -> None:
     rec = recommend(_example("inpatient_not_accessible"))
     detail = cds_hooks.to_cds_card(rec)["detail"]
@@ -105,7 +126,9 @@ def test_detail_shows_alternative_and_approximate_asam_levels() -> None:
     assert f"Alternative the clinician may weigh: {rec.alternative.level.label}" in detail
     for condition in rec.alternative.conditions:
         assert condition in detail
-    assert "**Approximate ASAM Criteria levels:** 3rd edition 3.5" in detail
+    # The 4th edition leads (rule set 2.1.0); the 3rd edition's codes follow.
+    assert "**Approximate ASAM Criteria levels:** 4th edition 3.5" in detail
+    assert "3rd edition 3.5" in detail
     assert "Approximate correspondence only" in detail
 
 
@@ -127,7 +150,12 @@ def test_a_long_flag_list_is_shortened() -> None:
     rec = recommend(_example("inpatient_withdrawal"))
     many = rec.model_copy(update={"flags": tuple(f for f in Flag if f is not Flag.CRISIS)})
     summary = cds_hooks.card_summary(many)
-    assert summary.endswith(f"{len(Flag) - 1} flags, see details")
+    # As many labels as fit, safety flags first, then how many more the detail lists.
+    assert summary.startswith(
+        "Suggested level of care: Inpatient / residential \u2014 flags: Withdrawal management"
+    )
+    shown = summary.count(", ") + 1
+    assert summary.endswith(f"(+{len(Flag) - 1 - shown} more)")
     assert len(summary) < 140
 
 

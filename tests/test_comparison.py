@@ -14,14 +14,15 @@ from helpers import copy_rules, run
 from iop_placement import DEFAULT_RULES, Assessment, Flag, LevelOfCare, PlacementEngine
 from iop_placement._diagrams import Outcomes, Space, shared_space
 from iop_placement._model.fields import field_specs
-from iop_placement._model.levels import FlagKind
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.comparison import FAIL_ON, Change, compare_rules, render_comparison
 from iop_placement.populations import population
 from iop_placement.testing import assessments
 
 RULES_1 = Path(__file__).parent / "data" / "rules-1.0.0"
-RULE_SETS = (RULES_1, DEFAULT_RULES)
+# Rule set 2.0.0, kept as released: the figures of the 1.0.0 -> 2.0.0 review below are its.
+RULES_2 = Path(__file__).parent / "data" / "rules-2.0.0"
+RULE_SETS = (RULES_1, RULES_2, DEFAULT_RULES)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def space() -> Space:
 @pytest.fixture(scope="module")
 def v1_to_v2() -> Any:
     lines = [json.dumps(a) for a in population("community_intake", 400)]
-    return compare_rules(RULES_1, DEFAULT_RULES, population=lines)
+    return compare_rules(RULES_1, RULES_2, population=lines)
 
 
 def _space_size() -> int:
@@ -80,9 +81,7 @@ def test_a_rule_set_compared_with_itself_shows_no_change() -> None:
 def test_counts_add_up_and_every_example_shows_its_change(v1_to_v2: Any) -> None:
     space = v1_to_v2.space
     assert sum(space.levels.values()) == space.total == _space_size()
-    engines = [
-        PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, DEFAULT_RULES)
-    ]
+    engines = [PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, RULES_2)]
     kinds = {change.kind for change in space.changes}
     assert kinds == {"level", "flag", "rating"}
     for change in space.changes:
@@ -112,12 +111,16 @@ def _assert_shows(change: Change, before: Any, after: Any) -> None:
 
 def test_the_review_findings_show_in_the_report(v1_to_v2: Any) -> None:
     space = v1_to_v2.space
-    # 1.0.0 reached standard outpatient for 32 of 1,866,240 clinical profiles (the review).
-    feasibility_and_optional = _space_size() // 1_866_240
+    # 1.0.0 reached standard outpatient for 32 of 1,866,240 clinical profiles (the review);
+    # the 'active' co-occurring value of contract v3 reads as 'stable' to 1.0.0 (no rule
+    # names it), so 32 more, and every feasibility and optional answer multiplies them.
+    feasibility_and_optional = _space_size() // 2_488_320
     assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False) == (
-        32 * feasibility_and_optional
+        64 * feasibility_and_optional
     )
-    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=True) > 50 * (
+    # 2.0.0 made standard outpatient reachable about 40 times as often over the v3 space
+    # (more than 50 over the v2 space: 'active', which 2.0.0 does not rate, weighs on both).
+    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=True) > 40 * (
         space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False)
     )
     gained = {c.subject for c in space.changes if c.kind == "flag" and c.after}
@@ -132,15 +135,21 @@ def test_a_planted_change_is_reported_with_its_rule(tmp_path: Path) -> None:
 
     changed = copy_rules(tmp_path / "rules", ("placement.json", relapse_to_inpatient))
     comparison = compare_rules(DEFAULT_RULES, changed)
+    reads_level = {
+        flag
+        for rule in load_rule_set(DEFAULT_RULES).rules
+        if rule.stage == 3
+        for flag in rule.then.flags
+    }
     moves = {(c.before, c.after) for c in comparison.space.changes if c.kind == "level"}
     # Relapse potential 2 never reaches standard outpatient: only IOP moves.
     assert moves == {("intensive_outpatient", "inpatient")}
     for change in comparison.space.changes:
         if change.kind == "level":
             assert "placement.relapse_needs_iop" in change.rules_after
-        else:  # only the flags about reaching the new level (they read the level)
+        else:  # only the flags of rules that read the decided level
             assert change.kind == "flag"
-            assert Flag.of(change.subject).kind is FlagKind.FEASIBILITY
+            assert Flag.of(change.subject) in reads_level
     assert comparison.space.moved("down") == 0
     assert comparison.failures(["down", "safety-down", "rating"]) == []
     assert comparison.failures(["up"])
@@ -171,15 +180,13 @@ def test_population_counts_shares_and_bad_lines() -> None:
         '{"substance_use_severity": 7}',
         *good[100:],
     ]
-    comparison = compare_rules(RULES_1, DEFAULT_RULES, population=lines)
+    comparison = compare_rules(RULES_1, RULES_2, population=lines)
     tally = comparison.population
     assert tally is not None
     assert tally.total == 300
     assert [number for number, _ in tally.invalid] == [101, 103, 104]
     assert all("7" not in problem for _, problem in tally.invalid)  # no submitted value
-    engines = [
-        PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, DEFAULT_RULES)
-    ]
+    engines = [PlacementEngine.from_directory(d, backend="compiled") for d in (RULES_1, RULES_2)]
     expected: dict[tuple[str, str], int] = {}
     for line in good:
         was, now = (engine.recommend(json.loads(line)).level.value for engine in engines)
@@ -199,25 +206,25 @@ def test_diff_command_formats_and_exit_codes(
         b"\n".join(json.dumps(a).encode() for a in population("low_acuity_referrals", 50))
         + b"\n\xff\xfe not utf-8\n"
     )
-    code, out, err = run("diff", str(RULES_1), str(DEFAULT_RULES), "--population", str(path))
+    code, out, err = run("diff", str(RULES_1), str(RULES_2), "--population", str(path))
     assert code == 0, err
-    assert "Whole space: 1,453,338,132,480 assessments" in out
+    assert "Whole space: 93,013,640,478,720 assessments" in out
     assert "Population intakes.jsonl: 50 assessments scored, 1 lines not scored." in out
     assert "line 51: not valid JSON" in out
-    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--format", "json")
+    code, out, _ = run("diff", str(RULES_1), str(RULES_2), "--format", "json")
     document = json.loads(out)
     assert document["space"]["total"] == _space_size()
     assert document["new"]["version"] == "2.0.0"
-    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--format", "markdown")
+    code, out, _ = run("diff", str(RULES_1), str(RULES_2), "--format", "markdown")
     assert out.startswith("# Rule set comparison:")
     assert "| Level | Before | After |" in out
-    code, out, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--fail-on", "safety-down")
+    code, out, _ = run("diff", str(RULES_1), str(RULES_2), "--fail-on", "safety-down")
     assert code == 1
     assert "refused [safety-down]" in out
     code, _, _ = run("diff", str(DEFAULT_RULES), str(DEFAULT_RULES), "--fail-on", "any")
     assert code == 0
     capsys.readouterr()
-    code, _, _ = run("diff", str(RULES_1), str(DEFAULT_RULES), "--population", "missing.jsonl")
+    code, _, _ = run("diff", str(RULES_1), str(RULES_2), "--population", "missing.jsonl")
     assert code == 1
     assert "cannot read missing.jsonl" in capsys.readouterr().err
 
@@ -241,15 +248,20 @@ REVIEW_PROFILES = {  # the clinical review's space: version-1 clinical fields on
     "recovery_residence": None,
     "prior_iop_failed": None,
     "recent_overdose": None,
+    "use_status": None,
+    "addiction_medication": None,
+    "complicated_withdrawal_history": None,
 }
 
 
 def test_fixed_fields_restrict_the_space_to_the_reviews_profiles() -> None:
-    comparison = compare_rules(RULES_1, DEFAULT_RULES, fixed=REVIEW_PROFILES)
+    comparison = compare_rules(RULES_1, RULES_2, fixed=REVIEW_PROFILES)
     space = comparison.space
-    assert space.total == 1_866_240
-    # The review: standard outpatient reachable for 32 of the 1,866,240 profiles.
-    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False) == 32
+    # The review's 1,866,240 profiles, and the same with co-occurring 'active' (contract v3).
+    assert space.total == 1_866_240 + 622_080
+    # The review: standard outpatient reachable for 32 of the 1,866,240 profiles (and 32
+    # with 'active', which 1.0.0 reads like 'stable').
+    assert space.at_level(LevelOfCare.STANDARD_OUTPATIENT, after=False) == 64
     for change in space.changes:
         assert change.example is not None
         assert {k: change.example.get(k) for k in REVIEW_PROFILES} == REVIEW_PROFILES

@@ -36,6 +36,7 @@ MODIFIABLE = {
     "medically_unstable": (False,),
     "recovery_plan_established": (True,),
     "recovery_residence": ("residing", "arranged"),
+    "addiction_medication": ("receiving",),
 }
 
 
@@ -100,10 +101,9 @@ def test_why_not_lists_every_inpatient_rule_for_an_iop_case(engine: PlacementEng
     relapse = next(m for m in ex.why_not if m.rule_id == "placement.relapse_needs_24_hour_care")
     assert relapse.unmet == {"rating.relapse_potential": (3, 4)}
     assert relapse.current == {"rating.relapse_potential": 2}
-    severe = next(t for t in relapse.through if t.rule_id == "severity.severe_before_residential")
-    assert severe.unmet == {"substance_use_severity": ("severe",)}
-    assert severe.current == {"substance_use_severity": "moderate"}
-    assert severe.met == {"completed_residential": False}
+    chronic = next(t for t in relapse.through if t.rule_id == "relapse.chronic_history")
+    assert chronic.unmet == {"prior_iop_failed": (True,), "relapse_history": ("frequent",)}
+    assert chronic.current == {"prior_iop_failed": False, "relapse_history": "occasional"}
     text = ex.to_text()
     assert "rating of relapse and continued use is 2 (moderate), not 3 to 4" in text
     assert "A higher rating would come from" in text
@@ -168,11 +168,12 @@ def test_two_goals_together_when_neither_is_enough_alone() -> None:
 
 
 def test_no_goal_for_answers_treatment_does_not_change() -> None:
-    ex = explain(assessment(substance_use_severity="severe"))
+    ex = explain(assessment(substance_use_severity="severe", prior_iop_failed=True))
     assert ex.recommendation.level is LevelOfCare.INPATIENT
     assert ex.what_would_change == ()
-    assert "The level rests on: substance use severity, completed residential treatment." in (
-        ex.to_text()
+    assert (
+        "The level rests on: substance use severity, current use, completed residential"
+        " treatment, prior iop failed." in " ".join(ex.to_text().split())
     )
 
 

@@ -114,6 +114,7 @@ def needs_inpatient(assessment: Assessment, rec: Recommendation) -> bool:
     24-hour care (severe or not rated)."""
     severe_withdrawal = Flag.WITHDRAWAL_MANAGEMENT in rec.flags and (
         assessment.withdrawal_severity in {None, "severe"}
+        or bool(assessment.complicated_withdrawal_history)
     )
     return bool(
         {Flag.CRISIS, Flag.MEDICAL_INSTABILITY} & set(rec.flags)
@@ -134,6 +135,9 @@ def test_safety_means_inpatient(assessment: Assessment) -> None:
     assert (Flag.WITHDRAWAL_MANAGEMENT in rec.flags) == detox
     overdose = assessment.opioid_use_with_lost_tolerance or bool(assessment.recent_overdose)
     assert (Flag.OVERDOSE_RISK in rec.flags) == overdose
+    # Shown under the safety override too (DESIGN v3): a danger to life with no bed.
+    unreachable = rec.level is LevelOfCare.INPATIENT and not assessment.inpatient_accessible
+    assert (Flag.INPATIENT_NOT_ACCESSIBLE in rec.flags) == unreachable
 
 
 @given(

@@ -245,11 +245,12 @@ def test_cli_assess_provisional_prints_the_range_and_json() -> None:
     payload = json.dumps({"substance_use_severity": "severe", "suicide_risk": "none"})
     code, out, _ = run("assess", "--provisional", "-", stdin=payload)
     assert code == 0
-    assert "Provisional level of care: Intensive outpatient (IOP) to Inpatient" in out
+    # Current use is open: sustained remission could make it standard outpatient.
+    assert "Provisional level of care: Standard outpatient to Inpatient" in out
     assert "Ask next: Medically unstable" in out
     code, out, _ = run("assess", "--provisional", "--json", "-", stdin=payload)
     data = json.loads(out)
-    assert (data["lowest"], data["highest"]) == ("intensive_outpatient", "inpatient")
+    assert (data["lowest"], data["highest"]) == ("standard_outpatient", "inpatient")
     assert data["decisive"][0] == "medically_unstable"
     code, out, _ = run("assess", "--provisional", "--format", "markdown", "-", stdin=payload)
     assert code == 0

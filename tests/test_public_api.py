@@ -8,7 +8,7 @@ from iop_placement import Assessment, Flag, LevelOfCare
 CONTRACT_FIELDS = {
     "substance_use_severity": {"mild", "moderate", "severe"},
     "detox_status": {"not_needed", "needed", "in_progress", "completed"},
-    "co_occurring_mental_health": {"none", "stable", "significant"},
+    "co_occurring_mental_health": {"none", "stable", "active", "significant"},
     "home_environment": {"supportive", "stable", "unstable", "toxic", "homeless"},
     "support_system": {"strong", "limited", "none"},
     "suicide_risk": {"none", "ideation", "imminent"},
@@ -28,6 +28,10 @@ CONTRACT_FIELDS = {
     "recovery_residence": {"residing", "arranged", "none"},
     "prior_iop_failed": bool,
     "recent_overdose": bool,
+    # v3: optional, each with its absent meaning
+    "use_status": {"sustained_remission", "early_remission", "active"},
+    "addiction_medication": {"receiving", "indicated_not_receiving", "not_indicated"},
+    "complicated_withdrawal_history": bool,
 }
 
 

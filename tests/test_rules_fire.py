@@ -17,6 +17,11 @@ SEVERE = {"substance_use_severity": "severe"}
 AFTER_RESIDENTIAL = {**SEVERE, "completed_residential": True}
 
 TOXIC = {"home_environment": "toxic"}
+THREE_RISKS = {
+    "suicide_risk": "ideation",
+    "relapse_history": "frequent",
+    "home_environment": "unstable",
+}
 DETOX = {"detox_status": "needed"}
 
 # rule id -> (changes that trigger it, nearest changes that do not)
@@ -56,11 +61,30 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "readiness.ambivalent": ({"motivation": "ambivalent"}, {"motivation": "low"}),
     "readiness.low_motivation": ({"motivation": "low"}, {"motivation": "ambivalent"}),
-    "severity.moderate_use": ({"substance_use_severity": "moderate"}, {}),
-    "severity.severe_before_residential": (SEVERE, AFTER_RESIDENTIAL),
-    "severity.severe_without_support": (
-        {**AFTER_RESIDENTIAL, "support_system": "none"},
-        {**AFTER_RESIDENTIAL, "support_system": "limited"},
+    "severity.moderate_use": (
+        {"substance_use_severity": "moderate"},
+        {"substance_use_severity": "moderate", "use_status": "early_remission"},
+    ),
+    "severity.severe_active_use": (SEVERE, AFTER_RESIDENTIAL),
+    "severity.severe_in_early_remission": (
+        {**SEVERE, "use_status": "early_remission"},
+        {**SEVERE, "use_status": "sustained_remission"},
+    ),
+    "co_occurring.active": (
+        {"co_occurring_mental_health": "active"},
+        {"co_occurring_mental_health": "stable"},
+    ),
+    "withdrawal.complicated_history": (
+        {**DETOX, "withdrawal_severity": "minimal", "complicated_withdrawal_history": True},
+        {"detox_status": "completed", "complicated_withdrawal_history": True},
+    ),
+    "medication.indicated_not_receiving": (
+        {"addiction_medication": "indicated_not_receiving"},
+        {"addiction_medication": "receiving"},
+    ),
+    "medication.overdose_risk_without_medication": (
+        {"recent_overdose": True},
+        {"recent_overdose": True, "addiction_medication": "receiving"},
     ),
     "relapse.occasional": ({"relapse_history": "occasional"}, {"relapse_history": "frequent"}),
     "relapse.frequent": ({"relapse_history": "frequent"}, {"relapse_history": "occasional"}),
@@ -72,9 +96,9 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "relapse.opioid_lost_tolerance": ({"opioid_use_with_lost_tolerance": True}, {}),
     "relapse.recent_overdose": ({"recent_overdose": True}, {}),
-    "step_down.after_residential_with_support": (
-        {**AFTER_RESIDENTIAL, "support_system": "limited"},
+    "step_down.after_residential": (
         {**AFTER_RESIDENTIAL, "support_system": "none"},
+        {**AFTER_RESIDENTIAL, "use_status": "early_remission"},
     ),
     "environment.unstable": (
         {"home_environment": "unstable"},
@@ -107,7 +131,10 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"co_occurring_mental_health": "significant"},
         {"suicide_risk": "ideation"},
     ),
-    "placement.relapse_needs_24_hour_care": (SEVERE, AFTER_RESIDENTIAL),
+    "placement.relapse_needs_24_hour_care": (
+        {"prior_iop_failed": True, "relapse_history": "frequent"},
+        {"prior_iop_failed": True, "relapse_history": "occasional"},
+    ),
     "placement.environment_needs_24_hour_care": (
         {**TOXIC, "substance_use_severity": "moderate"},
         TOXIC,
@@ -128,9 +155,25 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"home_environment": "unstable"},
         {"support_system": "none"},
     ),
-    "placement.dimensions_interact": (
-        {"suicide_risk": "ideation", "relapse_history": "frequent", "home_environment": "unstable"},
-        {"suicide_risk": "ideation", "relapse_history": "frequent"},
+    "placement.many_risks_interact": (
+        {**THREE_RISKS, **DETOX, "withdrawal_severity": "moderate"},
+        {**THREE_RISKS, "motivation": "low"},
+    ),
+    "placement.risks_interact_without_support": (
+        {**THREE_RISKS, "support_system": "none"},
+        {**THREE_RISKS, "support_system": "limited"},
+    ),
+    "placement.severe_use_with_further_risk": (
+        {**SEVERE, "home_environment": "unstable"},
+        {**SEVERE, "suicide_risk": "ideation"},
+    ),
+    "placement.withdrawal_without_safe_setting": (
+        {**DETOX, "withdrawal_severity": "moderate", "support_system": "none"},
+        {**DETOX, "withdrawal_severity": "moderate", "support_system": "limited"},
+    ),
+    "placement.high_intensity_outpatient": (
+        THREE_RISKS,
+        {"suicide_risk": "ideation", "relapse_history": "frequent", "motivation": "low"},
     ),
     "placement.standard_outpatient": ({"motivation": "low"}, {"relapse_history": "frequent"}),
     "placement.iop_after_detox_for_severe_use": (
@@ -147,12 +190,16 @@ TRIGGERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
     ),
     "feasibility.inpatient_not_accessible": (
-        {**SEVERE, "inpatient_accessible": False},
-        {**SEVERE, "inpatient_accessible": True},
+        {"suicide_risk": "imminent", "inpatient_accessible": False},
+        {"suicide_risk": "imminent", "inpatient_accessible": True},
+    ),
+    "feasibility.iop_while_inpatient_unreachable": (
+        {**TOXIC, "substance_use_severity": "moderate", "inpatient_accessible": False},
+        {"suicide_risk": "imminent", "inpatient_accessible": False},
     ),
     "feasibility.inpatient_conflicts_with_obligations": (
-        {**SEVERE, "obligations": ["caregiving"]},
-        {**SEVERE, "obligations": []},
+        {**TOXIC, "substance_use_severity": "moderate", "obligations": ["caregiving"]},
+        {**TOXIC, "substance_use_severity": "moderate", "obligations": []},
     ),
     "feasibility.too_few_hours_for_iop": (
         {"relapse_history": "frequent", "available_hours_per_week": 8},

@@ -56,11 +56,13 @@ def test_bundled_rules_hold_every_invariant(bundled: VerificationReport) -> None
 def test_the_space_each_method_covers(bundled: VerificationReport) -> None:
     if bundled.method == "symbolic":
         # Every answer of every field, absent ones included, hours 0-168, any obligations.
-        assert bundled.points == 3_732_480 * 4 * 4 * 3 * 3 * 169 * 16
+        # The v1 choices (with co-occurring 'active'), v2 and v3 optional fields, hours,
+        # obligations.
+        assert bundled.points == 4_976_640 * 4 * 4 * 3 * 3 * 4 * 4 * 3 * 169 * 16
         assert bundled.queries > 0
     else:
         # Every required choice and true/false answer; hours at the rules' thresholds.
-        assert bundled.combinations == 3_732_480
+        assert bundled.combinations == 4_976_640
         assert bundled.points > bundled.combinations
 
 
@@ -220,13 +222,20 @@ def test_lint_finds_rules_that_never_fire_or_never_matter(tmp_path: Path) -> Non
 
 
 def test_rule_set_1_0_0_misses_the_v2_flags() -> None:
-    # The old rule set knows neither recent overdose nor housing.
+    # The old rule set knows neither recent overdose nor housing, nor the v3 'active' value.
     report = verify_rules(str(OLD_RULES))
-    assert {f.kind for f in report.violations} == {"flag-definition"}
-    assert {f.message.split(" ")[0] for f in report.violations} == {
-        "overdose_risk",
-        "housing_needed",
-    }
+    definitions = [f for f in report.violations if f.kind == "flag-definition"]
+    assert {f.message.split(" ")[0] for f in definitions} == {"overdose_risk", "housing_needed"}
+    others = [f for f in report.violations if f.kind != "flag-definition"]
+    assert [f.kind for f in others] == ["monotone"]
+    assert "co_occurring_mental_health from 'stable' to 'active'" in others[0].message
+
+
+def test_rule_set_2_0_0_misses_the_v3_safety_case() -> None:
+    # 2.0.0 knows no complicated withdrawal history: v3's safety invariant catches it.
+    report = verify_rules(str(Path(__file__).parent / "data" / "rules-2.0.0"))
+    assert "safety" in {f.kind for f in report.violations}
+    assert any("seizures or delirium" in f.message for f in report.violations)
 
 
 def test_a_malformed_rule_file_is_a_violation(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Worked clinical cases for rule set 2.0.0, each following a passage of the seed documents.
+"""Worked clinical cases for rule set 2.1.0, each following a passage of the seed documents.
 
 Every row is one realistic assessment: the low-risk baseline below with only the answers
 that differ. A row states the level a clinician reading the seed documents would expect,
@@ -13,6 +13,12 @@ home, a stable co-occurring condition, low motivation or no support, and one occ
 relapse no longer floor at IOP (they say when IOP fits, not that outpatient care is
 insufficient); homelessness and unstable housing without support no longer mean
 residential care; severe impairment with moderate use now does.
+
+Cases that encoded readings of rule set 2.0.0 which the second clinical review rejected
+say so the same way ("2.0.0: ..."): severe use alone, three moderate risks with support,
+and low motivation counted among the risks no longer mean residential care; moderate
+withdrawal with no safe place to manage it now does; a crisis with no reachable bed shows
+that the bed cannot be reached.
 
 Seed files (kept in the project's shared seeds directory, not read by this test):
 000 What is IOP; 001 What is an IOP, all you need to know; 002 IOP for substance use
@@ -43,6 +49,9 @@ NO_ACCESS = Flag.INPATIENT_NOT_ACCESSIBLE
 OBLIGATIONS = Flag.OBLIGATIONS_CONFLICT
 SCHEDULE = Flag.SCHEDULE_CONFLICT
 HOUSING = Flag.HOUSING_NEEDED
+MEDICATION = Flag.MEDICATION_FOR_ADDICTION
+HIGH_INTENSITY = Flag.HIGH_INTENSITY_OUTPATIENT
+ENHANCED = Flag.CO_OCCURRING_ENHANCED
 
 SEED_000 = "000_5b589651295dc063.txt"
 SEED_001 = "001_8721388d5a1adc78.txt"
@@ -215,6 +224,39 @@ WORKED_CASES: list[WorkedCase] = [
             "IOP’s are great follow up programs for those who complete a detox program.",
         ),
     ),
+    # 2.0.0: IOP with ambulatory withdrawal management, nobody to monitor it.
+    worked(
+        "006e-moderate-withdrawal-homeless-no-support",
+        case(
+            detox_status="needed",
+            withdrawal_severity="moderate",
+            home_environment="homeless",
+            support_system="none",
+        ),
+        level=INPATIENT,
+        flags={WITHDRAWAL, HOUSING},
+        alternative=None,
+        rules={"placement.withdrawal_without_safe_setting", "withdrawal.moderate_ambulatory"},
+        cite=cite(
+            SEED_002,
+            "Managing triggers and high-risk situations without round-the-clock support.",
+        ),
+    ),
+    worked(
+        "006f-minimal-withdrawal-after-withdrawal-seizures",
+        case(
+            detox_status="needed",
+            withdrawal_severity="minimal",
+            complicated_withdrawal_history=True,
+            inpatient_accessible=False,
+        ),
+        level=INPATIENT,
+        flags={WITHDRAWAL, NO_ACCESS},
+        alternative=None,
+        rules={"withdrawal.complicated_history", "placement.withdrawal_needs_24_hour_care"},
+        ratings={"acute_intoxication_withdrawal": 3},
+        cite=cite(SEED_003, "Intensive outpatient programs do not include detox"),
+    ),
     worked(
         "006c-minimal-withdrawal-outpatient",
         case(detox_status="in_progress", withdrawal_severity="minimal"),
@@ -236,7 +278,8 @@ WORKED_CASES: list[WorkedCase] = [
         rules={"withdrawal.severe_or_unrated"},
         cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
     ),
-    # Under the safety override the feasibility flags and the alternative are not shown.
+    # Under the safety override no alternative is shown, and of the feasibility flags only
+    # the unreachable bed (2.0.0: hidden too): arrange emergency transfer or a crisis service.
     worked(
         "007-detox-in-progress-inpatient-not-accessible-no-alternative",
         case(
@@ -245,9 +288,9 @@ WORKED_CASES: list[WorkedCase] = [
             inpatient_accessible=False,
         ),
         level=INPATIENT,
-        flags={WITHDRAWAL},
+        flags={WITHDRAWAL, NO_ACCESS},
         alternative=None,
-        rules={"withdrawal.severe_or_unrated"},
+        rules={"withdrawal.severe_or_unrated", "feasibility.inpatient_not_accessible"},
         cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
     ),
     worked(
@@ -272,7 +315,7 @@ WORKED_CASES: list[WorkedCase] = [
             opioid_use_with_lost_tolerance=True,
         ),
         level=INPATIENT,
-        flags={WITHDRAWAL, OVERDOSE},
+        flags={WITHDRAWAL, OVERDOSE, MEDICATION},
         rules={"withdrawal.severe_or_unrated", "relapse.opioid_lost_tolerance"},
         cite=cite(
             SEED_004,
@@ -304,9 +347,9 @@ WORKED_CASES: list[WorkedCase] = [
             obligations=["childcare"],
         ),
         level=INPATIENT,
-        flags={CRISIS},
+        flags={CRISIS, NO_ACCESS},
         alternative=None,
-        rules={"safety.imminent_suicide_risk"},
+        rules={"safety.imminent_suicide_risk", "feasibility.inpatient_not_accessible"},
         cite=cite(
             SEED_000,
             "Of particular concern for individuals involved in drug abuse is the issue of"
@@ -346,18 +389,30 @@ WORKED_CASES: list[WorkedCase] = [
             obligations=["caregiving"],
         ),
         level=INPATIENT,
-        flags={MEDICAL},
+        flags={MEDICAL, NO_ACCESS},
         alternative=None,
         rules={"safety.medically_unstable"},
         cite=cite(SEED_002, "Do not require medical detoxification or 24-hour supervision."),
     ),
-    # --- Severity: residential first for severe use; IOP can be weighed when out of reach.
+    # --- Severity: severe use alone is at least IOP; residential first with a 24-hour reason.
+    # 2.0.0: inpatient (a diagnostic label read as a 24-hour reason).
     worked(
         "015-severe-use-no-residential-yet",
         case(**SEVERE_USE),
+        level=IOP,
+        rules={"severity.severe_active_use", "placement.relapse_needs_iop"},
+        ratings={"relapse_potential": 2},
+        cite=cite(
+            SEED_003,
+            "Those addicts with more severe addictions or co-occurring disorders are more"
+            " likely to be advised to enter an inpatient treatment program.",
+        ),
+    ),
+    worked(
+        "015b-severe-use-unstable-housing-residential-first",
+        case(**SEVERE_USE, home_environment="unstable", support_system="limited"),
         level=INPATIENT,
-        rules={"severity.severe_before_residential", "placement.relapse_needs_24_hour_care"},
-        ratings={"relapse_potential": 3},
+        rules={"severity.severe_active_use", "placement.severe_use_with_further_risk"},
         cite=cite(
             SEED_001,
             "Those with severe addiction problems or significant co-occurring mental health"
@@ -366,12 +421,27 @@ WORKED_CASES: list[WorkedCase] = [
         ),
     ),
     worked(
-        "016-severe-use-inpatient-not-accessible-iop-alternative",
-        case(**SEVERE_USE, inpatient_accessible=False),
+        "015c-severe-use-iop-already-failed",
+        case(**SEVERE_USE, prior_iop_failed=True),
         level=INPATIENT,
-        flags={NO_ACCESS},
+        rules={"relapse.prior_iop_failed", "placement.severe_use_with_further_risk"},
+        cite=cite(
+            SEED_001,
+            "Such individuals may require stricter monitoring and structure offered by a"
+            " residential unit.",
+        ),
+    ),
+    worked(
+        "016-severe-use-inpatient-not-accessible-iop-alternative",
+        case(**SEVERE_USE, home_environment="homeless", inpatient_accessible=False),
+        level=INPATIENT,
+        flags={NO_ACCESS, HOUSING},
         alternative=IOP,
-        rules={"severity.severe_before_residential", "feasibility.inpatient_not_accessible"},
+        rules={
+            "placement.severe_use_with_further_risk",
+            "feasibility.inpatient_not_accessible",
+            "feasibility.iop_while_inpatient_unreachable",
+        },
         cite=cite(
             SEED_001,
             "If residential or inpatient treatment is not feasible due to financial"
@@ -381,12 +451,12 @@ WORKED_CASES: list[WorkedCase] = [
     ),
     worked(
         "017-severe-use-work-and-childcare-iop-alternative",
-        case(**SEVERE_USE, obligations=["work", "childcare"]),
+        case(**SEVERE_USE, prior_iop_failed=True, obligations=["work", "childcare"]),
         level=INPATIENT,
         flags={OBLIGATIONS},
         alternative=IOP,
         rules={
-            "severity.severe_before_residential",
+            "placement.severe_use_with_further_risk",
             "feasibility.inpatient_conflicts_with_obligations",
         },
         cite=cite(
@@ -398,14 +468,45 @@ WORKED_CASES: list[WorkedCase] = [
     # A clinical alternative, not a feasibility one: IOP after completed detox.
     worked(
         "017b-severe-use-after-detox-iop-clinical-alternative",
-        case(**SEVERE_USE, detox_status="completed"),
+        case(**SEVERE_USE, detox_status="completed", home_environment="unstable"),
         level=INPATIENT,
         alternative=IOP,
-        rules={"severity.severe_before_residential", "placement.iop_after_detox_for_severe_use"},
+        rules={
+            "placement.severe_use_with_further_risk",
+            "placement.iop_after_detox_for_severe_use",
+        },
         cite=cite(
             SEED_001,
             "Have completed medical detox and/or residential treatment in cases of severe"
             " addiction",
+        ),
+    ),
+    # 2.0.0: inpatient ("relapse potential 3 for anyone with severe use who never had
+    # residential care", whatever the time since the last use).
+    worked(
+        "017c-severe-use-sustained-remission",
+        case(**SEVERE_USE, use_status="sustained_remission", relapse_history="occasional"),
+        level=STANDARD,
+        rules={"relapse.occasional", "placement.standard_outpatient"},
+        ratings={"relapse_potential": 1},
+        cite=cite(
+            SEED_004,
+            "Those who have transitioned from IOP therapy to a lower level of care might"
+            " benefit from a thorough relapse prevention strategy.",
+        ),
+    ),
+    # 2.0.0: inpatient. Five months abstinent after IOP, in aftercare, a supportive spouse.
+    worked(
+        "017d-severe-use-early-remission-after-iop-in-aftercare",
+        case(**SEVERE_USE, use_status="early_remission", relapse_history="occasional"),
+        level=STANDARD,
+        rules={"severity.severe_in_early_remission", "placement.standard_outpatient"},
+        ratings={"relapse_potential": 1},
+        cite=cite(
+            SEED_001,
+            "some individuals may not require the intensive treatment provided by an IOP,"
+            " especially those who have completed the withdrawal process successfully and have"
+            " established a solid recovery plan.",
         ),
     ),
     # --- Step-down after completed residential treatment.
@@ -413,7 +514,7 @@ WORKED_CASES: list[WorkedCase] = [
         "018-step-down-after-residential-with-support",
         case(**AFTER_RESIDENTIAL),
         level=IOP,
-        rules={"step_down.after_residential_with_support", "placement.relapse_needs_iop"},
+        rules={"step_down.after_residential", "placement.relapse_needs_iop"},
         ratings={"relapse_potential": 2},
         cite=cite(
             SEED_001,
@@ -430,20 +531,35 @@ WORKED_CASES: list[WorkedCase] = [
             available_hours_per_week=15,
         ),
         level=IOP,
-        rules={"step_down.after_residential_with_support"},
+        rules={"step_down.after_residential"},
         cite=cite(
             SEED_002,
             "These programs are particularly beneficial for those transitioning from inpatient"
             " care",
         ),
     ),
+    # 2.0.0: inpatient (severe use and no support rated 3): absent support is a fit
+    # condition missing, not a 24-hour reason.
     worked(
         "020-after-residential-no-support",
         case(**AFTER_RESIDENTIAL, support_system="none", home_environment="stable"),
-        level=INPATIENT,
-        rules={"severity.severe_without_support"},
+        level=IOP,
+        rules={"step_down.after_residential", "support.none"},
         cite=cite(
             SEED_002, "Managing triggers and high-risk situations without round-the-clock support."
+        ),
+    ),
+    # 2.0.0: IOP for ever after residential care.
+    worked(
+        "020b-two-years-abstinent-after-residential",
+        case(**AFTER_RESIDENTIAL, use_status="sustained_remission"),
+        level=STANDARD,
+        rules={"placement.standard_outpatient"},
+        ratings={"relapse_potential": 0},
+        cite=cite(
+            SEED_004,
+            "Those who have transitioned from IOP therapy to a lower level of care might"
+            " benefit from a thorough relapse prevention strategy.",
         ),
     ),
     # --- Home environment.
@@ -537,6 +653,7 @@ WORKED_CASES: list[WorkedCase] = [
         rules={
             "environment.toxic_without_safe_housing",
             "feasibility.inpatient_not_accessible",
+            "feasibility.iop_while_inpatient_unreachable",
             "feasibility.inpatient_conflicts_with_obligations",
         },
         cite=cite(
@@ -597,20 +714,53 @@ WORKED_CASES: list[WorkedCase] = [
         "028-opioid-relapse-after-lost-tolerance",
         case(relapse_history="occasional", opioid_use_with_lost_tolerance=True),
         level=IOP,
-        flags={OVERDOSE},
-        rules={"relapse.opioid_lost_tolerance", "relapse.occasional"},
+        flags={OVERDOSE, MEDICATION},
+        rules={
+            "relapse.opioid_lost_tolerance",
+            "relapse.occasional",
+            "medication.overdose_risk_without_medication",
+        },
         cite=cite(SEED_004, "Overdosing might happen more frequently if you relapse."),
     ),
     worked(
         "028b-overdose-in-the-last-year",
         case(recent_overdose=True),
         level=IOP,
-        flags={OVERDOSE},
+        flags={OVERDOSE, MEDICATION},
         rules={"relapse.recent_overdose"},
         cite=cite(
             SEED_000,
             "The threat of overdosing on drugs is a constant possibility, with patients"
             " potentially becoming injured or dying.",
+        ),
+    ),
+    worked(
+        "028e-buprenorphine-stable-iop",
+        case(
+            substance_use_severity="moderate",
+            relapse_history="frequent",
+            opioid_use_with_lost_tolerance=True,
+            addiction_medication="receiving",
+        ),
+        level=IOP,
+        flags={OVERDOSE},
+        rules={"relapse.frequent", "relapse.opioid_lost_tolerance"},
+        cite=cite(
+            SEED_001,
+            "IOPs generally involve a combination of group and individual therapy sessions,"
+            " family therapy, Medically Assisted Treatment (MAT), and peer support.",
+        ),
+    ),
+    worked(
+        "028f-medication-indicated-not-received",
+        case(addiction_medication="indicated_not_receiving"),
+        level=STANDARD,
+        flags={MEDICATION},
+        rules={"medication.indicated_not_receiving", "placement.standard_outpatient"},
+        cite=cite(
+            SEED_001,
+            "In cases where individuals require medication for managing their mental health or"
+            " substance abuse disorder, an IOP may include services for medication management.",
         ),
     ),
     worked(
@@ -640,7 +790,7 @@ WORKED_CASES: list[WorkedCase] = [
         "029-severe-impairment-severe-use",
         case(**SEVERE_USE, functional_impairment="severe"),
         level=INPATIENT,
-        rules={"functioning.cannot_hold_life_together", "severity.severe_before_residential"},
+        rules={"functioning.cannot_hold_life_together", "severity.severe_active_use"},
         cite=cite(
             SEED_003,
             "If they can barely hold onto their lives; missing work, assignments, stealing,"
@@ -686,6 +836,7 @@ WORKED_CASES: list[WorkedCase] = [
         "032-significant-co-occurring",
         case(substance_use_severity="moderate", co_occurring_mental_health="significant"),
         level=INPATIENT,
+        flags={ENHANCED},
         rules={"co_occurring.significant"},
         cite=cite(
             SEED_003,
@@ -698,11 +849,25 @@ WORKED_CASES: list[WorkedCase] = [
         "032b-significant-co-occurring-after-residential",
         case(co_occurring_mental_health="significant", completed_residential=True),
         level=IOP,
+        flags={ENHANCED},
         rules={"co_occurring.significant_after_residential"},
         cite=cite(
             SEED_001,
             "must pursue residential treatment before enrolling in an intensive outpatient"
             " program.",
+        ),
+    ),
+    worked(
+        "032c-active-co-occurring-enhanced-iop",
+        case(substance_use_severity="moderate", co_occurring_mental_health="active"),
+        level=IOP,
+        flags={ENHANCED},
+        rules={"co_occurring.active", "placement.emotional_needs_iop"},
+        ratings={"emotional_behavioral_cognitive": 2},
+        cite=cite(
+            SEED_003,
+            "IOP drug rehab is designed for those with addiction, substance use, and abuse"
+            " disorders, as well as co-occurring disorders.",
         ),
     ),
     # 1.0.0: IOP. IOP can serve co-occurring conditions; that does not make outpatient
@@ -742,6 +907,7 @@ WORKED_CASES: list[WorkedCase] = [
         ),
     ),
     # --- Risks accumulate.
+    # 2.0.0: inpatient (three dimensions at 2+ meant residential care).
     worked(
         "039-three-moderate-dimensions",
         case(
@@ -750,18 +916,71 @@ WORKED_CASES: list[WorkedCase] = [
             relapse_history="frequent",
             home_environment="unstable",
         ),
-        level=INPATIENT,
-        rules={"placement.dimensions_interact"},
+        level=IOP,
+        flags={HIGH_INTENSITY},
+        rules={"placement.high_intensity_outpatient", "placement.environment_needs_iop"},
         ratings={
             "emotional_behavioral_cognitive": 2,
             "relapse_potential": 2,
             "recovery_environment": 2,
         },
         cite=cite(
+            SEED_001,
+            "Participants attend individual and group treatment for approximately two to three"
+            " hours daily, typically three to five days each week.",
+        ),
+    ),
+    worked(
+        "039b-three-moderate-dimensions-no-support",
+        case(
+            substance_use_severity="moderate",
+            suicide_risk="ideation",
+            relapse_history="frequent",
+            home_environment="unstable",
+            support_system="none",
+        ),
+        level=INPATIENT,
+        rules={"placement.risks_interact_without_support"},
+        cite=cite(
+            SEED_002,
+            "Managing triggers and high-risk situations without round-the-clock support.",
+        ),
+    ),
+    worked(
+        "039c-four-moderate-dimensions",
+        case(
+            substance_use_severity="moderate",
+            suicide_risk="ideation",
+            relapse_history="frequent",
+            home_environment="unstable",
+            detox_status="needed",
+            withdrawal_severity="moderate",
+            recovery_residence="arranged",
+        ),
+        level=INPATIENT,
+        flags={WITHDRAWAL},
+        rules={"placement.many_risks_interact"},
+        cite=cite(
             SEED_000,
             "It’s important to recognize that outpatient care may not be suitable for"
             " individuals who have a chronic history of drug abuse and who need a higher level"
             " of supervision.",
+        ),
+    ),
+    # 2.0.0: inpatient (low motivation counted as the third risk).
+    worked(
+        "039d-two-moderate-risks-and-low-motivation",
+        case(
+            substance_use_severity="moderate",
+            suicide_risk="ideation",
+            relapse_history="frequent",
+            motivation="low",
+        ),
+        level=IOP,
+        rules={"placement.emotional_needs_iop", "placement.relapse_needs_iop"},
+        ratings={"readiness_to_change": 2},
+        cite=cite(
+            SEED_002, "Motivational Interviewing (MI): Encourages self-motivation and commitment"
         ),
     ),
     worked(

@@ -12,7 +12,7 @@ assessment, with the rules that fired, the facts that triggered them and their s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.asam import AsamCorrespondence, AsamLevel
@@ -37,7 +37,6 @@ from iop_placement._model.errors import (
     PlacementError,
     RuleSetError,
 )
-from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
 from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
 from iop_placement._model.provisional import (
     AnswerOutcome,
@@ -56,7 +55,11 @@ from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.validation import parse_assessment
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._version import __version__
-from iop_placement.batch import recommend_many
+
+if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
+    from iop_placement import audit, cds_hooks, fhir
+    from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
+    from iop_placement.batch import recommend_many
 
 __all__ = [
     "DEFAULT_RULES",
@@ -151,23 +154,43 @@ def explain(assessment: Assessment | Mapping[str, Any]) -> Explanation:
 
 
 # Public objects say they come from the package, not from its private modules.
+def _public(obj: object) -> object:
+    if isinstance(obj, type) and obj.__module__.startswith("iop_placement._"):
+        obj.__module__ = __name__
+    return obj
+
+
 for _name in __all__:
-    _obj = globals().get(_name)  # the lazy submodules are not there yet
-    if isinstance(_obj, type) and _obj.__module__.startswith("iop_placement._"):
-        _obj.__module__ = __name__
+    _public(globals().get(_name))  # the lazy names are not there yet
+
+# What most programs never use loads on first use (PEP 562), measured with -X importtime:
+# the integrations (cds_hooks alone would add about 100 ms to every `import iop_placement`),
+# the explanation (its models and the counterfactual search) and the batch API
+# (multiprocessing). tests/test_lazy_import.py checks that importing the package loads none.
+_LAZY: dict[str, str] = {
+    "audit": "iop_placement.audit",
+    "cds_hooks": "iop_placement.cds_hooks",
+    "fhir": "iop_placement.fhir",
+    "Counterfactual": "iop_placement._model.explanation",
+    "Explanation": "iop_placement._model.explanation",
+    "NearMiss": "iop_placement._model.explanation",
+    "recommend_many": "iop_placement.batch",
+}
 
 
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule
-    # The integration submodules load on first use: cds_hooks alone would add about
-    # 100 ms to every `import iop_placement` (measured with -X importtime).
-    if name in {"audit", "cds_hooks", "fhir"}:
-        import importlib  # noqa: PLC0415
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule, class or function
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib  # noqa: PLC0415
 
-        return importlib.import_module(f"{__name__}.{name}")
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = _public(value)  # once: later lookups find it without __getattr__
+    return value
 
 
 def __dir__() -> list[str]:
-    # The public names, the lazy submodules among them, for dir() and completion.
+    # The public names, the lazy ones among them, for dir() and completion.
     return sorted(__all__)

@@ -15,7 +15,8 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
-   answer-reading flag rules: nothing that suggests weighing a lower level.
+   the rules that only raise flags (``Rule.survives_override``): nothing that suggests
+   weighing a lower level.
 
 Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
 level, flags, alternative and override follow from the fired rules other than plain
@@ -33,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import (
@@ -44,9 +45,7 @@ from iop_placement._backends.facts import (
     fact_name,
 )
 from iop_placement._backends.selection import matcher, resolve
-from iop_placement._explain.explainer import explain_with
 from iop_placement._model.assessment import Assessment
-from iop_placement._model.explanation import Explanation
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     DERIVED_NAMES,
@@ -65,8 +64,10 @@ from iop_placement._provisional_diagrams import DiagramSearch, DiagramsTooLarge
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
-from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
+
+if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
+    from iop_placement._model.explanation import Explanation
 
 __all__ = ["PlacementEngine", "default_engine"]
 
@@ -137,7 +138,7 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            kept=rule_kept_under_override(rule),
+            kept=rule.kept_under_override,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=lists,
@@ -603,15 +604,17 @@ class PlacementEngine:
     def _asam(self, head: _Head, behind: list[int]) -> object:
         """The ASAM correspondence, shared.
 
-        A deciding rule that reads a dimension's rating stands for the rating rules that set
-        that rating, where the crosswalk lists them; otherwise it stands for itself.
+        A deciding rule the crosswalk lists stands for itself; one it does not list that
+        reads a dimension's rating stands for the rating rules that set that rating, where
+        the crosswalk lists them; otherwise it stands for itself.
         """
         listed = self._listed
         parts = []
-        for reads in head.reads:
+        for (rule_id, _), reads in zip(head.deciding, head.reads, strict=True):
             bits = 0
-            for i in reads:
-                bits |= behind[i]
+            if rule_id not in self._asam_rules:
+                for i in reads:
+                    bits |= behind[i]
             parts.append(bits & listed)
         key = tuple(parts)
         found = head.asam.get(key, _MISSING)
@@ -693,6 +696,8 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
+        from iop_placement._explain.explainer import explain_with  # noqa: PLC0415 - lazy
+
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 
     def _alternative(

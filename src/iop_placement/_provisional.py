@@ -140,7 +140,7 @@ class _Rule:
     dimension: Dimension | None
     rating: int
     flags: frozenset[Flag]
-    only_offers: bool
+    survives_override: bool
     override: bool  # listed in the manifest's safety override
     overriding: bool  # listed, or raises a flag the safety override lists
 
@@ -196,7 +196,6 @@ class ProvisionalSearch:
         cuts: dict[str, set[int]] = {}
         for rule in rule_set.rules:
             then = rule.then
-            offers = then.alternative is not None and then.level is None and then.rating is None
             listed = rule.id in override_rules
             if then.level is None and then.rating is None and not then.flags and not listed:
                 continue  # only offers an alternative: changes no bound and no flag
@@ -210,7 +209,7 @@ class ProvisionalSearch:
                     dimension=then.rating.dimension if then.rating is not None else None,
                     rating=int(then.rating.value) if then.rating is not None else 0,
                     flags=frozenset(then.flags),
-                    only_offers=offers,
+                    survives_override=rule.survives_override,
                     override=listed,
                     overriding=listed or bool(set(then.flags) & self._override_flags),
                 )
@@ -418,7 +417,7 @@ class ProvisionalSearch:
             if flag not in rule.flags or state.status[i] == _FALSE:
                 continue
             # Under the safety override only some rules' flags stand (the engine's filter).
-            if rule.stage == 3 or rule.only_offers:
+            if not rule.survives_override:
                 kept = _FALSE
             elif rule.level is None or state.level_low == state.level_high == rule.level:
                 kept = _TRUE

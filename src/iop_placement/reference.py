@@ -168,12 +168,15 @@ class ReferenceEvaluator:
             fired = [
                 rule
                 for rule in fired
-                if stage(rule["when"]) != 3
-                and (rule["then"].get("level") in (None, level))
+                if rule["then"].get("level") in (None, level)
+                # nothing that offers a way down: no rule offering an alternative, except
+                # one that also rates or sets a level and reads no decided level
                 and not (
                     "alternative" in rule["then"]
-                    and "level" not in rule["then"]
-                    and "rating" not in rule["then"]
+                    and (
+                        stage(rule["when"]) == 3
+                        or ("level" not in rule["then"] and "rating" not in rule["then"])
+                    )
                 )
             ]
         flags = frozenset(flag for rule in fired for flag in rule["then"].get("flags", ()))

@@ -17,6 +17,7 @@ __all__ = [
     "LEGACY_MODIFIABLE_TO",
     "MODIFIABLE_TO",
     "RISK_ORDERS",
+    "AddictionMedication",
     "Assessment",
     "CoOccurringMentalHealth",
     "DetoxStatus",
@@ -29,6 +30,7 @@ __all__ = [
     "SubstanceUseSeverity",
     "SuicideRisk",
     "SupportSystem",
+    "UseStatus",
     "WithdrawalSeverity",
     "single_step_worsenings",
 ]
@@ -56,7 +58,18 @@ class CoOccurringMentalHealth(LabelledEnum):
 
     NONE = "none", "None", "No co-occurring mental health condition."
     STABLE = "stable", "Stable", "A co-occurring condition that is currently stable."
-    SIGNIFICANT = "significant", "Significant", "A co-occurring condition that is active or severe."
+    ACTIVE = (
+        "active",
+        "Active",
+        "Symptomatic but manageable outside 24-hour care: no danger to self or others, not"
+        " decompensated.",
+    )
+    SIGNIFICANT = (
+        "significant",
+        "Significant",
+        "Unstable, decompensated or dangerous (for example unstable bipolar disorder, PTSD with"
+        " dissociation, severe depression with suicidal thoughts).",
+    )
 
 
 class HomeEnvironment(LabelledEnum):
@@ -146,6 +159,42 @@ class WithdrawalSeverity(LabelledEnum):
         "Severe",
         "Severe withdrawal (for example CIWA-Ar 19 or more, COWS over 24), or a history of"
         " seizures or delirium tremens.",
+    )
+
+
+class UseStatus(LabelledEnum):
+    """Whether the person uses now, or how long they have been in remission."""
+
+    SUSTAINED_REMISSION = (
+        "sustained_remission",
+        "Sustained remission",
+        "12 months or more without use (other than craving).",
+    )
+    EARLY_REMISSION = (
+        "early_remission",
+        "Early remission",
+        "3 to 12 months without use (other than craving).",
+    )
+    ACTIVE = "active", "Active use", "Has used in the last 3 months."
+
+
+class AddictionMedication(LabelledEnum):
+    """Medication for opioid or alcohol use disorder (buprenorphine, methadone, naltrexone, ...)."""
+
+    RECEIVING = (
+        "receiving",
+        "Receiving",
+        "Takes medication for opioid or alcohol use disorder now.",
+    )
+    INDICATED_NOT_RECEIVING = (
+        "indicated_not_receiving",
+        "Indicated, not receiving",
+        "Medication for opioid or alcohol use disorder is indicated but not taken.",
+    )
+    NOT_INDICATED = (
+        "not_indicated",
+        "Not indicated",
+        "No medication for addiction treatment is indicated.",
     )
 
 
@@ -308,6 +357,27 @@ class Assessment(Frozen):
         "Has had an overdose in the last 12 months. Leaving it out means no.",
         **_optional("Not asked (counts as no)", False),
     )
+    use_status: UseStatus | None = _field(
+        "Current use",
+        "Whether the person uses now (last 3 months) or is in early (3-12 months) or sustained"
+        " (12 months or more) remission. Leaving it out means active use.",
+        **_optional("Not asked (counts as active use)", UseStatus.ACTIVE.value),
+    )
+    addiction_medication: AddictionMedication | None = _field(
+        "Medication for addiction treatment",
+        "Whether medication for opioid or alcohol use disorder is taken, or indicated and not"
+        " taken. Leaving it out means not assessed; it never raises the level by itself.",
+        **_optional(
+            "Not assessed",
+            **_modifiable(AddictionMedication.RECEIVING.value),
+        ),
+    )
+    complicated_withdrawal_history: StrictBool | None = _field(
+        "Withdrawal seizures or delirium in the past",
+        "Has had withdrawal seizures or delirium (delirium tremens) in a past withdrawal."
+        " Leaving it out means no.",
+        **_optional("Not asked (counts as no)", False),
+    )
 
     @field_validator("obligations", mode="after")
     @classmethod
@@ -357,7 +427,11 @@ RISK_ORDERS: Final[Mapping[str, Mapping[Any, tuple[Any, ...]]]] = {
         "completed": ("in_progress",),
         "in_progress": ("needed",),
     },
-    "co_occurring_mental_health": {"none": ("stable",), "stable": ("significant",)},
+    "co_occurring_mental_health": {
+        "none": ("stable",),
+        "stable": ("active",),
+        "active": ("significant",),
+    },
     "home_environment": {
         "supportive": ("stable",),
         "stable": ("unstable",),
@@ -378,6 +452,13 @@ RISK_ORDERS: Final[Mapping[str, Mapping[Any, tuple[Any, ...]]]] = {
     "recovery_residence": {"residing": ("arranged",), "arranged": ("none", None)},
     "prior_iop_failed": {False: (True,), None: (True,)},
     "recent_overdose": {False: (True,), None: (True,)},
+    "use_status": {
+        "sustained_remission": ("early_remission",),
+        "early_remission": ("active", None),
+    },
+    # Not assessed (None) is no step on this order: it may mean either.
+    "addiction_medication": {"receiving": ("indicated_not_receiving",)},
+    "complicated_withdrawal_history": {False: (True,), None: (True,)},
 }
 
 

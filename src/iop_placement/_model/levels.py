@@ -122,7 +122,9 @@ class Flag(LabelledEnum):
     INPATIENT_NOT_ACCESSIBLE = (
         "inpatient_not_accessible",
         "Inpatient care not accessible",
-        "Inpatient care is indicated but the person cannot reach it now.",
+        "Inpatient care is indicated but the person cannot reach it now. With a danger to life"
+        " (crisis, medical instability, withdrawal that needs 24-hour care): arrange emergency"
+        " transfer or a crisis service.",
         FlagKind.FEASIBILITY,
     )
     OBLIGATIONS_CONFLICT = (
@@ -137,6 +139,29 @@ class Flag(LabelledEnum):
         "The person has fewer hours a week free than the indicated level needs (9 for IOP,"
         " about 1 for standard outpatient): look for evening or flexible sessions.",
         FlagKind.FEASIBILITY,
+    )
+    MEDICATION_FOR_ADDICTION = (
+        "medication_for_addiction",
+        "Offer medication for addiction treatment",
+        "Medication for opioid or alcohol use disorder is indicated and not taken, or opioid"
+        " tolerance is lost or an overdose happened in the last 12 months: offer medication"
+        " (and naloxone) at the recommended level; it belongs at every level of care.",
+        FlagKind.NEED,
+    )
+    HIGH_INTENSITY_OUTPATIENT = (
+        "high_intensity_outpatient",
+        "High-intensity outpatient care",
+        "Several moderate risks together without a 24-hour reason: IOP at its most intensive"
+        " schedule (up to 20 hours a week) or partial hospitalisation (ASAM 2.5, high-intensity"
+        " outpatient in the 4th edition).",
+        FlagKind.NEED,
+    )
+    CO_OCCURRING_ENHANCED = (
+        "co_occurring_enhanced",
+        "Co-occurring-enhanced services",
+        "A co-occurring mental health condition that is active or unstable: choose a programme"
+        " with co-occurring-enhanced services (psychiatric care within the programme).",
+        FlagKind.NEED,
     )
 
 

@@ -13,7 +13,9 @@ __all__ = ["escape_markdown", "render_markdown"]
 # character that could open emphasis, code, a link, a table cell or a heading, and before
 # what would make the start of a line a list item or a heading underline.
 _ENTITIES: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_PUNCTUATION: Final = re.compile(r"([\\`*_\[\]|~])")
+_PUNCTUATION: Final = "\\`*_[]|~"
+# Both in one pass (str.translate): no entity contains a character escaped with a backslash.
+_ESCAPES: Final = str.maketrans({**_ENTITIES, **{char: f"\\{char}" for char in _PUNCTUATION}})
 _LINE_START: Final = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^()([-+=#])")
 _SPACES: Final = re.compile(r"\s+")
 _CODE: Final = re.compile(r"[A-Za-z0-9_.]+")
@@ -21,9 +23,7 @@ _CODE: Final = re.compile(r"[A-Za-z0-9_.]+")
 
 def escape_markdown(text: str) -> str:
     """``text`` as literal Markdown text on one line: no markup, no HTML, no line breaks."""
-    text = _SPACES.sub(" ", text).strip()
-    text = "".join(_ENTITIES.get(char, char) for char in text)
-    text = _PUNCTUATION.sub(r"\\\1", text)
+    text = _SPACES.sub(" ", text).strip().translate(_ESCAPES)
     return _LINE_START.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", text)
 
 

@@ -6,8 +6,11 @@ evaluation first; the level, its reasons and sources follow in the detail.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from iop_placement._model.fields import field_specs
@@ -19,7 +22,7 @@ from iop_placement._model.view import CRISIS_ASK
 from iop_placement._model.wording import NOTICE, describe_facts
 
 # The library's one Markdown escaper, as for explanations and the rule catalogue.
-from iop_placement._render.markdown import escape_markdown as _md
+from iop_placement._render.markdown import escape_markdown
 from iop_placement.cds_hooks._models import SUMMARY_MAX, Card, Coding, Indicator, Source
 from iop_placement.fhir._canonical import code_system
 
@@ -32,6 +35,10 @@ __all__ = [
 ]
 
 OVERRIDE_REASON_SYSTEM: Final = code_system("override_reason")
+
+# What a card escapes is the rule set's constant text (labels, flag descriptions, the
+# alternative's conditions, the notice): each is escaped once and kept.
+_md: Final = lru_cache(maxsize=2048)(escape_markdown)
 
 
 def card_indicator(rec: Recommendation) -> Indicator:
@@ -46,37 +53,94 @@ def card_summary(rec: Recommendation) -> str:
     if Flag.CRISIS in rec.flags:
         return f"{Flag.CRISIS.label} \u2014 {CRISIS_ASK}."
     summary = f"Suggested level of care: {rec.level.label}"
-    if rec.flags:
-        listed = f"{summary} \u2014 flags: {', '.join(flag.label for flag in rec.flags)}"
-        count = len(rec.flags)
-        summary = (
-            listed
-            if len(listed) <= SUMMARY_MAX
-            else f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
-        )
-    return summary
+    if not rec.flags:
+        return summary
+    # Flags come safety first: name as many as fit, so a safety flag is never only counted.
+    labels = [flag.label for flag in rec.flags]
+    for shown in range(len(labels), 0, -1):
+        rest = len(labels) - shown
+        more = f" (+{rest} more)" if rest else ""
+        listed = f"{summary} \u2014 flags: {', '.join(labels[:shown])}{more}"
+        if len(listed) <= SUMMARY_MAX:
+            return listed
+    count = len(labels)
+    return f"{summary} \u2014 {count} flag{'s' if count > 1 else ''}, see details"
 
 
-def _reasons(title: str, reasons: Iterable[Reason]) -> list[str]:
-    lines: list[str] = []
-    for number, reason in enumerate(reasons, 1):
-        supports = (
-            reason.level.label
-            if reason.level
-            else f"{reason.dimension.label} rated {reason.rating}"
-            if reason.dimension
-            else "flags only"
-        )
-        lines.append(
-            f"{number}. **{_md(reason.title)}** (`{reason.rule_id}`, {_md(supports)}):"
-            f" {_md(reason.text)}"
-        )
-        lines.append(f"   - Facts: {_md(describe_facts(reason.facts))}")
-        lines.append(f"   - Source: {_md(reason.source)}")
+# A reason's Markdown depends only on the reason: its rule's constant text (title, text,
+# source, what it supports) and the facts that made it hold. The same few hundred reasons
+# recur across calls, so each is escaped and rendered once (escaping was most of a hook
+# call's CPU). The key holds every field read, each fact with its type (True == 1).
+_ReasonKey = tuple[object, ...]
+
+
+def _reason_key(reason: Reason) -> _ReasonKey:
+    facts = tuple(
+        (name, value.__class__, tuple(value) if isinstance(value, list) else value)
+        for name, value in reason.facts.items()
+    )
+    return (
+        reason.rule_id,
+        reason.title,
+        reason.text,
+        reason.source,
+        reason.level,
+        reason.dimension,
+        reason.rating,
+        facts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ReasonParts:
+    """One reason's Markdown: its list item (after the number) and its dimension-table entry."""
+
+    item: str
+    why: str
+
+
+def _render_reason(reason: Reason) -> _ReasonParts:
+    supports = (
+        reason.level.label
+        if reason.level
+        else f"{reason.dimension.label} rated {reason.rating}"
+        if reason.dimension
+        else "flags only"
+    )
+    title, facts = _md(reason.title), _md(describe_facts(reason.facts))
+    item = (
+        f" **{title}** (`{reason.rule_id}`, {_md(supports)}): {_md(reason.text)}\n"
+        f"   - Facts: {facts}\n"
+        f"   - Source: {_md(reason.source)}"
+    )
+    why = f"{title} (`{reason.rule_id}`) gives {reason.rating}: {facts}"
+    return _ReasonParts(item, why)
+
+
+_REASONS_KEPT: Final = 4096
+_reason_parts_memo: dict[_ReasonKey, _ReasonParts] = {}
+_memo_lock = threading.Lock()
+
+
+def _reason_parts(reason: Reason) -> _ReasonParts:
+    """The reason's parts, rendered once and kept (at most ``_REASONS_KEPT`` of them)."""
+    key = _reason_key(reason)
+    parts = _reason_parts_memo.get(key)
+    if parts is None:
+        parts = _render_reason(reason)
+        with _memo_lock:
+            if len(_reason_parts_memo) >= _REASONS_KEPT:
+                _reason_parts_memo.clear()  # a custom rule set with endless facts: start over
+            _reason_parts_memo[key] = parts
+    return parts
+
+
+def _reasons(title: str, parts: Iterable[_ReasonParts]) -> list[str]:
+    lines = [f"{number}.{part.item}" for number, part in enumerate(parts, 1)]
     return [f"**{title}**", "", *lines, ""] if lines else []
 
 
-def _dimension_table(rec: Recommendation) -> list[str]:
+def _dimension_table(rec: Recommendation, parts: list[tuple[Reason, _ReasonParts]]) -> list[str]:
     if not rec.dimensions:
         return []
     rows = [
@@ -86,11 +150,7 @@ def _dimension_table(rec: Recommendation) -> list[str]:
         "|---|---|---|",
     ]
     for rating in rec.dimensions:
-        behind = [r for r in rec.reasons if r.dimension == rating.dimension]
-        why = "; ".join(
-            f"{_md(r.title)} (`{r.rule_id}`) gives {r.rating}: {_md(describe_facts(r.facts))}"
-            for r in behind
-        )
+        why = "; ".join(part.why for r, part in parts if r.dimension == rating.dimension)
         rows.append(
             f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
             f" | {why or 'no rating rule holds'} |"
@@ -110,11 +170,14 @@ def _detail(rec: Recommendation) -> str:
         lines += ["**Flags**", ""]
         lines += [f"- **{_md(flag.label)}:** {_md(flag.description)}" for flag in rec.flags]
         lines.append("")
-    lines += _reasons("Why (deciding reasons)", rec.deciding)
-    if not rec.deciding:
+    # rec.reasons in order, split as rec.deciding and rec.supporting split them.
+    parts = [(reason, _reason_parts(reason)) for reason in rec.reasons]
+    deciding = [part for reason, part in parts if reason.level == rec.level]
+    lines += _reasons("Why (deciding reasons)", deciding)
+    if not deciding:
         lines += ["**Why:** no rule calls for more than standard outpatient care.", ""]
-    lines += _dimension_table(rec)
-    lines += _reasons("Also considered", rec.supporting)
+    lines += _dimension_table(rec, parts)
+    lines += _reasons("Also considered", [part for r, part in parts if r.level != rec.level])
     if rec.alternative is not None:
         alt = rec.alternative
         lines += [f"**Alternative the clinician may weigh: {_md(alt.level.label)}**, only if:", ""]
@@ -133,6 +196,7 @@ def _detail(rec: Recommendation) -> str:
     return "\n".join(lines)
 
 
+@cache
 def _override_reasons() -> tuple[Coding, ...]:
     return tuple(
         Coding(code=reason.value, system=OVERRIDE_REASON_SYSTEM, display=reason.label)

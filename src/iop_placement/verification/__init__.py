@@ -105,6 +105,17 @@ SAFETY_CASES: Final[tuple[Mapping[str, Any], ...]] = (
         "flag": "withdrawal_management",
         "also": {"field": "withdrawal_severity", "in": ["severe", None]},
     },
+    {
+        "name": "withdrawal after seizures or delirium in a past withdrawal (DESIGN v3)",
+        "answers": {
+            "all": [
+                CONTRACT_FLAGS["withdrawal_management"],
+                {"field": "complicated_withdrawal_history", "is": True},
+            ]
+        },
+        "flag": "withdrawal_management",
+        "also": {"field": "complicated_withdrawal_history", "is": True},
+    },
 )
 
 

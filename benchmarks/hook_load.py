@@ -1,0 +1,208 @@
+"""The CDS Hooks call served, against a minimal endpoint validating the same JSON (issue 26).
+
+Starts `iop-placement serve` (no token check, a SQLite audit trail as shipped), the same on
+the compiled backend, and a minimal Starlette app on uvicorn that reads the body, validates
+it as a hook request (the library's ``HookRequest`` model) and answers constant JSON. The
+same hook calls (population intakes as prefetched QuestionnaireResponses) go to each over
+keep-alive connections from an asyncio load generator in this process (it shares the
+machine's cores), in turn within each round; the figure of record is the median over rounds
+of the ratio within a round. Latencies are per request, pooled over the rounds.
+
+    python benchmarks/hook_load.py [--seconds 4] [--rounds 5] [--connections 1 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from run import free_port, server
+
+from iop_placement import fhir
+from iop_placement.populations import population
+
+HOOK = "/cds-services/iop-placement"
+
+MINIMAL_HOOK_APP = """
+import sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from iop_placement.cds_hooks._models import HookRequest
+
+async def hook(request):
+    HookRequest.model_validate_json(await request.body())
+    return JSONResponse({"cards": []})
+
+app = Starlette(routes=[Route("/cds-services/iop-placement", hook, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def hook_bodies(count: int) -> list[bytes]:
+    """``count`` patient-view calls, each prefetching one population intake."""
+    return [
+        json.dumps(
+            {
+                "hook": "patient-view",
+                "hookInstance": str(uuid.uuid4()),
+                "context": {"userId": "Practitioner/1", "patientId": f"p{i}"},
+                "prefetch": {
+                    "intake": fhir.to_questionnaire_response(answers, subject=f"Patient/p{i}")
+                },
+            }
+        ).encode()
+        for i, answers in enumerate(population("community_intake", count, seed=26))
+    ]
+
+
+@dataclass
+class Served:
+    """Requests per second of each round and every request's latency in seconds."""
+
+    rates: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+
+async def _connection(
+    port: int, bodies: list[bytes], stop: float, offset: int, latencies: list[float]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = offset
+    try:
+        while time.perf_counter() < stop:
+            body = bodies[i % len(bodies)]
+            i += 1
+            started = time.perf_counter()
+            writer.write(
+                f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            if status != 200:
+                msg = f"status {status} from port {port}"
+                raise RuntimeError(msg)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        writer.close()
+
+
+def load(
+    port: int, bodies: list[bytes], seconds: float, connections: int
+) -> tuple[float, list[float]]:
+    """Requests per second over ``connections`` keep-alive connections, and the latencies."""
+    latencies: list[float] = []
+
+    async def run() -> None:
+        stop = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(_connection(port, bodies, stop, 97 * n, latencies) for n in range(connections))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(
+    seconds: float,
+    rounds: int,
+    connections: tuple[int, ...],
+    baseline: str | None = None,
+    audit_dir: str | None = None,
+) -> dict[int, dict[str, Served]]:
+    """For each connection count, each server's rounds (in turn within a round).
+
+    ``baseline``, a source folder (another checkout's ``src``), adds `serve` run from it.
+    ``audit_dir`` holds the audit databases (a temporary folder by default; a tmpfs such
+    as /dev/shm takes the disk's fsync out of the figures).
+    """
+    bodies = hook_bodies(500)
+    names = ["serve", "compiled", *(["baseline"] if baseline else []), "minimal"]
+    ports = {name: free_port() for name in names}
+    results: dict[int, dict[str, Served]] = {}
+    with tempfile.TemporaryDirectory(dir=audit_dir) as tmp, ExitStack() as stack:
+        for name in names[:-1]:
+            command = [
+                sys.executable, "-m", "iop_placement", "serve", "--port", str(ports[name]),
+                "--log-level", "warning", "--insecure-dev-no-auth",
+                "--audit-db", f"sqlite:///{tmp}/audit-{name}.db",
+            ]  # fmt: skip
+            env = {"IOP_PLACEMENT_BACKEND": "compiled"} if name == "compiled" else {}
+            if name == "baseline" and baseline:
+                env["PYTHONPATH"] = baseline
+            stack.enter_context(server(command, ports[name], **env))
+        minimal = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports["minimal"])]
+        stack.enter_context(server(minimal, ports["minimal"]))
+        for count in connections:
+            for port in ports.values():
+                load(port, bodies, seconds / 2, count)  # warm up
+            served = {name: Served() for name in ports}
+            for _ in range(rounds):
+                for name, port in ports.items():
+                    rate, latencies = load(port, bodies, seconds, count)
+                    served[name].rates.append(rate)
+                    served[name].latencies += latencies
+            results[count] = served
+    return results
+
+
+def ratio(served: dict[str, Served], name: str, other: str = "minimal") -> list[float]:
+    return [a / b for a, b in zip(served[name].rates, served[other].rates, strict=True)]
+
+
+def report(results: dict[int, dict[str, Served]]) -> str:
+    lines = [
+        "| connections | server | requests/s (median) | / minimal (median, min-max) |"
+        " p50 ms | p99 ms | max ms |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for count, served in results.items():
+        for name, s in served.items():
+            ratios = ratio(served, name)
+            lat = [x * 1000 for x in s.latencies]
+            lines.append(
+                f"| {count} | {name} | {statistics.median(s.rates):.0f} |"
+                f" {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
+                f" {quantile(lat, 0.5):.2f} | {quantile(lat, 0.99):.2f} | {max(lat):.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="per server per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--baseline", metavar="SRC", help="also serve from this source folder")
+    parser.add_argument("--audit-dir", metavar="DIR", help="where the audit databases go")
+    args = parser.parse_args()
+    connections = tuple(args.connections)
+    results = measure(args.seconds, args.rounds, connections, args.baseline, args.audit_dir)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
