@@ -289,7 +289,8 @@ def test_small_bodies_are_answered_inline_and_large_ones_in_a_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A thread hop costs more than the library's engine on a small body; a large body, which
-    # could take longer to validate, still goes to a worker thread.
+    # could take longer to validate, still goes to a worker thread. (provisional() always
+    # runs in its own bounded threads: test_service_provisional.py.)
     hops: list[object] = []
     hop = run_in_threadpool
 
@@ -301,7 +302,7 @@ def test_small_bodies_are_answered_inline_and_large_ones_in_a_thread(
     small = json.dumps(BASELINE)
     large = small + " " * app_module.INLINE_BODY_BYTES  # the same answers, padded
     with TestClient(create_app(insecure_no_auth=True)) as client:
-        for path in ("/api/recommendation", "/api/provisional"):
+        for path in ("/api/recommendation",):
             assert _post(client, path, small).status_code == 200
             assert hops == []
             assert _post(client, path, large).status_code == 200

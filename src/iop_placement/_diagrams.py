@@ -40,7 +40,6 @@ from iop_placement._rules.normal_form import (
     Or,
     normal_form,
 )
-from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import Rule, RuleSet
 
@@ -334,8 +333,8 @@ class Outcomes:
     rating is the highest a fired rating rule gives it; stage-2 rules read ratings and the
     counts of dimensions rated at least k; the level is the most intensive a fired rule of
     stages 1-2 supports (else the least intensive); stage-3 rules read the level. Under
-    the safety override only the reasons for the level, the rating reasons and the
-    answer-reading flag rules stay, and the flags are those they raise.
+    the safety override only the rules ``_rules/policy.py`` keeps stay, and the flags are
+    those they raise.
     """
 
     def __init__(self, space: Space, rule_set: RuleSet) -> None:
@@ -418,7 +417,7 @@ class Outcomes:
         for rule in self.rule_set.rules:
             if flag not in rule.then.flags:
                 continue
-            when = rule_kept_under_override(rule)
+            when = rule.kept_under_override
             if isinstance(when, str):
                 kept = self.level_is(next(lv for lv in LevelOfCare if lv.value == when))
             else:

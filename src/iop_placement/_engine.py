@@ -15,7 +15,7 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
-   the rules that only raise flags (``_rules.policy``): nothing that suggests
+   the rules that only raise flags (``Rule.survives_override``): nothing that suggests
    weighing a lower level.
 
 Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
@@ -64,7 +64,6 @@ from iop_placement._provisional_diagrams import DiagramSearch, DiagramsTooLarge
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
-from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
@@ -139,7 +138,7 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            kept=rule_kept_under_override(rule),
+            kept=rule.kept_under_override,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=None if dynamic else _answers_of(names),
             lists=lists,

@@ -48,7 +48,6 @@ from iop_placement._model.record import RulesetInfo
 from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
 from iop_placement._rules.normal_form import normal_form as to_normal_form
 from iop_placement._rules.operators import ORDERS
-from iop_placement._rules.policy import rule_kept_under_override
 from iop_placement._rules.ruleset import RuleSet
 
 __all__ = [
@@ -210,7 +209,7 @@ class ProvisionalSearch:
                     dimension=then.rating.dimension if then.rating is not None else None,
                     rating=int(then.rating.value) if then.rating is not None else 0,
                     flags=frozenset(then.flags),
-                    survives_override=rule_kept_under_override(rule) is not False,
+                    survives_override=rule.survives_override,
                     override=listed,
                     overriding=listed or bool(set(then.flags) & self._override_flags),
                 )

@@ -26,7 +26,7 @@ __all__ = ["MAX_DIAGRAM_NODES", "DiagramSearch", "DiagramsTooLarge"]
 MAX_DIAGRAM_NODES: Final = 200_000
 """Above this many nodes in one rule set's diagrams (level, flags, ratings together) the
 engine keeps the case-split search: a custom rule set whose diagrams blow up must not cost
-more memory than that. The bundled rules need a few thousand."""
+more memory than that. The bundled rules 2.1 need about 12,500."""
 
 _LEVELS: Final = tuple(sorted(LevelOfCare, key=lambda level: level.rank))
 _RATINGS: Final = range(int(max(RiskRating)) + 1)
