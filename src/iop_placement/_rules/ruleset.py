@@ -186,8 +186,10 @@ class SafetyOverride(Frozen):
 class Manifest(Frozen):
     """``ruleset.json``: the rule set's identity and the order of its families."""
 
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
+    # No control characters (a NUL, a line break): the name and version go into the
+    # backends' rule set ids, cards, logs and the audit trail.
+    name: str = Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")
+    version: str = Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")
     description: str = ""
     policy: tuple[str, ...] = Field(
         default=(), description="The decision policy the rules follow, sentence by sentence."
