@@ -23,9 +23,10 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 if not durable_available():
-    # Without durable-rules (Python 3.13+) engines fall back to the compiled backend with a
-    # RuntimeWarning, which the suite's filterwarnings turns into an error: choose it
-    # explicitly. tests/test_engine.py checks the fallback and its warning on their own.
+    # Without durable-rules (Python 3.13+) engines fall back to the compiled backend
+    # silently; choose it explicitly all the same, so that a test setting the variable to
+    # "durable" is the only one to see the fallback's opt-in RuntimeWarning (the suite's
+    # filterwarnings makes it an error). tests/test_engine.py checks the fallback.
     os.environ.setdefault("IOP_PLACEMENT_BACKEND", "compiled")
 
 

@@ -113,6 +113,40 @@ def test_usage_error_exits_2() -> None:
     assert caught.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("variable", "says"),
+    [
+        (None, None),  # whatever this Python has: durable-rules if installed
+        ("compiled", "rule backend: compiled (IOP_PLACEMENT_BACKEND=compiled)"),
+    ],
+)
+def test_version_says_which_rule_backend_runs(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str | None,
+    says: str | None,
+) -> None:
+    from iop_placement import __version__
+    from iop_placement._backends.selection import durable_available
+
+    if variable is None:
+        monkeypatch.delenv("IOP_PLACEMENT_BACKEND", raising=False)
+        says = (
+            "rule backend: durable-rules 2.0"
+            if durable_available()
+            else "rule backend: compiled (durable-rules is not installed)"
+        )
+    else:
+        monkeypatch.setenv("IOP_PLACEMENT_BACKEND", variable)
+    with pytest.raises(SystemExit) as caught:
+        run("--version")
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    assert out.startswith(f"iop-placement {__version__} on Python 3.")
+    assert says is not None
+    assert says in out
+
+
 @pytest.mark.skipif(shutil.which("iop-placement") is None, reason="entry point not installed")
 def test_installed_entry_point() -> None:
     done = subprocess.run(

@@ -21,6 +21,7 @@ import pytest
 from helpers import BASELINE, assessment, random_assessments
 from iop_placement import DEFAULT_RULES, LevelOfCare, PlacementEngine, PlacementError
 from iop_placement._model.fields import field_specs
+from iop_placement._rules.limits import MAX_SAME_CONDITION
 
 core = pytest.importorskip(
     "durable_rules_engine", reason="needs durable-rules, which is not installed (Python 3.13+)"
@@ -181,11 +182,14 @@ PROBE = textwrap.dedent(
         ("groups", 15, 16, "113"),
         ("pending", 64, 65, "303"),
         ("children", 511, 512, "303"),
-        ("shared", 250, 256, None),  # 256: segfault; 257+: 108 or a write past a list
+        # 256 overflows a fixed list (BETA_LIST_LENGTH, off by one): undefined behaviour,
+        # a segfault on one Python and a silent "ok" on another, so nothing is asserted
+        # past the working size; the loader refuses 251 (tests/test_ruleset_limits.py).
+        ("shared", 250, None, None),
     ],
 )
 def test_the_rule_set_limits_are_durable_rules_own(
-    kind: str, works_at: int, fails_at: int, error: str | None
+    kind: str, works_at: int, fails_at: int | None, error: str | None
 ) -> None:
     # The measured basis of _rules/limits.py (docs/engine.md, "Rule-set limits"): just
     # inside, durable-rules works; at the failing size it fails. The loader's limits are
@@ -200,8 +204,7 @@ def test_the_rule_set_limits_are_durable_rules_own(
         )
 
     assert probe(works_at).stdout.strip() == "ok"
-    failed = probe(fails_at)
-    if error is None:
-        assert failed.returncode != 0 or failed.stdout.strip() != "ok"
+    if fails_at is None:
+        assert works_at == MAX_SAME_CONDITION  # the loader stops where it is still defined
     else:
-        assert failed.stdout.strip() == error
+        assert probe(fails_at).stdout.strip() == error

@@ -117,23 +117,37 @@ def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         PlacementEngine.from_directory(DEFAULT_RULES)
 
 
-def test_without_durable_rules_the_compiled_backend_is_used_saying_so_once(
+def test_without_durable_rules_the_compiled_backend_is_used_silently(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # No warning by default (filterwarnings=error would raise): python -W error and
+    # downstream suites with filterwarnings=error must be able to call recommend().
     from iop_placement._backends import selection
 
     monkeypatch.delenv("IOP_PLACEMENT_BACKEND", raising=False)
     monkeypatch.setattr(selection, "durable_available", lambda: False)
     monkeypatch.setattr(selection, "_warned", False)
-    with pytest.warns(RuntimeWarning, match="compiled backend"):
-        first = PlacementEngine.from_directory(DEFAULT_RULES)
-    second = PlacementEngine.from_directory(
-        DEFAULT_RULES
-    )  # no second warning (filterwarnings=error)
-    assert (first.backend, second.backend) == ("compiled", "compiled")
-    assert first.recommend(BASELINE).level is LevelOfCare.STANDARD_OUTPATIENT
+    engine = PlacementEngine.from_directory(DEFAULT_RULES)
+    assert engine.backend == "compiled"
+    assert engine.recommend(BASELINE).level is LevelOfCare.STANDARD_OUTPATIENT
+    assert selection.describe() == "rule backend: compiled (durable-rules is not installed)"
     with pytest.raises(PlacementError, match="not installed"):
         PlacementEngine.from_directory(DEFAULT_RULES, backend="durable")
+
+
+def test_asking_for_durable_rules_in_the_environment_warns_once_when_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The opt-in way to be told: IOP_PLACEMENT_BACKEND=durable.
+    from iop_placement._backends import selection
+
+    monkeypatch.setenv("IOP_PLACEMENT_BACKEND", "durable")
+    monkeypatch.setattr(selection, "durable_available", lambda: False)
+    monkeypatch.setattr(selection, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="compiled backend"):
+        first = PlacementEngine.from_directory(DEFAULT_RULES)
+    second = PlacementEngine.from_directory(DEFAULT_RULES)  # no second warning
+    assert (first.backend, second.backend) == ("compiled", "compiled")
 
 
 def test_compiled_backend_source_is_only_comparisons() -> None:

@@ -2,11 +2,16 @@
 
 durable-rules is the default; the environment variable ``IOP_PLACEMENT_BACKEND`` or the
 engine's ``backend`` argument choose otherwise. Where durable-rules is not installed (it
-does not build on Python 3.13+) the compiled backend is used, with one warning.
+does not build on Python 3.13+) the compiled backend is used silently: both give the same
+results, and a warning on every run would make ``python -W error`` (or a downstream suite
+with ``filterwarnings = error``) fail ``recommend()``. ``iop-placement --version`` says
+which backend runs. To be told by a warning, set ``IOP_PLACEMENT_BACKEND=durable``: then
+a missing durable-rules falls back with one ``RuntimeWarning``.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import warnings
@@ -18,7 +23,7 @@ from iop_placement._backends.compiled import CompiledMatcher
 from iop_placement._model.errors import PlacementError
 from iop_placement._rules.normal_form import Node
 
-__all__ = ["BACKEND_VARIABLE", "durable_available", "matcher", "resolve"]
+__all__ = ["BACKEND_VARIABLE", "describe", "durable_available", "matcher", "resolve"]
 
 BACKEND_VARIABLE: Final = "IOP_PLACEMENT_BACKEND"
 _warned = False
@@ -32,13 +37,18 @@ def durable_available() -> bool:
 def resolve(backend: Backend | None) -> Backend:
     """The backend to use: the one asked for, else the environment's, else durable-rules.
 
+    Without durable-rules, the default falls back to the compiled backend silently; a
+    ``durable`` from the environment falls back with one ``RuntimeWarning`` (the opt-in
+    way to be told); ``backend="durable"`` raises.
+
     Raises:
         ValueError: for an unknown backend name.
         PlacementError: when durable-rules is asked for by name and is not installed.
 
     """
     global _warned  # noqa: PLW0603 - say it once per process
-    chosen = backend or os.environ.get(BACKEND_VARIABLE) or "durable"
+    from_environment = os.environ.get(BACKEND_VARIABLE)
+    chosen = backend or from_environment or "durable"
     if chosen not in {"durable", "compiled"}:
         msg = f"backend must be 'durable' or 'compiled', not {chosen!r}"
         raise ValueError(msg)
@@ -46,7 +56,7 @@ def resolve(backend: Backend | None) -> Backend:
         if backend == "durable":
             msg = "the durable backend needs durable-rules, which is not installed"
             raise PlacementError(msg)
-        if not _warned:
+        if from_environment == "durable" and not _warned:
             _warned = True
             warnings.warn(
                 "durable-rules is not installed (it does not build on Python 3.13+);"
@@ -56,6 +66,25 @@ def resolve(backend: Backend | None) -> Backend:
             )
         return "compiled"
     return "durable" if chosen == "durable" else "compiled"
+
+
+def describe() -> str:
+    """Which backend a default engine uses here, in words (for ``iop-placement --version``)."""
+    try:
+        chosen = resolve(None)
+    except ValueError as error:
+        return str(error)
+    if chosen == "compiled":
+        why = (
+            f"{BACKEND_VARIABLE}=compiled"
+            if durable_available()
+            else "durable-rules is not installed"
+        )
+        return f"rule backend: compiled ({why})"
+    try:
+        return f"rule backend: durable-rules {importlib.metadata.version('durable-rules')}"
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - no metadata
+        return "rule backend: durable-rules"
 
 
 def matcher(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from iop_placement._backends.selection import describe
 from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.errors import InvalidAssessment, PlacementError, RuleSetError
 from iop_placement._model.schema import json_schema
@@ -124,13 +125,38 @@ def _schema(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noq
     return EXIT_OK
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the package, the Python and the backend a default engine uses.
+
+    The backend is resolved only when asked (it looks for durable-rules' C core).
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,  # noqa: ARG002
+        values: object,  # noqa: ARG002
+        option_string: str | None = None,  # noqa: ARG002
+    ) -> None:
+        python = ".".join(map(str, sys.version_info[:3]))
+        sys.stdout.write(f"{parser.prog} {__version__} on Python {python}, {describe()}\n")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iop-placement",
         description="Level-of-care decision support for substance use disorders"
         " (for clinicians; the reasons cite their sources).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="show the version, the Python and which rule backend runs, and exit",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     assess = commands.add_parser("assess", help="recommend a level of care for one assessment")
