@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import random
 import time
 import tracemalloc
-from typing import Any
+
+from _data import partial_intakes
 
 from iop_placement import DEFAULT_RULES, PlacementEngine
-from iop_placement._model.fields import field_specs
-from iop_placement.populations import POPULATIONS, population
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -39,18 +37,11 @@ def main() -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"build (first call): {built * 1e3:.0f} ms, peak traced memory {peak / 2**20:.1f} MiB")
-    rng = random.Random(args.seed)
-    names = list(field_specs())
     by_k: dict[int, list[float]] = collections.defaultdict(list)
-    for name in POPULATIONS:
-        intakes = list(population(name, args.per * (len(names) + 1), seed=args.seed))
-        for index, values in enumerate(intakes):
-            k = index % (len(names) + 1)
-            left_out = set(rng.sample(names, k))
-            answers: dict[str, Any] = {n: v for n, v in values.items() if n not in left_out}
-            started = time.perf_counter()
-            engine.provisional(answers)
-            by_k[k].append(time.perf_counter() - started)
+    for k, answers in partial_intakes(args.per, args.seed):
+        started = time.perf_counter()
+        engine.provisional(answers)
+        by_k[k].append(time.perf_counter() - started)
     print(f"{'k':>3} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     every: list[float] = []
     for k, times in sorted(by_k.items()):
