@@ -26,6 +26,7 @@ the derived counts between two calls) is its own glue and is inside its timing.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -347,6 +348,181 @@ def zen_engine(rules: LevelRules) -> Level:
     import zen  # noqa: PLC0415 - benchmark-only peer
 
     decision = zen.ZenEngine().create_decision(json.dumps(zen_decision_content(rules)))
+
+    def level(v: Mapping[str, Any]) -> str:
+        return str(decision.evaluate(dict(v))["result"]["level"])
+
+    return level
+
+
+# A conjunction of literals: (positive?, test). DNF rows are what a decision table holds.
+Literal = tuple[bool, Condition]
+
+
+def _dnf(node: Condition, positive: bool = True) -> list[list[Literal]]:
+    """``node`` as a disjunction of conjunctions of (possibly negated) tests."""
+    if "not" in node:
+        return _dnf(node["not"], not positive)
+    if "all" in node or "any" in node:
+        parts = node.get("all", node.get("any", []))
+        conjunctive = ("all" in node) == positive  # De Morgan under a negation
+        if conjunctive:
+            rows: list[list[Literal]] = [[]]
+            for part in parts:
+                rows = [row + more for row in rows for more in _dnf(part, positive)]
+            return rows
+        return [row for part in parts for row in _dnf(part, positive)]
+    return [[(positive, node)]]
+
+
+def _cell(literal: Literal) -> str:
+    """A decision-table cell for one test: a unary test where zen has one, else on ``$``.
+
+    zen reads a cell that opens with "(" as an interval and mis-parses parentheses around
+    "or" inside a conjunction, so a cell never holds more than one test and never opens
+    with a parenthesis; a row with two tests on one field uses two columns on that field.
+    """
+    positive, node = literal
+    _, op, operand = _test(node)
+    symbols = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+    if op in symbols:
+        return f"{symbols[op]} {int(operand)}" if positive else f"not($ {symbols[op]} {operand})"
+    if op == "is":
+        values = [operand]
+    elif op == "in":
+        values = list(operand)
+    else:
+        raise NotTranslatableError(f"zen: operator {op}")
+    rest = [v for v in values if v is not None]
+    listed = _zen_literal(rest)
+    if positive:
+        if None not in values:
+            return ", ".join(_zen_literal(v) for v in rest)
+        return f"$ == null or $ in {listed}" if rest else "$ == null"
+    if None not in values:
+        return f"not($ in {listed})"
+    return f"$ != null and not($ in {listed})" if rest else "$ != null"
+
+
+def _table(
+    hit_policy: str,
+    rows: Sequence[tuple[Sequence[Literal], Mapping[str, str]]],
+    outputs: Sequence[str],
+    **extra: Any,  # noqa: ANN401 - JDM node settings
+) -> dict[str, Any]:
+    """A JDM decision table: a column per variable the rows test (more if a row tests twice)."""
+    columns: list[tuple[str, int]] = []  # (variable, how many tests on it came before)
+    for literals, _ in rows:
+        seen: dict[str, int] = {}
+        for _, node in literals:
+            var = _test(node)[0]
+            slot = seen.get(var, 0)
+            seen[var] = slot + 1
+            if (var, slot) not in columns:
+                columns.append((var, slot))
+    table_rows = []
+    for index, (literals, out) in enumerate(rows):
+        row: dict[str, str] = {"_id": f"r{index}"}
+        cells: dict[tuple[str, int], str] = {}
+        for literal in literals:
+            var = _test(literal[1])[0]
+            slot = sum(1 for column in cells if column[0] == var)
+            cells[(var, slot)] = _cell(literal)
+        for number, column in enumerate(columns):
+            row[f"i{number}"] = cells.get(column, "")
+        for number, name in enumerate(outputs):
+            row[f"o{number}"] = out[name]
+        table_rows.append(row)
+    return {
+        "hitPolicy": hit_policy,
+        "inputs": [
+            {"id": f"i{n}", "name": var, "field": var} for n, (var, _) in enumerate(columns)
+        ],
+        "outputs": [{"id": f"o{n}", "name": name, "field": name} for n, name in enumerate(outputs)],
+        "rules": table_rows,
+        **extra,
+    }
+
+
+def zen_decision_tables(rules: LevelRules) -> dict[str, Any]:
+    """The JDM graph GoRules recommends: decision tables for the rules, an expression between.
+
+    input -> "ratings" (collect: one row per conjunction of a rating rule, plus a 0 row per
+    dimension) -> "ratings and counts" (expression node: the highest rating per dimension,
+    the counts) -> "level" (first hit: rows most intensive level first, a last row with the
+    least intensive level) -> output. Conditions are expanded to disjunctive normal form,
+    one table row per conjunction; a cell is a unary test (``"severe", "moderate"``,
+    ``>= 2``) where one positive test is on its column, else an expression on ``$``.
+    """
+    rating_rows: list[tuple[Sequence[Literal], Mapping[str, str]]] = []
+    for r in rules.ratings:
+        out = {"dimension": _zen_literal(r.dimension), "value": str(r.value)}
+        rating_rows += [(row, out) for row in _dnf(r.when)]
+    rating_rows += [([], {"dimension": _zen_literal(d), "value": "0"}) for d in rules.dimensions]
+    expressions = [
+        {
+            "key": flat(f"rating.{d}"),
+            "value": f"max(map(filter(rated, #.dimension == {_zen_literal(d)}), #.value))",
+        }
+        for d in rules.dimensions
+    ]
+    for k in range(1, rules.max_rating + 1):
+        counted = " + ".join(f"($.{flat(f'rating.{d}')} >= {k} ? 1 : 0)" for d in rules.dimensions)
+        expressions.append({"key": flat(f"dimensions_at_least.{k}"), "value": counted})
+    level_rows: list[tuple[Sequence[Literal], Mapping[str, str]]] = []
+    for code in reversed(rules.ranked[1:]):  # most intensive first: the first hit wins
+        for lr in rules.levels:
+            if lr.level == code:
+                level_rows += [(row, {"level": _zen_literal(code)}) for row in _dnf(lr.when)]
+    level_rows.append(([], {"level": _zen_literal(rules.least)}))
+    position = {"x": 0, "y": 0}
+    nodes = [
+        {"id": "input", "type": "inputNode", "name": "answers", "position": position},
+        {
+            "id": "ratings",
+            "type": "decisionTableNode",
+            "name": "ratings",
+            "position": position,
+            "content": _table(
+                "collect",
+                rating_rows,
+                ["dimension", "value"],
+                passThrough=True,
+                outputPath="rated",
+            ),
+        },
+        {
+            "id": "derived",
+            "type": "expressionNode",
+            "name": "ratings and counts",
+            "position": position,
+            "content": {
+                "passThrough": True,
+                "expressions": [{"id": f"e{i}", **e} for i, e in enumerate(expressions)],
+            },
+        },
+        {
+            "id": "level",
+            "type": "decisionTableNode",
+            "name": "level",
+            "position": position,
+            "content": _table("first", level_rows, ["level"]),
+        },
+        {"id": "output", "type": "outputNode", "name": "level", "position": position},
+    ]
+    order = ["input", "ratings", "derived", "level", "output"]
+    edges = [
+        {"id": f"e{i}", "sourceId": a, "targetId": b, "type": "edge"}
+        for i, (a, b) in enumerate(itertools.pairwise(order))
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def zen_engine_tables(rules: LevelRules) -> Level:
+    """zen-engine with decision tables (its idiomatic form), created once and cached."""
+    import zen  # noqa: PLC0415 - benchmark-only peer
+
+    decision = zen.ZenEngine().create_decision(json.dumps(zen_decision_tables(rules)))
 
     def level(v: Mapping[str, Any]) -> str:
         return str(decision.evaluate(dict(v))["result"]["level"])
@@ -681,7 +857,8 @@ _CLIPS_RENEW = 500
 
 # name -> (pip distribution, builder); a builder raises ImportError when its peer is missing
 PEERS: dict[str, tuple[str, Callable[[LevelRules], Level]]] = {
-    "zen-engine (GoRules), cached decision": ("zen-engine", zen_engine),
+    "zen-engine (GoRules), decision tables": ("zen-engine", zen_engine_tables),
+    "zen-engine (GoRules), one expression node": ("zen-engine", zen_engine),
     "panzi-json-logic": ("panzi-json-logic", panzi_json_logic),
     "business-rules": ("business-rules", business_rules),
     "rule-engine": ("rule-engine", rule_engine),

@@ -386,12 +386,13 @@ def render_end_to_end(report: Report, rounds: Rounds, paths: Paths) -> None:
     durable = "recommend(), durable backend"
     durable_p50 = rounds.median(durable, "p50")
     peer_names = [n for n in rounds.stats if n.startswith(tuple(peers.PEERS))]
-    zen = next((n for n in peer_names if n.startswith("zen-engine")), None)
+    zens = [n for n in peer_names if n.startswith("zen-engine")]
+    zen = min(zens, key=lambda n: rounds.median(n, "p50")) if zens else None  # its best form
     if zen is not None:
         ratio = rounds.ratio(durable, zen)
         report.target(
             "durable `recommend()` end-to-end p50 no slower than zen-engine's cached"
-            " evaluation of the same rules",
+            " evaluation of the same rules (the faster of its two translations)",
             f"{ratio:.2f}x zen's p50 ({_fmt(durable_p50)} against"
             f" {_fmt(rounds.median(zen, 'p50'))} µs)",
             ratio <= 1,
