@@ -99,7 +99,8 @@ class Server:
             except OSError:
                 continue
             parent = next(line for line in text.splitlines() if line.startswith("PPid:"))
-            if int(parent.split()[1]) == self.process.pid and b"spawn_main" in cmdline:
+            # gunicorn's workers are forks of the server; leave out multiprocessing's tracker
+            if int(parent.split()[1]) == self.process.pid and b"resource_tracker" not in cmdline:
                 pids.append(int(status.parent.name))
         return sorted(pids)
 

@@ -9,8 +9,11 @@ half-sent requests open, then 2,000 requests at 16 connections.
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -121,3 +124,49 @@ def test_two_workers_keep_one_audit_chain_and_refuse_replays_across_processes() 
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith(f"{10 + 100 + tokens} entries, chain intact")
     assert "Traceback" not in log
+
+
+def _listening(pid: int, port: int) -> set[int]:
+    """The inodes of the TCP sockets process ``pid`` holds that listen on ``port``."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            held.add(int(target[len("socket:[") : -1]))
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], int(fields[9])
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                listening.add(inode)
+    return held & listening
+
+
+@pytest.mark.slow
+def test_each_worker_listens_on_a_socket_of_its_own_and_a_dead_worker_is_replaced() -> None:
+    """SO_REUSEPORT: the kernel spreads connections over the workers' own sockets."""
+    driver = _driver()
+    with driver.running_server(workers=2) as server:
+        driver.load(server, 30, 2)
+        workers = server.worker_pids()
+        assert len(workers) == 2
+        sockets = {pid: _listening(pid, server.port) for pid in workers}
+        assert all(len(held) == 1 for held in sockets.values()), sockets
+        assert sockets[workers[0]] != sockets[workers[1]]
+        assert _listening(server.process.pid, server.port) == set()  # the arbiter holds none
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            now = server.worker_pids()
+            if len(now) == 2 and workers[0] not in now:
+                break
+            assert time.monotonic() < deadline, now
+            time.sleep(0.2)
+        result = driver.load(server, 60, 4)
+        assert server.process.poll() is None
+    assert dict(result.statuses) == {200: 60}
+    assert result.errors == []

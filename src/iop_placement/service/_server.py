@@ -12,8 +12,9 @@ Logging is configured by :func:`log_config` in every mode and every worker proce
 standard error, each line starting with its UTC time (ISO 8601) and level.
 
 With ``workers`` above 1, the app is given as an import string of a factory (each worker
-process builds its own app, engine and database connection) and uvicorn's supervisor
-runs the workers on one listening socket, restarting any that dies.
+process builds its own app, engine and database connection) and gunicorn runs the
+workers, each on a listening socket of its own (``SO_REUSEPORT``), restarting any that
+dies (:mod:`iop_placement.service._workers`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "log_config",
     "run_server",
     "server_config",
+    "uvicorn_settings",
 ]
 
 HEADER_TIMEOUT_SECONDS: Final = 10.0
@@ -212,6 +214,21 @@ def log_config(log_level: str) -> dict[str, Any]:
     return config
 
 
+def uvicorn_settings() -> dict[str, Any]:
+    """The limits every server process gets, one process or a gunicorn worker."""
+    return {
+        "access_log": False,
+        "http": HeaderTimeoutProtocol,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "limit_concurrency": MAX_CONNECTIONS,
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+        "proxy_headers": False,
+        "lifespan": "off",
+    }
+
+
 def server_config(
     app: Any,  # noqa: ANN401 - an ASGI app, or the import string of a factory of one
     host: str,
@@ -234,25 +251,29 @@ def server_config(
         port=port,
         log_level=log_level,
         log_config=log_config(log_level),
-        access_log=False,
-        http=HeaderTimeoutProtocol,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        limit_concurrency=MAX_CONNECTIONS,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-        proxy_headers=False,
-        lifespan="off",
         workers=workers,
         factory=isinstance(app, str),
+        **uvicorn_settings(),
     )
 
 
 def run_server(app: Any, host: str, port: int, log_level: str, *, workers: int = 1) -> None:  # noqa: ANN401
-    """Serve ``app`` with :func:`server_config` until interrupted, in ``workers`` processes."""
+    """Serve ``app`` with :func:`server_config` until interrupted, in ``workers`` processes.
+
+    Several workers run on gunicorn, each on a listening socket of its own
+    (:mod:`iop_placement.service._workers`); where gunicorn is not installed (it does not
+    run on Windows), on uvicorn's supervisor and one shared socket.
+    """
     config = server_config(app, host, port, log_level, workers=workers)
     if workers == 1:
         uvicorn.Server(config).run()
+        return
+    try:
+        from iop_placement.service._workers import run_workers  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - gunicorn is in the service extra off Windows
+        pass
+    else:
+        run_workers(app, host, port, log_level, workers)
         return
     sock = config.bind_socket()
     try:
