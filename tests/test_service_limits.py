@@ -19,13 +19,13 @@ from helpers import BASELINE
 from iop_placement import DEFAULT_RULES, Assessment, PlacementEngine, Recommendation
 from iop_placement.service import MAX_BODY_BYTES, MAX_PROBLEMS, create_app
 from iop_placement.service import _app as app_module
-from iop_placement.service._server import (
+from iop_placement.service._http import (
     HEADER_TIMEOUT_SECONDS,
     KEEP_ALIVE_SECONDS,
     MAX_CONNECTIONS,
     HeaderTimeoutProtocol,
-    server_config,
 )
+from iop_placement.service._server import server_config
 from service_helpers import HOOK, hook_call, live_server
 
 JSON = {"Content-Type": "application/json"}
@@ -407,7 +407,7 @@ def test_one_clients_half_open_connections_do_not_starve_the_others() -> None:
         "5",
     )
     assert "too many connections from this address" in json.loads(payload)["error"]
-    from iop_placement.service._server import MAX_CONNECTIONS_PER_CLIENT
+    from iop_placement.service._http import MAX_CONNECTIONS_PER_CLIENT
 
     assert MAX_CONNECTIONS_PER_CLIENT < MAX_CONNECTIONS
 

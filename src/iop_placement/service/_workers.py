@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
-from iop_placement.service._server import KEEP_ALIVE_SECONDS, log_config, uvicorn_settings
+from iop_placement.service._http import KEEP_ALIVE_SECONDS, log_config, uvicorn_settings
 
 __all__ = ["Worker", "run_workers"]
 
