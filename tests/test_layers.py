@@ -37,6 +37,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "_provisional_diagrams",
     },
     "reference": {"_model"},
+    "reassessment": {"_model", "_rules", "_engine"},
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model"},
     "populations": set(),
@@ -59,6 +60,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "verification",
         "comparison",
         "populations",
+        "reassessment",
     },
     "__main__": {"cli"},
 }
