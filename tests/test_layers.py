@@ -38,6 +38,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     },
     "reference": {"_model"},
     "reassessment": {"_model", "_rules", "_engine"},
+    "placement": {"_model"},
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model"},
     "populations": set(),
