@@ -46,7 +46,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "_limits": set(),
     "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
-    "fhir": {"_model", "_version"},
+    "fhir": {"_model", "_version", "_rules"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
     "service": {"_model", "_engine", "cds_hooks", "audit", "_limits"},
     "cli": {

@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
+from iop_placement._model.asam import AsamCorrespondence
 from iop_placement._model.base import Frozen
 from iop_placement._model.labels import LabelledEnum
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
@@ -186,6 +187,9 @@ class RecommendedPlacement(Frozen):
         default=(), description="Each dimension's risk rating (0-4)."
     )
     ruleset: RulesetInfo
+    asam: AsamCorrespondence | None = Field(
+        default=None, description="The ASAM levels the recommendation roughly corresponds to."
+    )
 
 
 class Selection(Frozen):
@@ -227,7 +231,11 @@ class PlacementRecordV2(Frozen):
     """Recommended, selected, authorized and admitted levels, with a coded reason."""
 
     schema_version: Literal[2] = 2
-    record_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    record_id: str = Field(
+        default_factory=lambda: str(uuid.uuid4()),
+        pattern=r"^[A-Za-z0-9\-.]{1,40}$",
+        description="The record's id (a UUID by default); FHIR resource ids derive from it.",
+    )
     at: AwareDatetime
     recommended: RecommendedPlacement
     selected: Selection | None = None
@@ -369,6 +377,7 @@ def record_placement(
                 deciding_rule_ids=tuple(r.rule_id for r in recommendation.deciding),
                 ratings=tuple((d.dimension, d.rating) for d in recommendation.dimensions),
                 ruleset=recommendation.ruleset,
+                asam=recommendation.asam,
             ),
             selected=None
             if selected is None
