@@ -62,6 +62,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "comparison",
         "populations",
         "reassessment",
+        "fhir",
     },
     "__main__": {"cli"},
 }

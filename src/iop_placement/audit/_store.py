@@ -395,11 +395,18 @@ class AuditStore:
         for entry in self.entries():
             if entry.kind != "placement":
                 continue
-            data = entry.data
-            if data.get("schema_version") == 2:
-                yield PlacementRecordV2.model_validate(data)
-            else:
-                yield PlacementRecordV2.from_v1(PlacementRecord.model_validate(data))
+            try:
+                data = entry.data
+                if data.get("schema_version") == 2:
+                    yield PlacementRecordV2.model_validate(data)
+                    continue
+                # A v1 record is valid only with its note ('other' needs one): read it with
+                # the note, hand it on without.
+                v1 = PlacementRecord.model_validate({**data, "note": entry.note})
+                yield PlacementRecordV2.from_v1(v1).model_copy(update={"note": None})
+            except (ValueError, AttributeError):  # pydantic's ValidationError is a ValueError
+                msg = f"audit entry {entry.seq} is not a readable placement record"
+                raise AuditError(msg) from None
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first."""

@@ -32,12 +32,14 @@ from iop_placement.fhir._response import (
     partial_answers,
 )
 from iop_placement.fhir._result import PART2_SECURITY, asam_system, level_code, to_result
+from iop_placement.fhir._variance import VARIANCE_MEASURE, to_variance_bundle
 
 __all__ = [
     "CANONICAL_BASE",
     "PART2_SECURITY",
     "QUESTIONNAIRE_ID",
     "QUESTIONNAIRE_URL",
+    "VARIANCE_MEASURE",
     "ChosenResponse",
     "ResponseStatusError",
     "asam_system",
@@ -49,4 +51,5 @@ __all__ = [
     "to_questionnaire",
     "to_questionnaire_response",
     "to_result",
+    "to_variance_bundle",
 ]

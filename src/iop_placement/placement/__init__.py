@@ -28,19 +28,31 @@ from iop_placement._model.placement_record import (
     default_reason_codes,
     record_placement,
 )
+from iop_placement._model.variance import (
+    CSV_COLUMNS,
+    Count,
+    VarianceReport,
+    deidentified_csv,
+    variance_report,
+)
 
 __all__ = [
+    "CSV_COLUMNS",
     "Admission",
     "Authorization",
     "Barrier",
     "ClinicianRole",
     "CodedReason",
+    "Count",
     "InvalidPlacementRecord",
     "PlacementRecordV2",
     "ReasonCode",
     "ReasonCodeSystem",
     "RecommendedPlacement",
     "Selection",
+    "VarianceReport",
     "default_reason_codes",
+    "deidentified_csv",
     "record_placement",
+    "variance_report",
 ]
