@@ -201,3 +201,21 @@ def test_recommend_ignores_the_transition_family() -> None:
     from iop_placement import default_engine
 
     assert "transitions" not in {f.family for f in default_engine().rule_set.files}
+
+
+def test_verify_command_checks_the_transition_rules(tmp_path: Path) -> None:
+    import shutil
+
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    ok = io.StringIO()
+    assert main(["verify"], stdout=ok, stderr=io.StringIO()) == 0
+    assert "transition invariants" in ok.getvalue()
+    planted = tmp_path / "rules"
+    shutil.copytree(rules, planted)
+    data = json.loads((planted / "transitions.json").read_text())
+    data["rules"] = [r for r in data["rules"] if r["id"] != "transitions.hold_safety_flag"]
+    (planted / "transitions.json").write_text(json.dumps(data))
+    out = io.StringIO()
+    assert main(["verify", str(planted)], stdout=out, stderr=io.StringIO()) == 1
+    assert "no_step_down_with_safety_flag" in out.getvalue()
+    assert "FAILED" in out.getvalue()
