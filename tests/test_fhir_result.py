@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -102,3 +103,19 @@ def test_without_a_selection_only_the_proposal() -> None:
 def test_subject_must_be_a_patient(subject: str) -> None:
     with pytest.raises(ValueError, match="subject"):
         fhir.to_result(_record(), subject=subject)
+
+
+def test_an_admission_is_an_encounter_based_on_the_order() -> None:
+    bundle = fhir.to_result(
+        _record(admitted={"level": "intensive_outpatient", "on": "2026-03-03"}),
+        subject="Patient/p-1",
+    )
+    Bundle.model_validate(bundle)
+    (encounter,) = _resources(bundle, "Encounter")
+    Encounter.model_validate(encounter)
+    assert encounter["class"]["code"] == "AMB"
+    assert encounter["period"] == {"start": "2026-03-03"}
+    order = bundle["entry"][1]
+    assert order["resource"]["intent"] == "order"
+    assert encounter["basedOn"] == [{"reference": order["fullUrl"]}]
+    assert not _resources(fhir.to_result(_record(), subject="Patient/p-1"), "Encounter")

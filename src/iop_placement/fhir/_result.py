@@ -9,6 +9,7 @@ A ``collection`` Bundle holding:
   one), ``basedOn`` the proposal, its ``reasonCode`` the coded reason (the jurisdiction's
   system), the payer's authorization as an ``identifier`` and its dates or units as
   ``occurrencePeriod`` / ``quantityQuantity``;
+- an **Encounter** for the admission (when there is one), ``basedOn`` the order;
 - one **Observation** per ASAM dimension (its rating 0-4), ``derivedFrom`` the source
   QuestionnaireResponse;
 
@@ -182,6 +183,31 @@ def _order(record: PlacementRecordV2, subject: str) -> dict[str, Any] | None:
     return resource
 
 
+def _encounter(record: PlacementRecordV2, subject: str) -> dict[str, Any] | None:
+    admitted = record.admitted
+    if admitted is None:
+        return None
+    inpatient = admitted.level == LevelOfCare.INPATIENT
+    based_on = (
+        f"{record.record_id}-selected" if record.selected else f"{record.record_id}-recommended"
+    )
+    return {
+        "resourceType": "Encounter",
+        "id": f"{record.record_id}-admitted",
+        "meta": _meta(),
+        "status": "in-progress",
+        "class": {
+            "system": _ACT_CODE,
+            "code": "IMP" if inpatient else "AMB",
+            "display": "inpatient encounter" if inpatient else "ambulatory",
+        },
+        "serviceType": level_code(admitted.level),
+        "subject": {"reference": subject},
+        "basedOn": [{"reference": _ref("ServiceRequest", based_on)}],
+        "period": {"start": admitted.on.isoformat()},
+    }
+
+
 def to_result(record: PlacementRecordV2, *, subject: str) -> dict[str, Any]:
     """The record as a FHIR R4 ``collection`` Bundle (JSON-ready dict); never the note.
 
@@ -205,6 +231,9 @@ def to_result(record: PlacementRecordV2, *, subject: str) -> dict[str, Any]:
     order = _order(record, subject)
     if order is not None:
         resources.append(order)
+    encounter = _encounter(record, subject)
+    if encounter is not None:
+        resources.append(encounter)
     resources += observations
     return {
         "resourceType": "Bundle",
