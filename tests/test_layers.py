@@ -37,6 +37,8 @@ ALLOWED: Mapping[str, Set[str]] = {
         "_provisional_diagrams",
     },
     "reference": {"_model"},
+    "reassessment": {"_model", "_rules", "_engine"},
+    "placement": {"_model"},
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model"},
     "populations": set(),
@@ -44,7 +46,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "_limits": set(),
     "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
-    "fhir": {"_model", "_version"},
+    "fhir": {"_model", "_version", "_rules"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
     "service": {"_model", "_engine", "cds_hooks", "audit", "_limits"},
     "cli": {
@@ -59,6 +61,8 @@ ALLOWED: Mapping[str, Set[str]] = {
         "verification",
         "comparison",
         "populations",
+        "reassessment",
+        "fhir",
     },
     "__main__": {"cli"},
 }

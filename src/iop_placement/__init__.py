@@ -57,9 +57,10 @@ from iop_placement._rules.bundled import bundled_rules
 from iop_placement._version import __version__
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
-    from iop_placement import audit, cds_hooks, fhir
+    from iop_placement import audit, cds_hooks, fhir, reassessment
     from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
     from iop_placement.batch import recommend_many
+    from iop_placement.reassessment import Reassessment, Transition, reassess
 
 __all__ = [
     "DEFAULT_RULES",
@@ -93,6 +94,7 @@ __all__ = [
     "PlacementRecord",
     "Provisional",
     "Reason",
+    "Reassessment",
     "Recommendation",
     "RelapseHistory",
     "RuleSetError",
@@ -100,6 +102,7 @@ __all__ = [
     "SubstanceUseSeverity",
     "SuicideRisk",
     "SupportSystem",
+    "Transition",
     "__version__",
     "audit",
     "cds_hooks",
@@ -109,6 +112,8 @@ __all__ = [
     "json_schema",
     "parse_assessment",
     "provisional",
+    "reassess",
+    "reassessment",
     "recommend",
     "recommend_many",
     "ui_schema",
@@ -175,6 +180,10 @@ _LAZY: dict[str, str] = {
     "Explanation": "iop_placement._model.explanation",
     "NearMiss": "iop_placement._model.explanation",
     "recommend_many": "iop_placement.batch",
+    "reassessment": "iop_placement.reassessment",
+    "reassess": "iop_placement.reassessment",
+    "Reassessment": "iop_placement.reassessment",
+    "Transition": "iop_placement.reassessment",
 }
 
 

@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 MANIFEST: Final = "ruleset.json"
+TRANSITIONS_PREFIX: Final = "transitions"
+"""``transitions*.json``: reassessment rules (``iop_placement.reassessment``), not a family."""
 _ID: Final = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 
 
@@ -419,6 +421,9 @@ def load_rule_set(directory: Traversable | str) -> RuleSet:
         if entry.is_file()
         and entry.name.endswith(".json")
         and entry.name not in {MANIFEST, ASAM_FILE}
+        # Transition rules (reassessment) are their own file family, not placement rules:
+        # left out here and out of the hash, so recommend() is unchanged by them.
+        and not entry.name.startswith(TRANSITIONS_PREFIX)
     }
     if unlisted := sorted(present - listed):
         raise RuleSetError(

@@ -35,6 +35,7 @@ from iop_placement.cds_hooks._models import (
     ServiceDefinition,
     Source,
 )
+from iop_placement.cds_hooks._reassess_card import reassessment_card
 from iop_placement.cds_hooks._service import (
     PREFETCH_KEY,
     SERVICE_HOOK,
@@ -72,6 +73,7 @@ __all__ = [
     "card_summary",
     "discovery",
     "parse_feedback",
+    "reassessment_card",
     "service_definition",
     "to_cds_card",
 ]

@@ -29,7 +29,9 @@ from iop_placement.cli._explain import (
     write_explanation,
     write_rules_markdown,
 )
+from iop_placement.cli._reassess import add_reassess_command
 from iop_placement.cli._serve import add_serve_command
+from iop_placement.cli._variance import add_variance_command
 from iop_placement.cli._verify import add_verify_command
 
 __all__ = ["main"]
@@ -188,6 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     add_diff_commands(commands)
     add_serve_command(commands)
     add_audit_command(commands)
+    add_reassess_command(commands, read_json=_read_json)
+    add_variance_command(commands)
     return parser
 
 

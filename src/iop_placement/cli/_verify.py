@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TextIO
 
 from iop_placement._rules.bundled import bundled_rules
+from iop_placement.reassessment import (
+    TRANSITIONS_FILE,
+    load_transition_rules,
+    verify_transitions,
+)
 
 __all__ = ["add_verify_command"]
 
@@ -41,7 +47,13 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
         for finding in [*report.violations, *report.lint]:
             out.write(f"{finding}\n\n")
         out.write(f"{report.summary()}\n")
-    ok = all(report.ok for report in reports)
+    # A customised rule set without its own transitions.json is checked with the bundled one.
+    own = args.rules_dir and (Path(args.rules_dir) / TRANSITIONS_FILE).is_file()
+    transitions = verify_transitions(load_transition_rules(args.rules_dir if own else None))
+    for violation in transitions.violations:
+        out.write(f"{violation}\n\n")
+    out.write(f"{transitions.summary()}\n")
+    ok = all(report.ok for report in reports) and transitions.ok
     out.write("OK: every invariant holds.\n" if ok else "FAILED: see the findings above.\n")
     return 0 if ok else 1
 
