@@ -47,11 +47,11 @@ def test_improving_steps_down_with_justification() -> None:
     assert "step_down.after_residential" in result.rules_fired
 
 
-def test_step_down_from_24_hour_care_needs_the_days() -> None:
+def test_step_down_from_24_hour_care_does_not_wait_for_the_days() -> None:
+    """A missing date is no clinical reason to keep someone in 24-hour care."""
     result = reassess(INPATIENT, IOP, current_level="inpatient")
-    assert result.decision is Transition.CONTINUE
-    assert result.deciding == ("transitions.hold_time_unknown_in_24_hour_care",)
-    assert result.not_yet_safe
+    assert result.decision is Transition.STEP_DOWN
+    assert result.deciding == ("transitions.step_down_criteria_lower",)
 
 
 def test_worsening_steps_up() -> None:
@@ -189,8 +189,10 @@ def test_cds_card_for_a_newer_intake() -> None:
     card = reassessment_card(reassess(IOP, CRISIS, current_level="intensive_outpatient"))
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Newer intake: Step up")
-    held = reassessment_card(reassess(INPATIENT, IOP, current_level="inpatient"))
-    assert "Not yet safe" in held["detail"]
+    risky = {**IOP, "opioid_use_with_lost_tolerance": True}  # a safety flag holds a step-down
+    result = reassess(INPATIENT, risky, current_level="inpatient", days_in_level=10)
+    assert result.decision is Transition.CONTINUE
+    assert "Not yet safe" in reassessment_card(result)["detail"]
 
 
 def test_recommend_ignores_the_transition_family() -> None:
