@@ -129,3 +129,17 @@ def test_a_python_block_that_raises_fails(tmp_path: Path) -> None:
     (block,) = docs_conftest().SYBIL.parse(page).examples()
     with pytest.raises(InvalidAssessment):
         block.evaluate()
+
+
+REPOSITORY = "https://github.com/iop-placement/iop-placement/"
+
+
+def test_readme_links_are_absolute_and_name_files_of_this_repository() -> None:
+    """The README is the package index page, where relative links break."""
+    links = re.findall(r"\]\(([^)]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert links
+    for link in links:
+        assert link.startswith(("https://", "http://")), link
+        if link.startswith(REPOSITORY):
+            path = re.sub(r"^(blob|tree)/main/", "", link.removeprefix(REPOSITORY))
+            assert (ROOT / path.split("#")[0]).exists(), link
