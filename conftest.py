@@ -6,7 +6,7 @@
   accepts (its output is a record of a run, with timings, and is not compared).
 
 A block that is deliberately not runnable is preceded by ``<!-- skip: next -->`` (rare:
-each one says why beside it). New pages under docs/ are picked up without an edit here.
+each one says why beside it). New pages under docs/ and its folders are picked up without an edit here.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ SYBIL = Sybil(
         CodeBlockParser(language="json", evaluator=_check_json),
         CodeBlockParser(language="console", evaluator=_check_console),
     ],
-    patterns=["README.md", "docs/*.md"],
+    patterns=["README.md", "docs/*.md", "docs/*/*.md"],
     setup=_setup,
 )
 pytest_collect_file = SYBIL.pytest()

@@ -60,7 +60,7 @@ def test_testing_page_example_catches_a_broken_integration(tmp_path: Path) -> No
 # --- every code block of README.md and docs/*.md runs (conftest.py at the root) ----------
 
 ROOT = DOCS.parent
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 RUN_LANGUAGES = ("python", "json", "console")
 
 
