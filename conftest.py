@@ -5,8 +5,9 @@
 - ``console`` blocks: every ``$ iop-placement ...`` line must be a command line the CLI
   accepts (its output is a record of a run, with timings, and is not compared).
 
-A block that is deliberately not runnable is preceded by ``<!-- skip: next -->`` (rare:
-each one says why beside it). New pages under docs/ and its folders are picked up without an edit here.
+A block that is deliberately not runnable is preceded by ``<!-- skip: next "why" -->``
+(rare: tests/test_docs.py counts them and wants the reason). New pages under docs/ and
+its folders are picked up without an edit here.
 """
 
 from __future__ import annotations
