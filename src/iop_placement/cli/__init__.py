@@ -75,9 +75,9 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     check_batch_usage(args)
     if args.jsonl is not None:
         return run_jsonl(args, out, stdin, args.stderr)
-    if args.file is None:
+    if args.file is None:  # a usage error, as argparse reports one (exit 2)
         msg = "assess needs FILE (or - for standard input), or --jsonl IN"
-        raise _InputError(msg)
+        raise BatchUsageError(msg)
     data = _read_json(args.file, stdin)
     engine = _engine(args.rules)
     if args.provisional:
@@ -86,7 +86,7 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             json.dump(result.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
             out.write("\n")
         else:
-            fmt = getattr(args, "format", "text")
+            fmt = getattr(args, "format", None) or "text"
             rendered = {"markdown": result.to_markdown, "html": result.to_html}
             out.write(rendered.get(fmt, lambda: result.to_text() + "\n")())
         return EXIT_OK

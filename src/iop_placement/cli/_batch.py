@@ -102,8 +102,8 @@ def check_batch_usage(args: argparse.Namespace) -> None:
     if args.file is not None:
         msg = "give FILE or --jsonl IN, not both"
         raise BatchUsageError(msg)
-    if args.json or args.format != "text":
-        msg = "--json and --format do not apply with --jsonl (its output is always JSON lines)"
+    if args.json or args.format is not None or args.full:
+        msg = "--json, --format and --full do not apply with --jsonl (its output is JSON lines)"
         raise BatchUsageError(msg)
     if args.workers is not None and args.workers < 1:
         msg = "--workers must be a whole number of at least 1"

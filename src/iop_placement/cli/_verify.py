@@ -40,6 +40,10 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
     for report in reports:
         for finding in [*report.violations, *report.lint]:
             out.write(f"{finding}\n\n")
+        if any(f.kind == "rule-file" for f in report.violations):
+            # Nothing was checked: say so, not "proved over all 0 assessments".
+            out.write(f"{report.rule_set}: not verified: the rule set cannot be loaded\n")
+            continue
         out.write(f"{report.summary()}\n")
     ok = all(report.ok for report in reports)
     out.write("OK: every invariant holds.\n" if ok else "FAILED: see the findings above.\n")
