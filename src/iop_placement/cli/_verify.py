@@ -7,7 +7,9 @@ import sys
 from contextlib import ExitStack
 from typing import TextIO
 
+from iop_placement._model.errors import RuleSetError
 from iop_placement._rules.bundled import bundled_rules
+from iop_placement._rules.ruleset import load_rule_set
 
 __all__ = ["add_verify_command"]
 
@@ -25,6 +27,11 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
         sys.stderr.write(f"{_INSTALL}\n")
         return 1
     directory = args.rules_dir or bundled_rules()
+    try:
+        load_rule_set(directory)
+    except RuleSetError as error:  # nothing to verify: not "proved over all 0 assessments"
+        args.stderr.write(f"iop-placement verify: {error}; nothing was verified\n")
+        return 1
     with ExitStack() as stack:
         progress_bar = None
         if sys.stderr.isatty():
@@ -40,10 +47,6 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
     for report in reports:
         for finding in [*report.violations, *report.lint]:
             out.write(f"{finding}\n\n")
-        if any(f.kind == "rule-file" for f in report.violations):
-            # Nothing was checked: say so, not "proved over all 0 assessments".
-            out.write(f"{report.rule_set}: not verified: the rule set cannot be loaded\n")
-            continue
         out.write(f"{report.summary()}\n")
     ok = all(report.ok for report in reports)
     out.write("OK: every invariant holds.\n" if ok else "FAILED: see the findings above.\n")
