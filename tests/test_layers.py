@@ -59,6 +59,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "verification",
         "comparison",
         "populations",
+        "fhir",
     },
     "__main__": {"cli"},
 }

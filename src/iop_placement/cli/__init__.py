@@ -29,6 +29,7 @@ from iop_placement.cli._explain import (
     write_explanation,
     write_rules_markdown,
 )
+from iop_placement.cli._fhir import add_fhir_command
 from iop_placement.cli._serve import add_serve_command
 from iop_placement.cli._verify import add_verify_command
 
@@ -188,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     add_diff_commands(commands)
     add_serve_command(commands)
     add_audit_command(commands)
+    add_fhir_command(commands)
     return parser
 
 
