@@ -62,6 +62,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "fhir",
     },
     "__main__": {"cli"},
+    "integrations": {"_model"},
 }
 # Third-party modules only one place may import.
 CONFINED: Mapping[str, str] = {
@@ -72,6 +73,7 @@ CONFINED: Mapping[str, str] = {
     "psycopg": f"{PACKAGE}.audit._store",
     "psycopg_pool": f"{PACKAGE}.audit._store",
     "uvicorn": f"{PACKAGE}.service._server",
+    "fastapi": f"{PACKAGE}.integrations.fastapi",
 }
 
 Graph = Mapping[str, Set[str]]
