@@ -15,6 +15,7 @@ from iop_placement._model.errors import InvalidAssessment, PlacementError, RuleS
 from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
 from iop_placement._version import __version__
+from iop_placement.batch import compact_catalogue
 from iop_placement.cli._audit import add_audit_command
 from iop_placement.cli._batch import (
     BatchUsageError,
@@ -113,6 +114,9 @@ def _rules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         }
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
+    elif args.compact_catalogue:
+        json.dump(compact_catalogue(args.rules), out, indent=2, ensure_ascii=False)
+        out.write("\n")
     elif args.markdown:
         write_rules_markdown(rule_set, out)
     else:
@@ -180,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
     rules.add_argument("--json", action="store_true", help="print the rule files as JSON")
     add_markdown_option(rules)
+    rules.add_argument(
+        "--compact-catalogue",
+        action="store_true",
+        help="print what the codes and rule ids of assess --jsonl --compact lines mean, as JSON",
+    )
     rules.set_defaults(run=_rules)
 
     schema = commands.add_parser("schema", help="print the assessment's JSON Schema")
