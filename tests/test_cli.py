@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from helpers import BASELINE, assessment, run
 from iop_placement import Assessment, LevelOfCare, default_engine
+from iop_placement.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"
@@ -31,9 +34,50 @@ def test_assess_every_example(path: Path) -> None:
     rec = default_engine().recommend(json.loads(path.read_text()))
     assert (code, err) == (0, "")
     assert f"Recommended level of care: {rec.level.label}" in out
+    # The short view: the deciding reasons only, every flag, every dimension's rating.
+    ids = set(out.replace("\n", " ").split())
     for reason in rec.reasons:
-        assert f"[{reason.rule_id}]" in out
+        assert (f"[{reason.rule_id}]" in ids) == (reason in rec.deciding), reason.rule_id
+    for flag in rec.flags:
+        assert f"! {flag.label} ({flag.kind.value})" in out
+    for rating in rec.dimensions:
+        assert re.search(rf"\n  {re.escape(rating.dimension.label)} +{rating.rating} \(", out)
+    assert ("Safety first:" in out) == rec.safety_override
     assert "Decision support for clinicians" in out
+    assert "assess --full FILE" in out
+    assert len(out.splitlines()) < 40
+    code, full, _ = run("assess", "--full", str(path))
+    assert code == 0
+    for reason in rec.reasons:
+        assert f"[{reason.rule_id}]" in full
+
+
+def test_assess_without_file_is_a_usage_error() -> None:
+    code, out, err = run("assess")
+    assert (code, out) == (2, "")
+    assert "assess: error: assess needs FILE" in err
+
+
+def test_short_view_is_coloured_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = str(EXAMPLES / "crisis.json")
+    _, plain, _ = run("assess", path)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    terminal = Terminal()
+    assert main(["assess", path], stdout=terminal, stderr=io.StringIO()) == 0
+    coloured = terminal.getvalue()
+    assert "\x1b[" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+    assert "\x1b[" not in plain
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = Terminal()
+    assert main(["assess", path], stdout=terminal, stderr=io.StringIO()) == 0
+    assert terminal.getvalue() == plain
 
 
 def test_assess_json_output_round_trips() -> None:
@@ -46,11 +90,10 @@ def test_assess_json_output_round_trips() -> None:
 
 
 def test_assess_reads_standard_input() -> None:
-    code, out, _ = run(
-        "assess", "-", stdin=json.dumps(assessment(substance_use_severity="moderate"))
-    )
+    answers = assessment(substance_use_severity="moderate")
+    code, out, _ = run("assess", "-", stdin=json.dumps(answers))
     assert code == 0
-    assert "Intensive outpatient (IOP)" in out
+    assert f"Recommended level of care: {default_engine().recommend(answers).level.label}" in out
 
 
 def test_invalid_assessment_exits_1_naming_fields_without_echo() -> None:
@@ -195,3 +238,23 @@ def test_render_removes_control_characters_from_rule_texts() -> None:
     text = hostile.render()
     assert "\x1b" not in text
     assert "\u202e" not in text
+
+
+def test_diff_blames_the_rule_set_argument_given(tmp_path: Path) -> None:
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    missing = str(tmp_path / "nonexist")
+    code, out, err = run("diff", str(rules), missing)
+    assert (code, out) == (1, "")
+    assert err.startswith("iop-placement diff: NEW_RULES: ")
+    assert "nonexist" in err
+    assert "--fixed" not in err
+    code, _, err = run("diff", missing, str(rules))
+    assert code == 1
+    assert err.startswith("iop-placement diff: OLD_RULES: ")
+
+
+def test_verify_a_missing_rule_set_is_not_proved(tmp_path: Path) -> None:
+    code, out, err = run("verify", str(tmp_path / "nonexist"))
+    assert (code, out) == (1, "")
+    assert err.startswith("iop-placement verify: rule set directory ")
+    assert err.endswith("does not exist; nothing was verified\n")

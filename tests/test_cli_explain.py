@@ -1,4 +1,4 @@
-"""``iop-placement assess`` explains by default: why, why not, what would change it."""
+"""``iop-placement assess --full`` explains: why, why not, what would change it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SECRET = "Jane Doe, DOB 1980-01-01"
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_example_prints_why_why_not_and_what_would_change(path: Path) -> None:
-    code, out, err = run("assess", str(path))
+    code, out, err = run("assess", "--full", str(path))
     assert (code, err) == (0, "")
     ex = explain(json.loads(path.read_text()))
     assert out == ex.to_text() + "\n"

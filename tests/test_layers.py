@@ -65,6 +65,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "fhir",
     },
     "__main__": {"cli"},
+    "integrations": {"_model"},
 }
 # Third-party modules only one place may import.
 CONFINED: Mapping[str, tuple[str, ...]] = {
@@ -77,6 +78,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "uvicorn": (f"{PACKAGE}.service._http", f"{PACKAGE}.service._server"),
     "gunicorn": (f"{PACKAGE}.service._workers",),
     "uvicorn_worker": (f"{PACKAGE}.service._workers",),
+    "fastapi": (f"{PACKAGE}.integrations.fastapi",),
 }
 
 Graph = Mapping[str, Set[str]]

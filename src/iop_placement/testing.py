@@ -1,6 +1,6 @@
 """Hypothesis strategies for property-testing code that uses iop-placement.
 
-Needs the optional dependency ``hypothesis`` (``pip install 'iop-placement[test]'``)::
+Needs the optional dependency ``hypothesis`` (``pip install 'iop-placement[strategies]'``)::
 
     from hypothesis import given
     from iop_placement.testing import assessments
@@ -33,7 +33,7 @@ def register_strategies() -> None:
 try:
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - depends on the environment
-    msg = "iop_placement.testing needs Hypothesis: pip install 'iop-placement[test]'"
+    msg = "iop_placement.testing needs Hypothesis: pip install 'iop-placement[strategies]'"
     raise ImportError(msg) from error
 
 __all__ = [

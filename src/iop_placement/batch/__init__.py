@@ -10,6 +10,12 @@
   ``iop-placement assess --jsonl`` and the Dask recipe (docs/scale.md) run.
 * :func:`score_chunks` - the same, as UTF-8 blocks of output lines: what the command line
   writes, so that with worker processes the parent only passes bytes along, in order.
+* :func:`stream_partition` / :func:`score_numbered` - a Dask or Spark partition, lazily,
+  64 lines at a time (memory bounded however large the partition), numbered from a given
+  line or by the line numbers carried in (docs/scale.md).
+* ``compact=True`` - each recommendation as its level, flags, reason rule ids and ratings
+  (about 5 % of the full size); :func:`compact_catalogue` is the rule catalogue to write
+  once beside them.
 
 With ``workers`` N > 1 the work goes to N processes: N - 1 spawned ones and this one
 (batch._workers; the rule engine holds the GIL, so threads do not add throughput). Each
@@ -33,21 +39,26 @@ from iop_placement._backends.base import Backend
 from iop_placement._engine import PlacementEngine
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.errors import FieldProblem, InvalidAssessment, PlacementError
+from iop_placement._model.levels import Dimension
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement.batch._workers import WorkersStopped, ordered_map, stop_all
 
 __all__ = [
+    "COMPACT_FORMAT",
     "LINE_TOO_LONG",
     "MAX_LINE_BYTES",
     "ScoredChunk",
     "WorkersStopped",
+    "compact_catalogue",
     "is_ok_line",
     "recommend_many",
     "score_chunks",
     "score_lines",
+    "score_numbered",
     "score_partition",
     "stop_workers",
+    "stream_partition",
 ]
 
 Result = Recommendation | InvalidAssessment
@@ -69,6 +80,8 @@ _engines: dict[tuple[str | None, Backend | None], PlacementEngine] = {}
 # pydantic's serialiser writes the JSON itself (UTF-8 bytes), several times faster than
 # model_dump() then json.dumps() for a recommendation of some 13 kB.
 _RECOMMENDATION: Final = TypeAdapter(Recommendation)
+COMPACT_FORMAT: Final = "iop-placement-compact/1"
+"""The version of the compact line format, named in :func:`compact_catalogue`."""
 
 
 class ScoredChunk(NamedTuple):
@@ -119,7 +132,55 @@ def _recommendation_json(rec: Recommendation) -> bytes:
         return _encode(json.dumps(rec.model_dump(mode="json"), ensure_ascii=False))
 
 
-def _score_line(engine: PlacementEngine, line: int, text: str | bytes) -> tuple[bytes, bool]:
+def _compact_json(rec: Recommendation) -> bytes:
+    """A recommendation by codes and rule ids; the words are in the catalogue, once."""
+    compact = {
+        "level": rec.level.value,
+        "flags": [flag.value for flag in rec.flags],
+        "reasons": [reason.rule_id for reason in rec.reasons],
+        "ratings": [rating.rating for rating in rec.dimensions],
+        "alternative": rec.alternative.level.value if rec.alternative else None,
+        "safety_override": rec.safety_override,
+        "asam": [f"{level.edition}:{level.code}" for level in rec.asam.levels]
+        if rec.asam
+        else None,
+    }
+    return _encode(json.dumps(compact, ensure_ascii=False, separators=(",", ":")))
+
+
+def compact_catalogue(rules: Traversable | str | None = None) -> dict[str, Any]:
+    """What a compact line's codes and rule ids mean: write it once beside a bulk run.
+
+    The rule set (name, version, SHA-256: which rules scored the lines), the order of the
+    ``ratings`` (the dimensions), and every rule as ``iop-placement rules --json`` gives it
+    (title, criterion, outcome, source), by id.
+    """
+    engine = _engine(None if rules is None else str(rules), None)
+    rule_set = engine.rule_set
+    rec_dimensions = [d.value for d in Dimension]
+    return {
+        "format": COMPACT_FORMAT,
+        "ruleset": {"name": rule_set.name, "version": rule_set.version, "sha256": rule_set.sha256},
+        "line": {
+            "level": "the recommended level of care (LevelOfCare code)",
+            "flags": "Flag codes",
+            "reasons": "the rule ids of the reasons, deciding (most intensive level) first",
+            "ratings": "the risk rating 0-4 of each dimension, in the order of 'dimensions'",
+            "alternative": "a less intensive level the clinician may weigh, or null",
+            "safety_override": "a danger to life is present: the level leads",
+            "asam": "approximate ASAM levels as '<edition>:<code>', or null",
+        },
+        "dimensions": rec_dimensions,
+        "rules": {
+            rule.id: rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for rule in rule_set.rules
+        },
+    }
+
+
+def _score_line(
+    engine: PlacementEngine, line: int, text: str | bytes, compact: bool = False
+) -> tuple[bytes, bool]:
     """One output line for one input line, and whether it is ok; every failure in place."""
     # Messages give positions only: the line may hold patient data.
     if text in (LINE_TOO_LONG, "\n"):
@@ -145,10 +206,28 @@ def _score_line(engine: PlacementEngine, line: int, text: str | bytes) -> tuple[
     except PlacementError:
         message = "the rule engine failed on this line (internal error)"
         return _error_line(line, message), False
+    if compact:
+        return b'{"line": %d, "ok": true, "compact": %b}' % (line, _compact_json(rec)), True
     return b'{"line": %d, "ok": true, "recommendation": %b}' % (
         line,
         _recommendation_json(rec),
     ), True
+
+
+def _score_numbered(
+    engine: PlacementEngine, numbers: Iterable[int], lines: list[str | bytes], compact: bool
+) -> ScoredChunk:
+    out: list[bytes] = []
+    ok = bytearray(len(lines))
+    for index, (number, text) in enumerate(zip(numbers, lines, strict=True)):
+        try:
+            result, ok[index] = _score_line(engine, number, text, compact)
+        except Exception as error:  # noqa: BLE001 - one line never stops the run
+            kind = type(error).__name__
+            result = _error_line(number, f"could not be scored (internal error: {kind})")
+        out.append(result)
+    out.append(b"")
+    return ScoredChunk(b"\n".join(out), bytes(ok))
 
 
 def _score_chunk(
@@ -156,18 +235,17 @@ def _score_chunk(
 ) -> ScoredChunk:
     """Score consecutive lines, the first numbered ``numbered[0]``."""
     first, lines = numbered
-    engine = _engine(rules, backend)
-    out: list[bytes] = []
-    ok = bytearray(len(lines))
-    for index, text in enumerate(lines):
-        try:
-            result, ok[index] = _score_line(engine, first + index, text)
-        except Exception as error:  # noqa: BLE001 - one line never stops the run
-            kind = type(error).__name__
-            result = _error_line(first + index, f"could not be scored (internal error: {kind})")
-        out.append(result)
-    out.append(b"")
-    return ScoredChunk(b"\n".join(out), bytes(ok))
+    numbers = range(first, first + len(lines))
+    return _score_numbered(_engine(rules, backend), numbers, lines, compact=False)
+
+
+def _score_chunk_compact(
+    rules: str | None, backend: Backend | None, numbered: tuple[int, list[str | bytes]]
+) -> ScoredChunk:
+    """:func:`_score_chunk` with compact recommendations."""
+    first, lines = numbered
+    numbers = range(first, first + len(lines))
+    return _score_numbered(_engine(rules, backend), numbers, lines, compact=True)
 
 
 def is_ok_line(output: str | bytes) -> bool:
@@ -247,13 +325,16 @@ def score_chunks(
     rules: Traversable | str | None = None,
     backend: Backend | None = None,
     chunk_size: int = LINES_CHUNK,
+    compact: bool = False,
 ) -> Iterator[ScoredChunk]:
     """Score JSON lines: their output lines in order, ``chunk_size`` input lines at a time.
 
     A line may be ``bytes`` (read in binary, so no byte can split or stop the run).
+    ``compact`` writes each recommendation by codes and rule ids (:func:`compact_catalogue`).
     """
     chunks = _numbered_chunks(lines, chunk_size)
-    return _run(_score_chunk, chunks, workers=workers, rules=rules, backend=backend)
+    work = _score_chunk_compact if compact else _score_chunk
+    return _run(work, chunks, workers=workers, rules=rules, backend=backend)
 
 
 def _split(chunk: ScoredChunk) -> list[str]:
@@ -268,18 +349,63 @@ def score_lines(
     rules: Traversable | str | None = None,
     backend: Backend | None = None,
     chunk_size: int = LINES_CHUNK,
+    compact: bool = False,
 ) -> Generator[str, None, None]:
     """Score JSON lines: one output line (without newline) per input line, in order.
 
     A line may be ``bytes`` (read in binary, so no byte can split or stop the run).
     """
     chunks = score_chunks(
-        lines, workers=workers, rules=rules, backend=backend, chunk_size=chunk_size
+        lines,
+        workers=workers,
+        rules=rules,
+        backend=backend,
+        chunk_size=chunk_size,
+        compact=compact,
     )
     for chunk in chunks:
         yield from _split(chunk)
 
 
 def score_partition(lines: Iterable[str | bytes], rules: str | None = None) -> list[str]:
-    """Score one partition of JSON lines (for Dask or Spark); line numbers count from 1."""
-    return _split(_score_chunk(rules, None, (1, list(lines))))
+    """Score one partition of JSON lines; line numbers count from 1.
+
+    The whole partition's output is held in memory: for large partitions use
+    :func:`stream_partition` (Dask) or :func:`score_numbered` (Spark).
+    """
+    return list(stream_partition(lines, rules))
+
+
+def stream_partition(
+    lines: Iterable[str | bytes],
+    rules: str | None = None,
+    *,
+    first_line: int = 1,
+    compact: bool = False,
+) -> Iterator[str]:
+    """Score one partition lazily, :data:`LINES_CHUNK` lines at a time, from ``first_line``.
+
+    Output lines come without a newline (Dask's ``to_textfiles(..., last_endline=True)``
+    ends every one). Memory stays bounded by a chunk however large the partition.
+    """
+    engine = _engine(rules, None)
+    for first, chunk in _numbered_chunks(lines, LINES_CHUNK):
+        numbers = range(first_line + first - 1, first_line + first - 1 + len(chunk))
+        yield from _split(_score_numbered(engine, numbers, chunk, compact))
+
+
+def score_numbered(
+    numbered: Iterable[tuple[int, str | bytes]],
+    rules: str | None = None,
+    *,
+    compact: bool = False,
+) -> Iterator[str]:
+    """Score ``(line number, line)`` pairs lazily: line numbers carried in, so they are global.
+
+    For Spark, where a partition does not know where it starts: number the lines across
+    the whole input first (``rdd.zipWithIndex()``), then ``mapPartitions`` with this.
+    """
+    engine = _engine(rules, None)
+    for chunk in _chunks(numbered, LINES_CHUNK):
+        numbers = [number for number, _ in chunk]
+        yield from _split(_score_numbered(engine, numbers, [text for _, text in chunk], compact))

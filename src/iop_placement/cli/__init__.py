@@ -15,6 +15,7 @@ from iop_placement._model.errors import InvalidAssessment, PlacementError, RuleS
 from iop_placement._model.schema import json_schema
 from iop_placement._rules.catalogue import render_catalogue
 from iop_placement._version import __version__
+from iop_placement.batch import compact_catalogue
 from iop_placement.cli._audit import add_audit_command
 from iop_placement.cli._batch import (
     BatchUsageError,
@@ -29,6 +30,7 @@ from iop_placement.cli._explain import (
     write_explanation,
     write_rules_markdown,
 )
+from iop_placement.cli._fhir import add_fhir_command
 from iop_placement.cli._reassess import add_reassess_command
 from iop_placement.cli._serve import add_serve_command
 from iop_placement.cli._variance import add_variance_command
@@ -77,9 +79,9 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     check_batch_usage(args)
     if args.jsonl is not None:
         return run_jsonl(args, out, stdin, args.stderr)
-    if args.file is None:
+    if args.file is None:  # a usage error, as argparse reports one (exit 2)
         msg = "assess needs FILE (or - for standard input), or --jsonl IN"
-        raise _InputError(msg)
+        raise BatchUsageError(msg)
     data = _read_json(args.file, stdin)
     engine = _engine(args.rules)
     if args.provisional:
@@ -88,7 +90,7 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             json.dump(result.model_dump(mode="json"), out, indent=2, ensure_ascii=False)
             out.write("\n")
         else:
-            fmt = getattr(args, "format", "text")
+            fmt = getattr(args, "format", None) or "text"
             rendered = {"markdown": result.to_markdown, "html": result.to_html}
             out.write(rendered.get(fmt, lambda: result.to_text() + "\n")())
         return EXIT_OK
@@ -113,6 +115,9 @@ def _rules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
             ],
         }
         json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif args.compact_catalogue:
+        json.dump(compact_catalogue(args.rules), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif args.markdown:
         write_rules_markdown(rule_set, out)
@@ -181,6 +186,11 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rules", metavar="DIR", help="a customised rule set directory")
     rules.add_argument("--json", action="store_true", help="print the rule files as JSON")
     add_markdown_option(rules)
+    rules.add_argument(
+        "--compact-catalogue",
+        action="store_true",
+        help="print what the codes and rule ids of assess --jsonl --compact lines mean, as JSON",
+    )
     rules.set_defaults(run=_rules)
 
     schema = commands.add_parser("schema", help="print the assessment's JSON Schema")
@@ -190,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     add_diff_commands(commands)
     add_serve_command(commands)
     add_audit_command(commands)
+    add_fhir_command(commands)
     add_reassess_command(commands, read_json=_read_json)
     add_variance_command(commands)
     return parser

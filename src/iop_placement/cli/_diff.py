@@ -8,6 +8,8 @@ import sys
 from contextlib import ExitStack
 from typing import TextIO
 
+from iop_placement._model.errors import RuleSetError
+from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.comparison import FAIL_ON, FORMATS, compare_rules, render_comparison
 from iop_placement.populations import POPULATIONS, population
 
@@ -33,9 +35,17 @@ def _diff(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa:
                 if line % 1000 == 0:
                     bar.update(task, completed=line)
 
+        rule_sets = []
+        for name, directory in (("OLD_RULES", args.old), ("NEW_RULES", args.new)):
+            try:
+                rule_sets.append(load_rule_set(directory))
+            except RuleSetError as error:  # blame the argument given, not --fixed
+                args.stderr.write(f"iop-placement diff: {name}: {error}\n")
+                return 1
+        old, new = rule_sets
         try:
             comparison = compare_rules(
-                args.old, args.new, population=args.population, fixed=args.fixed, progress=progress
+                old, new, population=args.population, fixed=args.fixed, progress=progress
             )
         except ValueError as error:  # a --fixed field or answer the model does not have
             sys.stderr.write(f"iop-placement: --fixed: {error}\n")

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from iop_placement._engine import PlacementEngine
 from iop_placement._rules.catalogue import render_catalogue_markdown
 from iop_placement._rules.ruleset import RuleSet
+from iop_placement.cli._view import write_short
 
 __all__ = [
     "add_explain_options",
@@ -20,13 +21,19 @@ FORMATS = ("text", "markdown", "html")
 
 
 def add_explain_options(assess: argparse.ArgumentParser) -> None:
-    """``assess --format``: how to print the explanation (text unless asked otherwise)."""
+    """``assess --full`` and ``--format``: the short view unless asked for the explanation."""
+    assess.add_argument(
+        "--full",
+        action="store_true",
+        help="print the whole explanation (why, why not, what would change it, sources)"
+        " instead of the short view (level, flags, deciding reasons, dimension ratings)",
+    )
     assess.add_argument(
         "--format",
         choices=FORMATS,
-        default="text",
-        help="print the explanation (why, why not, what would change it) as text (default),"
-        " Markdown or an HTML fragment; --json prints the recommendation instead",
+        default=None,
+        help="print the whole explanation as text (as --full), Markdown or an HTML fragment;"
+        " --json prints the recommendation instead",
     )
 
 
@@ -36,9 +43,12 @@ def write_explanation(
     args: argparse.Namespace,
     out: TextIO,
 ) -> None:
-    """Explain one assessment and print it in the format asked for."""
+    """Print the short view, or the whole explanation in the format asked for."""
+    fmt = getattr(args, "format", None)
+    if fmt is None and not getattr(args, "full", False):
+        write_short(engine.recommend(data), out)
+        return
     explanation = engine.explain(data)
-    fmt = getattr(args, "format", "text")
     if fmt == "markdown":
         out.write(explanation.to_markdown())
     elif fmt == "html":

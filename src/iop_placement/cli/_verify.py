@@ -8,7 +8,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
+from iop_placement._model.errors import RuleSetError
 from iop_placement._rules.bundled import bundled_rules
+from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.reassessment import (
     TRANSITIONS_FILE,
     load_transition_rules,
@@ -31,6 +33,11 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
         sys.stderr.write(f"{_INSTALL}\n")
         return 1
     directory = args.rules_dir or bundled_rules()
+    try:
+        load_rule_set(directory)
+    except RuleSetError as error:  # nothing to verify: not "proved over all 0 assessments"
+        args.stderr.write(f"iop-placement verify: {error}; nothing was verified\n")
+        return 1
     with ExitStack() as stack:
         progress_bar = None
         if sys.stderr.isatty():

@@ -12,7 +12,9 @@ Everything is plain JSON-ready dicts; no FHIR library is needed at run time::
 
 Choice answers are Codings in one code system per question
 (:func:`code_system`, e.g. ``.../CodeSystem/detox-status``) whose codes are the
-assessment's own codes.
+assessment's own codes; :func:`to_code_systems` gives them as CodeSystem resources. Every
+function takes ``base=`` (default :data:`CANONICAL_BASE`, a placeholder): the address
+where you publish the resources.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from iop_placement.fhir._canonical import (
     CANONICAL_BASE,
     QUESTIONNAIRE_ID,
     QUESTIONNAIRE_URL,
+    CanonicalBaseError,
     code_system,
+    questionnaire_url,
 )
+from iop_placement.fhir._code_systems import code_system_names, to_code_system, to_code_systems
 from iop_placement.fhir._questionnaire import to_questionnaire, to_questionnaire_response
 from iop_placement.fhir._response import (
     ChosenResponse,
@@ -40,14 +45,19 @@ __all__ = [
     "QUESTIONNAIRE_ID",
     "QUESTIONNAIRE_URL",
     "VARIANCE_MEASURE",
+    "CanonicalBaseError",
     "ChosenResponse",
     "ResponseStatusError",
     "asam_system",
     "choose_response",
     "code_system",
+    "code_system_names",
     "from_questionnaire_response",
     "level_code",
     "partial_answers",
+    "questionnaire_url",
+    "to_code_system",
+    "to_code_systems",
     "to_questionnaire",
     "to_questionnaire_response",
     "to_result",

@@ -14,7 +14,12 @@ from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import parse_assessment
 from iop_placement._version import __version__
-from iop_placement.fhir._canonical import QUESTIONNAIRE_ID, QUESTIONNAIRE_URL, code_system
+from iop_placement.fhir._canonical import (
+    CANONICAL_BASE,
+    QUESTIONNAIRE_ID,
+    code_system,
+    questionnaire_url,
+)
 
 __all__ = [
     "HELP_SUFFIX",
@@ -49,8 +54,8 @@ def is_required(spec: FieldSpec) -> bool:
     return spec.kind != "choices" and Assessment.model_fields[spec.name].is_required()
 
 
-def _coding(spec: FieldSpec, code: str) -> dict[str, str]:
-    return {"system": code_system(spec.name), "code": code, "display": spec.label(code)}
+def _coding(spec: FieldSpec, code: str, base: str) -> dict[str, str]:
+    return {"system": code_system(spec.name, base), "code": code, "display": spec.label(code)}
 
 
 def _help(name: str, text: str) -> dict[str, Any]:
@@ -64,7 +69,7 @@ def _help(name: str, text: str) -> dict[str, Any]:
     }
 
 
-def _item(spec: FieldSpec) -> dict[str, Any]:
+def _item(spec: FieldSpec, base: str) -> dict[str, Any]:
     info = Assessment.model_fields[spec.name]
     item: dict[str, Any] = {
         "linkId": spec.name,
@@ -75,7 +80,7 @@ def _item(spec: FieldSpec) -> dict[str, Any]:
     if spec.kind == "choices":
         item["repeats"] = True
     if spec.kind in {"choice", "choices"}:
-        item["answerOption"] = [{"valueCoding": _coding(spec, code)} for code in spec.values]
+        item["answerOption"] = [{"valueCoding": _coding(spec, code, base)} for code in spec.values]
     if spec.kind == "integer":
         bounds = ((MIN_VALUE, spec.minimum), (MAX_VALUE, spec.maximum))
         item["extension"] = [
@@ -86,7 +91,7 @@ def _item(spec: FieldSpec) -> dict[str, Any]:
     return item
 
 
-def to_questionnaire() -> dict[str, Any]:
+def to_questionnaire(*, base: str = CANONICAL_BASE) -> dict[str, Any]:
     """The intake as a FHIR R4 ``Questionnaire`` resource (a JSON-ready dict).
 
     One item per assessment field, in intake-interview order, with ``linkId`` = the field
@@ -95,12 +100,21 @@ def to_questionnaire() -> dict[str, Any]:
     ``integer`` with ``minValue``/``maxValue`` extensions; the obligations as a repeating
     ``choice`` item that may be left empty. Each item holds its description as a help
     item. Returns a new dict on every call.
+
+    ``base`` prefixes the canonical URLs (the Questionnaire's ``url`` and every coding's
+    ``system``): the address where you publish these resources.
+
+    Raises:
+        CanonicalBaseError: when ``base`` is not an absolute http(s) URL without a query,
+            a fragment or a trailing slash.
+
     """
+    url = questionnaire_url(base)
     specs = field_specs()
     return {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
-        "url": QUESTIONNAIRE_URL,
+        "url": url,
         "version": questionnaire_version(),
         "name": "IopPlacementIntake",
         "title": "Level-of-care intake for substance use disorders",
@@ -110,17 +124,17 @@ def to_questionnaire() -> dict[str, Any]:
             "The answers iop-placement needs to suggest a level of care (standard outpatient,"
             " intensive outpatient or inpatient) with reasons a clinician can check."
         ),
-        "item": [_item(specs[name]) for name in intake_order()],
+        "item": [_item(specs[name], base) for name in intake_order()],
     }
 
 
-def _answers(spec: FieldSpec, value: Any) -> list[dict[str, Any]]:  # noqa: ANN401 - a field's code
+def _answers(spec: FieldSpec, value: Any, base: str) -> list[dict[str, Any]]:  # noqa: ANN401
     if value is None:  # an optional field left out: no answer
         return []
     if spec.kind == "choices":
-        return [{"valueCoding": _coding(spec, code)} for code in value]
+        return [{"valueCoding": _coding(spec, code, base)} for code in value]
     if spec.kind == "choice":
-        return [{"valueCoding": _coding(spec, value)}]
+        return [{"valueCoding": _coding(spec, value, base)}]
     if spec.kind == "boolean":
         return [{"valueBoolean": value}]
     return [{"valueInteger": value}]
@@ -131,27 +145,30 @@ def to_questionnaire_response(
     *,
     subject: str | None = None,
     authored: str | None = None,
+    base: str = CANONICAL_BASE,
 ) -> dict[str, Any]:
     """An assessment as a completed ``QuestionnaireResponse`` to :func:`to_questionnaire`.
 
     ``subject`` is a FHIR reference such as ``"Patient/123"``; ``authored`` a FHIR
     dateTime. An empty obligations list, and an optional field left out, leave their items
-    out.
+    out. ``base`` is the canonical base of the Questionnaire answered.
 
     Raises:
         InvalidAssessment: when ``assessment`` is not a valid assessment.
+        CanonicalBaseError: when ``base`` cannot prefix canonical URLs.
 
     """
+    url = questionnaire_url(base)
     values = parse_assessment(assessment).values()
     specs = field_specs()
     items = []
     for name in intake_order():
-        answers = _answers(specs[name], values[name])
+        answers = _answers(specs[name], values[name], base)
         if answers:
             items.append({"linkId": name, "text": specs[name].title, "answer": answers})
     response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
-        "questionnaire": f"{QUESTIONNAIRE_URL}|{questionnaire_version()}",
+        "questionnaire": f"{url}|{questionnaire_version()}",
         "status": "completed",
     }
     if subject is not None:

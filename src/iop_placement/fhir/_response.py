@@ -18,7 +18,7 @@ from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import describe_kind, parse_assessment
-from iop_placement.fhir._canonical import QUESTIONNAIRE_URL, code_system
+from iop_placement.fhir._canonical import CANONICAL_BASE, code_system, questionnaire_url
 from iop_placement.fhir._questionnaire import is_required
 
 __all__ = [
@@ -114,19 +114,20 @@ class _BadAnswerError(Exception):
         self.given = given
 
 
-def _allowed(spec: FieldSpec) -> str:
+def _allowed(spec: FieldSpec, base: str) -> str:
     key = _VALUE_KEY[spec.kind]
     if spec.kind in {"choice", "choices"}:
         count = "one" if spec.kind == "choice" else "zero or more"
         return (
-            f"{count} {key} from {code_system(spec.name)} with a code in {', '.join(spec.values)}"
+            f"{count} {key} from {code_system(spec.name, base)}"
+            f" with a code in {', '.join(spec.values)}"
         )
     if spec.kind == "integer":
         return f"one {key} from {spec.minimum} to {spec.maximum}"
     return f"one {key}"
 
 
-def _value(spec: FieldSpec, answer: object) -> Any:  # noqa: ANN401 - a field's code
+def _value(spec: FieldSpec, answer: object, base: str) -> Any:  # noqa: ANN401 - a field's code
     """The code or value of one answer, checked for shape and code system."""
     key = _VALUE_KEY[spec.kind]
     if not isinstance(answer, Mapping):
@@ -140,7 +141,7 @@ def _value(spec: FieldSpec, answer: object) -> Any:  # noqa: ANN401 - a field's 
         return value
     if not isinstance(value, Mapping):
         raise _BadAnswerError("has a valueCoding that is not an object", describe_kind(value))
-    if value.get("system") != code_system(spec.name):
+    if value.get("system") != code_system(spec.name, base):
         raise _BadAnswerError("has a coding from another code system", "another system")
     code = value.get("code")
     if not isinstance(code, str):
@@ -148,11 +149,11 @@ def _value(spec: FieldSpec, answer: object) -> Any:  # noqa: ANN401 - a field's 
     return code
 
 
-def _read_item(spec: FieldSpec, item: Mapping[str, Any]) -> Any:  # noqa: ANN401 - a field's value
+def _read_item(spec: FieldSpec, item: Mapping[str, Any], base: str) -> Any:  # noqa: ANN401
     answers = item.get("answer", [])
     if not isinstance(answers, list):
         raise _BadAnswerError("has answers that are not a list", describe_kind(answers))
-    values = [_value(spec, answer) for answer in answers]
+    values = [_value(spec, answer, base) for answer in answers]
     if spec.kind == "choices":
         return values
     if not values:
@@ -167,7 +168,8 @@ def _link_id(item: object) -> str | None:
     return link if isinstance(link, str) else None
 
 
-def _check_resource(response: Mapping[str, Any]) -> list[FieldProblem]:
+def _check_resource(response: Mapping[str, Any], base: str) -> list[FieldProblem]:
+    url = questionnaire_url(base)
     problems = []
     if response.get("resourceType") != "QuestionnaireResponse":
         problems.append(
@@ -180,20 +182,22 @@ def _check_resource(response: Mapping[str, Any]) -> list[FieldProblem]:
         )
     canonical = response.get("questionnaire")
     if canonical is not None and (
-        not isinstance(canonical, str) or canonical.split("|", 1)[0] != QUESTIONNAIRE_URL
+        not isinstance(canonical, str) or canonical.split("|", 1)[0] != url
     ):
         problems.append(
             FieldProblem(
                 WHOLE_RESPONSE,
                 "answers another questionnaire",
                 "another questionnaire" if isinstance(canonical, str) else describe_kind(canonical),
-                QUESTIONNAIRE_URL,
+                url,
             )
         )
     return problems
 
 
-def _read_items(items: list[Any], problems: list[FieldProblem]) -> tuple[dict[str, Any], set[str]]:
+def _read_items(
+    items: list[Any], problems: list[FieldProblem], base: str
+) -> tuple[dict[str, Any], set[str]]:
     """The answers by field, and the fields whose items had problems (added to ``problems``)."""
     specs = field_specs()
     values: dict[str, Any] = {}
@@ -213,14 +217,14 @@ def _read_items(items: list[Any], problems: list[FieldProblem]) -> tuple[dict[st
             values.pop(link, None)
             continue
         try:
-            values[link] = _read_item(spec, item)
+            values[link] = _read_item(spec, item, base)
         except _BadAnswerError as error:
-            problems.append(FieldProblem(link, error.problem, error.given, _allowed(spec)))
+            problems.append(FieldProblem(link, error.problem, error.given, _allowed(spec, base)))
             bad.add(link)
     return values, bad
 
 
-def from_questionnaire_response(response: object) -> Assessment:
+def from_questionnaire_response(response: object, *, base: str = CANONICAL_BASE) -> Assessment:
     """Read a completed ``QuestionnaireResponse`` to :func:`to_questionnaire` as an Assessment.
 
     Only a response whose ``status`` is ``completed`` or ``amended`` gives an assessment:
@@ -230,9 +234,11 @@ def from_questionnaire_response(response: object) -> Assessment:
 
     Items are matched by ``linkId`` (the field name). A missing obligations item means no
     obligations; every other question must be answered once, with a coding from the
-    question's own code system, a boolean or an integer as the Questionnaire says.
+    question's own code system, a boolean or an integer as the Questionnaire says. ``base``
+    is the canonical base the Questionnaire was made with (``to_questionnaire(base=...)``).
 
     Raises:
+        CanonicalBaseError: when ``base`` cannot prefix canonical URLs.
         InvalidAssessment: naming the linkId of every missing or bad answer (and of
             unknown items when their linkId looks like a name); no other error escapes.
 
@@ -248,7 +254,7 @@ def from_questionnaire_response(response: object) -> Assessment:
                 ),
             )
         )
-    problems = _check_resource(response)
+    problems = _check_resource(response, base)
     items = response.get("item", [])
     if not isinstance(items, list):
         problems.append(
@@ -266,7 +272,7 @@ def from_questionnaire_response(response: object) -> Assessment:
         if error.status is not None:
             raise  # refused or in progress: nothing else matters
         problems += error.problems
-    values, bad = _read_items(items, problems)
+    values, bad = _read_items(items, problems, base)
     specs = field_specs()
     for name, spec in specs.items():
         if (
@@ -287,30 +293,31 @@ def from_questionnaire_response(response: object) -> Assessment:
     return assessment
 
 
-def partial_answers(response: object) -> dict[str, Any]:
+def partial_answers(response: object, *, base: str = CANONICAL_BASE) -> dict[str, Any]:
     """The answers of a ``completed``, ``amended`` or ``in-progress`` response, for provisional().
 
     A question without an item is unanswered (for a completed response the obligations
     item left out means none, as in :func:`from_questionnaire_response`). Answers are
-    checked as there; ``entered-in-error`` and ``stopped`` are refused.
+    checked as there; ``entered-in-error`` and ``stopped`` are refused. ``base`` as there.
 
     Raises:
+        CanonicalBaseError: when ``base`` cannot prefix canonical URLs.
         ResponseStatusError: for a refused, missing or unknown status.
         InvalidAssessment: naming the linkId of every bad answer.
 
     """
     if not isinstance(response, Mapping):
-        from_questionnaire_response(response)  # raises the error a non-object gets
+        from_questionnaire_response(response, base=base)  # the error a non-object gets
     assert isinstance(response, Mapping)
     status = response_status(response, final=False)
-    problems = _check_resource(response)
+    problems = _check_resource(response, base)
     items = response.get("item", [])
     if not isinstance(items, list):
         items = []
         problems.append(
             FieldProblem(WHOLE_RESPONSE, "has items that are not a list", "not a list", "a list")
         )
-    values, _bad = _read_items(items, problems)
+    values, _bad = _read_items(items, problems, base)
     if status in FINAL_STATUSES:
         # A completed response is read whole, as from_questionnaire_response reads it.
         for name, spec in field_specs().items():
