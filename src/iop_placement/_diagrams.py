@@ -31,15 +31,14 @@ from iop_placement._model.fields import (
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._rules.normal_form import (
-    And,
     Compare,
-    Constant,
     Equals,
     Includes,
     Node,
-    Or,
+    fold,
     normal_form,
 )
+from iop_placement._rules.operators import same
 from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import Rule, RuleSet
 
@@ -134,7 +133,7 @@ class Space:
     def answer_is(self, name: str, answer: Any) -> Function:  # noqa: ANN401 - a JSON scalar
         """The answer to ``name`` is ``answer`` (None: left out), as the form sent it."""
         field = self.fields[name]
-        index = next(i for i, a in enumerate(field.answers) if _same(a, answer))
+        index = next(i for i, a in enumerate(field.answers) if same(a, answer))
         return self._number(field, index)
 
     def reads_as(self, name: str, value: Any) -> Function:  # noqa: ANN401 - a JSON scalar
@@ -145,7 +144,7 @@ class Space:
         return self.any_of(
             self._number(field, i)
             for i, answer in enumerate(field.answers)
-            if _same(field.spec.read(answer), value)
+            if same(field.spec.read(answer), value)
         )
 
     def compare(self, name: str, op: str, number: int) -> Function:
@@ -177,7 +176,7 @@ class Space:
             if spec.kind == "integer":
                 number = int(answer)
             else:
-                number = next(i for i, a in enumerate(field.answers) if _same(a, answer))
+                number = next(i for i, a in enumerate(field.answers) if same(a, answer))
             width = len(field.names)
             for i, variable in enumerate(field.names):
                 assignment[variable] = bool(number >> (width - 1 - i) & 1)
@@ -278,7 +277,7 @@ class Space:
             return type(answer) is int and low <= answer <= high
         if spec.kind == "choices":
             return isinstance(answer, tuple) and set(answer) <= set(spec.values)
-        return any(_same(answer, a) for a in field.answers)
+        return any(same(answer, a) for a in field.answers)
 
     def _answer(self, field: _Field, answer: Any) -> Function:  # noqa: ANN401 - any answer
         spec = field.spec
@@ -449,40 +448,14 @@ class Outcomes:
         return self._node(normal_form(rule.when, self._specs))
 
     def _node(self, node: Node) -> Function:
-        space = self.space
-        if isinstance(node, Constant):
-            return space.bdd.true if node.value else space.bdd.false
-        if isinstance(node, And):
-            return space.all_of(self._node(part) for part in node.parts)
-        if isinstance(node, Or):
-            return space.any_of(self._node(part) for part in node.parts)
-        if isinstance(node, Includes):
-            test = space.includes(node.field, node.item)
-            return test if node.present else ~test
-        if isinstance(node, Equals):
-            if node.field == DECIDED_LEVEL:
-                return self.level_is(LevelOfCare.of(node.value))
-            if self._derived(node.field):
-                return self._derived_between(node.field, node.value, node.value)
-            return space.reads_as(node.field, node.value)
-        if isinstance(node, Compare):
-            if self._derived(node.field):
-                low, high = {
-                    "lt": (0, node.number - 1),
-                    "le": (0, node.number),
-                    "gt": (node.number + 1, _TOP * len(Dimension)),
-                    "ge": (node.number, _TOP * len(Dimension)),
-                }[node.op]
-                return self._derived_between(node.field, low, high)
-            return space.compare(node.field, node.op, node.number)
-        msg = f"unknown normal-form node {node!r}"
-        raise TypeError(msg)
+        return fold(node, _Conditions(self))
 
     @staticmethod
-    def _derived(name: str) -> bool:
+    def derived(name: str) -> bool:
+        """Whether ``name`` is a derived field (a rating, a count of dimensions)."""
         return name.startswith((RATING_PREFIX, COUNT_PREFIX))
 
-    def _derived_between(self, name: str, low: int, high: int) -> Function:
+    def derived_between(self, name: str, low: int, high: int) -> Function:
         """A derived number (a rating, a count of dimensions) lies in ``[low, high]``."""
         if name.startswith(RATING_PREFIX):
             ladder = self.rating_at_least[Dimension.of(name.removeprefix(RATING_PREFIX))]
@@ -495,10 +468,44 @@ class Outcomes:
         return ladder[low] & (~ladder[high + 1] if high < top else self.space.bdd.true)
 
 
+class _Conditions:
+    """The algebra of decision diagrams over an engine's outcomes (derived fields read them)."""
+
+    def __init__(self, outcomes: Outcomes) -> None:
+        self.outcomes = outcomes
+        self.space = outcomes.space
+
+    def constant(self, value: bool) -> Function:
+        return self.space.bdd.true if value else self.space.bdd.false
+
+    def all_of(self, parts: Sequence[Function]) -> Function:
+        return self.space.all_of(parts)
+
+    def any_of(self, parts: Sequence[Function]) -> Function:
+        return self.space.any_of(parts)
+
+    def includes(self, node: Includes) -> Function:
+        test = self.space.includes(node.field, node.item)
+        return test if node.present else ~test
+
+    def equals(self, node: Equals) -> Function:
+        if node.field == DECIDED_LEVEL:
+            return self.outcomes.level_is(LevelOfCare.of(node.value))
+        if Outcomes.derived(node.field):
+            return self.outcomes.derived_between(node.field, node.value, node.value)
+        return self.space.reads_as(node.field, node.value)
+
+    def compare(self, node: Compare) -> Function:
+        if Outcomes.derived(node.field):
+            low, high = {
+                "lt": (0, node.number - 1),
+                "le": (0, node.number),
+                "gt": (node.number + 1, _TOP * len(Dimension)),
+                "ge": (node.number, _TOP * len(Dimension)),
+            }[node.op]
+            return self.outcomes.derived_between(node.field, low, high)
+        return self.space.compare(node.field, node.op, node.number)
+
+
 def _hashable(answer: Any) -> Any:  # noqa: ANN401 - a JSON scalar or a list of codes
     return tuple(answer) if isinstance(answer, list) else answer
-
-
-def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
-    # True == 1 in Python; an answer `true` must not match a code 1.
-    return type(left) is type(right) and left == right

@@ -22,7 +22,7 @@ here; property tests compare the two on random partial intakes by brute force.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -45,7 +45,7 @@ from iop_placement._model.provisional import (
 )
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._model.record import RulesetInfo
-from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, cut_points, fold
 from iop_placement._rules.normal_form import normal_form as to_normal_form
 from iop_placement._rules.operators import ORDERS
 from iop_placement._rules.ruleset import RuleSet
@@ -74,9 +74,17 @@ _LEVELS: Final = tuple(LevelOfCare)
 _MAX_RATING: Final = int(max(RiskRating))
 
 
-def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
-    if isinstance(node, Equals):
-        d = dom[fact_name(node.field)]
+class _ThreeValued:
+    """The algebra of three-valued truth (1, 0, -1: unknown) over domains of answers."""
+
+    def __init__(self, dom: Mapping[str, Domain]) -> None:
+        self.dom = dom
+
+    def constant(self, value: bool) -> int:
+        return _TRUE if value else _FALSE
+
+    def equals(self, node: Equals) -> int:
+        d = self.dom[fact_name(node.field)]
         value = fact_value(node.value)
         if isinstance(d, tuple):
             low, high = d
@@ -86,8 +94,9 @@ def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
         if value not in d:
             return _FALSE
         return _TRUE if len(d) == 1 else _UNKNOWN
-    if isinstance(node, Compare):
-        d = dom[fact_name(node.field)]
+
+    def compare(self, node: Compare) -> int:
+        d = self.dom[fact_name(node.field)]
         assert isinstance(d, tuple)
         test = ORDERS[node.op].test
         at_low, at_high = test(d[0], node.number), test(d[1], node.number)
@@ -95,41 +104,23 @@ def _evaluate(node: Node, dom: Mapping[str, Domain]) -> int:
         if at_low == at_high:
             return _TRUE if at_low else _FALSE
         return _UNKNOWN
-    if isinstance(node, Includes):
-        d = dom[fact_key(node.field, node.item)]
+
+    def includes(self, node: Includes) -> int:
+        d = self.dom[fact_key(node.field, node.item)]
         assert isinstance(d, frozenset)
         if node.present not in d:
             return _FALSE
         return _TRUE if len(d) == 1 else _UNKNOWN
-    if isinstance(node, Constant):
-        return _TRUE if node.value else _FALSE
-    results = [_evaluate(part, dom) for part in node.parts]
-    if isinstance(node, And):
-        if _FALSE in results:
+
+    def all_of(self, parts: Sequence[int]) -> int:
+        if _FALSE in parts:
             return _FALSE
-        return _TRUE if all(r == _TRUE for r in results) else _UNKNOWN
-    assert isinstance(node, Or)
-    if _TRUE in results:
-        return _TRUE
-    return _FALSE if all(r == _FALSE for r in results) else _UNKNOWN
+        return _TRUE if all(r == _TRUE for r in parts) else _UNKNOWN
 
-
-def _cuts(node: Node, into: dict[str, set[int]]) -> None:
-    """The thresholds of every comparison: where an integer field's answers differ."""
-    if isinstance(node, Compare):
-        # x < n and x >= n change at n; x <= n and x > n change at n + 1.
-        into.setdefault(node.field, set()).add(
-            node.number if node.op in {"lt", "ge"} else node.number + 1
-        )
-    elif (
-        isinstance(node, Equals)
-        and isinstance(node.value, int)
-        and not isinstance(node.value, bool)
-    ):
-        into.setdefault(node.field, set()).update({node.value, node.value + 1})
-    elif isinstance(node, And | Or):
-        for part in node.parts:
-            _cuts(part, into)
+    def any_of(self, parts: Sequence[int]) -> int:
+        if _TRUE in parts:
+            return _TRUE
+        return _FALSE if all(r == _FALSE for r in parts) else _UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +191,7 @@ class ProvisionalSearch:
             if then.level is None and then.rating is None and not then.flags and not listed:
                 continue  # only offers an alternative: changes no bound and no flag
             node = to_normal_form(rule.when, specs)
-            _cuts(node, cuts)
+            cut_points(node, cuts)
             rules.append(
                 _Rule(
                     stage=rule.stage,
@@ -364,9 +355,10 @@ class ProvisionalSearch:
         return best * sign
 
     def _reevaluate(self, stage: int, dom: Mapping[str, Domain], status: list[int]) -> None:
+        truth = _ThreeValued(dom)
         for i in self._stages[stage - 1]:
             if status[i] == _UNKNOWN:
-                status[i] = _evaluate(self._rules[i].node, dom)
+                status[i] = fold(self._rules[i].node, truth)
 
     def _state(self, dom: dict[str, Domain], status: list[int], stages: int) -> _State:
         """The engine's assembly in three-valued form: ratings, level and override ranges."""

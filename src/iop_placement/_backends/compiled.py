@@ -9,34 +9,43 @@ code come from validated rule files (known fields, allowed values) and are writt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from iop_placement._backends.base import default_weights
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
-from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, fold
 from iop_placement._rules.operators import ORDERS
 
 __all__ = ["CompiledMatcher", "python_source"]
 
 
-def _expression(node: Node, local: Mapping[str, str]) -> str:
-    """``node`` as a Python expression on the fact's values, bound to locals by key."""
-    if isinstance(node, Equals):
-        name = local[fact_name(node.field)]
+class _Python:
+    """The algebra of Python expressions on the fact's values, bound to locals by key."""
+
+    def __init__(self, local: Mapping[str, str]) -> None:
+        self.local = local
+
+    def constant(self, value: bool) -> str:
+        return repr(value)
+
+    def equals(self, node: Equals) -> str:
+        name = self.local[fact_name(node.field)]
         if isinstance(node.value, bool):
             return f"({name} is {node.value!r})"
         return f"({name} == {fact_value(node.value)!r})"
-    if isinstance(node, Compare):
-        return f"({local[fact_name(node.field)]} {ORDERS[node.op].python} {node.number!r})"
-    if isinstance(node, Includes):
-        return f"({local[fact_key(node.field, node.item)]} is {node.present!r})"
-    if isinstance(node, And | Or):
-        joiner = " and " if isinstance(node, And) else " or "
-        return "(" + joiner.join(_expression(part, local) for part in node.parts) + ")"
-    if isinstance(node, Constant):
-        return repr(node.value)
-    raise TypeError(node)  # pragma: no cover
+
+    def compare(self, node: Compare) -> str:
+        return f"({self.local[fact_name(node.field)]} {ORDERS[node.op].python} {node.number!r})"
+
+    def includes(self, node: Includes) -> str:
+        return f"({self.local[fact_key(node.field, node.item)]} is {node.present!r})"
+
+    def all_of(self, parts: Sequence[str]) -> str:
+        return "(" + " and ".join(parts) + ")"
+
+    def any_of(self, parts: Sequence[str]) -> str:
+        return "(" + " or ".join(parts) + ")"
 
 
 def python_source(conditions: Mapping[str, Node], weights: Mapping[str, int]) -> str:
@@ -48,7 +57,8 @@ def python_source(conditions: Mapping[str, Node], weights: Mapping[str, int]) ->
     keys = dict.fromkeys(key for node in conditions.values() for key in fact_keys(node))
     local = {key: f"v{index}" for index, key in enumerate(keys)}
     reads = [f"    {name} = f[{key!r}]" for key, name in local.items()]
-    tests = [_expression(node, local) for node in conditions.values()]
+    python = _Python(local)
+    tests = [fold(node, python) for node in conditions.values()]
     lines = ["def fired(f):", *reads, "    out = []"]
     for name, test in zip(conditions, tests, strict=True):
         lines += [f"    if {test}:", f"        out.append({name!r})"]

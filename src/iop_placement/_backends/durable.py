@@ -26,7 +26,7 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import durable_rules_engine as _core
@@ -34,7 +34,7 @@ import durable_rules_engine as _core
 from iop_placement._backends.base import default_weights
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
 from iop_placement._model.errors import PlacementError
-from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, fold
 from iop_placement._rules.operators import ORDERS
 
 __all__ = ["DurableMatcher", "to_durable"]
@@ -44,20 +44,33 @@ SENTINEL_KEY: Final = "always__"
 _SENTINEL_RULE: Final = "sentinel__"
 
 
-def to_durable(node: Node) -> dict[str, Any]:
-    """One normal-form condition as a durable-rules expression."""
-    if isinstance(node, Equals):
-        return {fact_name(node.field): fact_value(node.value)}
-    if isinstance(node, Compare):
-        return {ORDERS[node.op].durable: {fact_name(node.field): node.number}}
-    if isinstance(node, Includes):
-        return {fact_key(node.field, node.item): node.present}
-    if isinstance(node, And | Or):
-        return {"$and" if isinstance(node, And) else "$or": [to_durable(p) for p in node.parts]}
-    if isinstance(node, Constant):  # pragma: no cover - rejected when the rule set loads
+class _Durable:
+    """The algebra of durable-rules expressions."""
+
+    def constant(self, value: bool) -> dict[str, Any]:  # noqa: ARG002  # pragma: no cover
+        # A constant condition is rejected when the rule set loads.
         msg = "a constant condition cannot be compiled"
         raise PlacementError(msg)
-    raise TypeError(node)  # pragma: no cover
+
+    def equals(self, node: Equals) -> dict[str, Any]:
+        return {fact_name(node.field): fact_value(node.value)}
+
+    def compare(self, node: Compare) -> dict[str, Any]:
+        return {ORDERS[node.op].durable: {fact_name(node.field): node.number}}
+
+    def includes(self, node: Includes) -> dict[str, Any]:
+        return {fact_key(node.field, node.item): node.present}
+
+    def all_of(self, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return {"$and": list(parts)}
+
+    def any_of(self, parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return {"$or": list(parts)}
+
+
+def to_durable(node: Node) -> dict[str, Any]:
+    """One normal-form condition as a durable-rules expression."""
+    return fold(node, _Durable())
 
 
 _SESSION: Final = "0"

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from iop_placement._model.errors import PlacementError
 from iop_placement._model.fields import field_specs
-from iop_placement._rules.normal_form import And, Compare, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import Includes, Node, atoms
 
 __all__ = [
     "ABSENT_CODE",
@@ -116,10 +116,7 @@ def check_fact_keys() -> None:
 
 def fact_keys(node: Node) -> Iterator[str]:
     """The keys of the flat fact a normal-form condition reads."""
-    if isinstance(node, And | Or):
-        for part in node.parts:
-            yield from fact_keys(part)
-    elif isinstance(node, Includes):
-        yield fact_key(node.field, node.item)
-    elif isinstance(node, Equals | Compare):
-        yield fact_name(node.field)
+    for atom in atoms(node):
+        yield (
+            fact_key(atom.field, atom.item) if isinstance(atom, Includes) else fact_name(atom.field)
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,14 +19,13 @@ from iop_placement._model.fields import FactValue, FieldSpec, field_specs, ratin
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._rules.normal_form import (
     Compare,
-    Constant,
     Equals,
     Includes,
     Node,
-    Or,
+    fold,
     normal_form,
 )
-from iop_placement._rules.operators import ORDERS
+from iop_placement._rules.operators import ORDERS, same
 from iop_placement._rules.ruleset import Rule, RuleSet
 
 __all__ = ["near_misses"]
@@ -55,14 +54,6 @@ def _domain(spec: FieldSpec) -> tuple[Hashable, ...]:
     return (*spec.values, None) if spec.absent_distinct else spec.values
 
 
-def _atom_holds(atom: Equals | Compare | Includes, value: Hashable) -> bool:
-    if isinstance(atom, Equals):
-        return type(value) is type(atom.value) and value == atom.value
-    if isinstance(atom, Includes):
-        return (atom.item in value) == atom.present  # type: ignore[operator]
-    return ORDERS[atom.op].test(value, atom.number)  # type: ignore[arg-type]
-
-
 def _merge(left: Way, right: Way) -> Way | None:
     merged = dict(left)
     for name, allowed in right.items():
@@ -86,26 +77,46 @@ def _union_single_fields(ways: list[Way]) -> list[Way]:
     return [{name: allowed} for name, allowed in singles.items()] + others
 
 
+class _Ways:
+    """The algebra of the ways a condition can hold: field -> satisfying answers."""
+
+    def __init__(self, specs: Mapping[str, FieldSpec]) -> None:
+        self.specs = specs
+
+    def _atom(self, name: str, holds: Callable[[Any], bool]) -> list[Way]:
+        allowed = frozenset(v for v in _domain(self.specs[name]) if holds(v))
+        return [{name: allowed}] if allowed else []
+
+    def constant(self, value: bool) -> list[Way]:
+        return [{}] if value else []
+
+    def equals(self, node: Equals) -> list[Way]:
+        return self._atom(node.field, lambda v: same(v, node.value))
+
+    def includes(self, node: Includes) -> list[Way]:
+        return self._atom(node.field, lambda v: (node.item in v) == node.present)
+
+    def compare(self, node: Compare) -> list[Way]:
+        return self._atom(node.field, lambda v: ORDERS[node.op].test(v, node.number))
+
+    def any_of(self, parts: Sequence[list[Way]]) -> list[Way]:
+        return _union_single_fields([way for part in parts for way in part])
+
+    def all_of(self, parts: Sequence[list[Way]]) -> list[Way]:
+        ways: list[Way] = [{}]
+        for part in parts:
+            combined = []
+            for left, right in itertools.product(ways, part):
+                merged = _merge(left, right)
+                if merged is not None and merged not in combined:
+                    combined.append(merged)
+            ways = combined[:MAX_WAYS]
+        return ways
+
+
 def ways_to_hold(node: Node, specs: Mapping[str, FieldSpec]) -> list[Way]:
     """The ways a normal-form condition can hold, each as field -> satisfying answers."""
-    if isinstance(node, Constant):
-        return [{}] if node.value else []
-    if isinstance(node, Equals | Compare | Includes):
-        allowed = frozenset(v for v in _domain(specs[node.field]) if _atom_holds(node, v))
-        return [{node.field: allowed}] if allowed else []
-    if isinstance(node, Or):
-        return _union_single_fields(
-            [way for part in node.parts for way in ways_to_hold(part, specs)]
-        )
-    ways: list[Way] = [{}]
-    for part in node.parts:
-        combined = []
-        for left, right in itertools.product(ways, ways_to_hold(part, specs)):
-            merged = _merge(left, right)
-            if merged is not None and merged not in combined:
-                combined.append(merged)
-        ways = combined[:MAX_WAYS]
-    return ways
+    return fold(node, _Ways(specs))
 
 
 # The ways of each rule, worked out once (rules are immutable; bounded, keyed by identity

@@ -31,7 +31,7 @@ from iop_placement._model.fields import (
     count_field,
     rating_field,
 )
-from iop_placement._rules.operators import OPERATORS, Operator
+from iop_placement._rules.operators import OPERATORS, Operator, same
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
 
@@ -119,7 +119,7 @@ class Comparison(_Node):
             return op.order.test(value, self.operand)
         if op.family == "includes":
             return any(item in value for item in self.items)
-        return any(_same(value, item) for item in self.items)
+        return any(same(value, item) for item in self.items)
 
     def fields(self) -> tuple[str, ...]:
         """Every field the condition reads."""
@@ -148,7 +148,7 @@ class Comparison(_Node):
         if op.family == "equals" and None in self.items and not spec.absent_distinct:
             return [_null_problem(spec)]
         allowed = (*spec.values, None) if op.family == "equals" else spec.values
-        bad = [item for item in self.items if not any(_same(item, v) for v in allowed)]
+        bad = [item for item in self.items if not any(same(item, v) for v in allowed)]
         if bad:
             return [
                 f"{self.field!r} has no value {', '.join(map(repr, bad))};"
@@ -305,12 +305,6 @@ def _null_problem(spec: FieldSpec) -> str:
 def _attribute(name: str) -> str:
     """The model attribute of an operator (``is`` and ``in`` are Python keywords)."""
     return name + "_" if keyword.iskeyword(name) else name
-
-
-def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
-    # True == 1 in Python; a rule that says `true` must not match the number 1.
-    comparable = (isinstance(left, str) and isinstance(right, str)) or type(left) is type(right)
-    return comparable and left == right
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:

@@ -26,11 +26,11 @@ node) and measures those quantities; it imports nothing of durable-rules.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from iop_placement._rules.normal_form import And, Compare, Constant, Equals, Includes, Node, Or
+from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, fold
 
 __all__ = [
     "MAX_CHILDREN",
@@ -81,7 +81,8 @@ class _Network:
     rules_ending: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     most_children: int = 0
 
-    def _new(self) -> int:
+    def new(self) -> int:
+        """A fresh node."""
         self.size += 1
         return self.size - 1
 
@@ -89,7 +90,7 @@ class _Network:
         """The node for one test after ``parent``: shared when the same test is there."""
         tests = self.children[parent]
         if key not in tests:
-            tests[key] = self._new()
+            tests[key] = self.new()
             self.most_children = max(self.most_children, len(tests))
         return tests[key]
 
@@ -98,17 +99,7 @@ class _Network:
 
         Recursive, but only as deep as the condition, which MAX_NESTING bounds.
         """
-        if isinstance(node, And):
-            current = parent
-            for part in node.parts:
-                current = self.build(part, current)
-            return current
-        if isinstance(node, Or):
-            forward = self._new()  # each $or gets a forward node of its own
-            for part in node.parts:
-                self.forwards[self.build(part, parent)].append(forward)
-            return forward
-        return self.test(parent, _test_key(node))
+        return fold(node, _Paths(self))(parent)
 
     def pending(self) -> int:
         """An upper bound of the alpha nodes pending at once for any fact.
@@ -147,28 +138,69 @@ class _Network:
         return order
 
 
-def _test_key(node: Node) -> tuple[object, ...]:
-    if isinstance(node, Equals):
-        return ("eq", node.field, type(node.value).__name__, node.value)
-    if isinstance(node, Includes):
-        return ("eq", f"{node.field}[{node.item}]", "bool", node.present)
-    if isinstance(node, Compare):
-        return ("cmp", node.field, node.op, node.number)
-    if isinstance(node, Constant):  # pragma: no cover - rejected before the limits
-        return ("constant", node.value)
-    raise TypeError(node)  # pragma: no cover
+Path = Callable[[int], int]
+"""Adds a condition's tests after a node of the network; the node it ends on."""
+
+
+class _Paths:
+    """The algebra of a condition's paths through the network, as durable-rules builds them."""
+
+    def __init__(self, network: _Network) -> None:
+        self.network = network
+
+    def _test(self, key: tuple[object, ...]) -> Path:
+        return lambda parent: self.network.test(parent, key)
+
+    def constant(self, value: bool) -> Path:  # pragma: no cover - rejected before the limits
+        return self._test(("constant", value))
+
+    def equals(self, node: Equals) -> Path:
+        return self._test(("eq", node.field, type(node.value).__name__, node.value))
+
+    def includes(self, node: Includes) -> Path:
+        return self._test(("eq", f"{node.field}[{node.item}]", "bool", node.present))
+
+    def compare(self, node: Compare) -> Path:
+        return self._test(("cmp", node.field, node.op, node.number))
+
+    def all_of(self, parts: Sequence[Path]) -> Path:
+        def chain(parent: int) -> int:
+            for part in parts:
+                parent = part(parent)
+            return parent
+
+        return chain
+
+    def any_of(self, parts: Sequence[Path]) -> Path:
+        def join(parent: int) -> int:
+            forward = self.network.new()  # each $or gets a forward node of its own
+            for part in parts:
+                self.network.forwards[part(parent)].append(forward)
+            return forward
+
+        return join
+
+
+class _Connectives:
+    """The algebra that counts ``all``/``any`` nodes."""
+
+    def constant(self, value: bool) -> int:  # noqa: ARG002 - no connective
+        return 0
+
+    def equals(self, node: Equals | Compare | Includes) -> int:  # noqa: ARG002 - no connective
+        return 0
+
+    compare = includes = equals
+
+    def all_of(self, parts: Sequence[int]) -> int:
+        return 1 + sum(parts)
+
+    any_of = all_of
 
 
 def connectives(node: Node) -> int:
     """How many ``all``/``any`` nodes a normal-form condition has."""
-    count = 0
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, And | Or):
-            count += 1
-            stack.extend(current.parts)
-    return count
+    return fold(node, _Connectives())
 
 
 def _network(conditions: Iterable[Node]) -> _Network:

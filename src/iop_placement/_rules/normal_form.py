@@ -3,28 +3,38 @@
 durable-rules has no ``$in`` and no ``$not``: a set becomes a disjunction of equalities and
 a negation becomes the complement set (or the opposite comparison). The same form shows
 when a condition can never hold or always holds.
+
+Every consumer reads the form through :func:`fold` with an :class:`Algebra`: the one
+walk over the tree (booleans, Python source, three-valued domains, decision diagrams and
+the keys read are each an algebra), and :func:`cut_points` says once where an integer
+field's answers can differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.conditions import AllOf, AnyOf, Comparison, Condition, NotCondition
-from iop_placement._rules.operators import ORDERS
+from iop_placement._rules.operators import ORDERS, same
 
 __all__ = [
     "FALSE",
     "TRUE",
+    "Algebra",
     "And",
+    "Atom",
     "Compare",
     "Equals",
     "Includes",
     "Node",
     "Or",
+    "atoms",
+    "cut_points",
     "finite_domain",
+    "fold",
     "normal_form",
 ]
 
@@ -80,6 +90,103 @@ TRUE: Final = Constant(value=True)
 FALSE: Final = Constant(value=False)
 Node = Equals | Compare | Includes | And | Or | Constant
 
+T = TypeVar("T")
+
+
+class Algebra(Protocol[T]):
+    """What a condition means in one representation: its atoms and how they combine."""
+
+    def constant(self, value: bool) -> T:
+        """A condition that holds always (True) or never."""
+        ...
+
+    def equals(self, node: Equals) -> T:
+        """``field == value``."""
+        ...
+
+    def compare(self, node: Compare) -> T:
+        """``field <op> number``."""
+        ...
+
+    def includes(self, node: Includes) -> T:
+        """The list includes (or lacks) the item."""
+        ...
+
+    def all_of(self, parts: Sequence[T]) -> T:
+        """Every part holds."""
+        ...
+
+    def any_of(self, parts: Sequence[T]) -> T:
+        """Some part holds."""
+        ...
+
+
+def fold(node: Node, algebra: Algebra[T]) -> T:
+    """``node`` in ``algebra``: the one walk over the normal form."""
+    match node:
+        case Equals():
+            return algebra.equals(node)
+        case Compare():
+            return algebra.compare(node)
+        case Includes():
+            return algebra.includes(node)
+        case And():
+            return algebra.all_of([fold(part, algebra) for part in node.parts])
+        case Or():
+            return algebra.any_of([fold(part, algebra) for part in node.parts])
+        case Constant():
+            return algebra.constant(node.value)
+    msg = f"unknown normal-form node {node!r}"  # pragma: no cover - Node is closed
+    raise TypeError(msg)  # pragma: no cover
+
+
+Atom = Equals | Compare | Includes
+
+
+class _Atoms:
+    """The algebra of the comparisons a condition is made of."""
+
+    def constant(self, value: bool) -> list[Atom]:  # noqa: ARG002 - reads nothing
+        return []
+
+    def equals(self, node: Equals) -> list[Atom]:
+        return [node]
+
+    def compare(self, node: Compare) -> list[Atom]:
+        return [node]
+
+    def includes(self, node: Includes) -> list[Atom]:
+        return [node]
+
+    def all_of(self, parts: Sequence[list[Atom]]) -> list[Atom]:
+        return [atom for part in parts for atom in part]
+
+    any_of = all_of
+
+
+def atoms(node: Node) -> list[Atom]:
+    """The comparisons ``node`` is made of, in order (with repeats)."""
+    return fold(node, _Atoms())
+
+
+def cut_points(node: Node, into: dict[str, set[int]]) -> None:
+    """Add to ``into`` where each integer field's answers can change what ``node`` says.
+
+    ``x < n`` and ``x >= n`` change at ``n``; ``x <= n`` and ``x > n`` at ``n + 1``; an
+    equality with ``n`` at ``n`` and ``n + 1``.
+    """
+    for atom in atoms(node):
+        if isinstance(atom, Compare):
+            into.setdefault(atom.field, set()).add(
+                atom.number if atom.op in {"lt", "ge"} else atom.number + 1
+            )
+        elif (
+            isinstance(atom, Equals)
+            and isinstance(atom.value, int)
+            and not isinstance(atom.value, bool)
+        ):
+            into.setdefault(atom.field, set()).update({atom.value, atom.value + 1})
+
 
 def normal_form(
     condition: Condition, specs: Mapping[str, FieldSpec], *, negate: bool = False
@@ -109,7 +216,7 @@ def _comparison(test: Comparison, spec: FieldSpec, *, negate: bool) -> Node:
         return _or(tuple(Includes(test.field, item, present=True) for item in items))
     chosen = test.items
     domain = finite_domain(spec)
-    keep = [value for value in domain if any(_same(value, c) for c in chosen) != negate]
+    keep = [value for value in domain if any(same(value, c) for c in chosen) != negate]
     if len(keep) == len(domain):
         return TRUE
     return _or(tuple(Equals(test.field, value) for value in keep))
@@ -120,10 +227,6 @@ def finite_domain(spec: FieldSpec) -> tuple[Any, ...]:
     if spec.kind == "integer":
         return tuple(range(spec.minimum or 0, (spec.maximum or 0) + 1))
     return (*spec.values, None) if spec.absent_distinct else spec.values
-
-
-def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
-    return type(left) is type(right) and left == right
 
 
 def _bounded(test: Compare, spec: FieldSpec) -> Node:

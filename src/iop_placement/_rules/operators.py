@@ -27,11 +27,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from iop_placement._model.fields import FieldKind
 
-__all__ = ["OPERATORS", "ORDERS", "Operator", "Order"]
+__all__ = ["OPERATORS", "ORDERS", "Operator", "Order", "same"]
 
 Family = Literal["equals", "order", "includes"]
 
@@ -92,3 +92,13 @@ ORDERS: Final[Mapping[str, Order]] = {
     name: op.order for name, op in OPERATORS.items() if op.order is not None
 }
 """The ordering operators (lt, le, gt, ge): the ``op`` of a normal-form ``Compare``."""
+
+
+def same(left: Any, right: Any) -> bool:  # noqa: ANN401 - JSON scalars
+    """Whether two answers are the same answer: ``true`` is not the number 1.
+
+    The one equality of answers for rules, the normal form, risk orders and diagrams
+    (Python says ``True == 1``); two strings compare as strings (a code may be a str enum).
+    """
+    comparable = (isinstance(left, str) and isinstance(right, str)) or type(left) is type(right)
+    return comparable and left == right

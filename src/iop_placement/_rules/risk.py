@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from iop_placement._rules.operators import same
+
 __all__ = ["risk_depths"]
 
 
@@ -22,7 +24,7 @@ def risk_depths(answers: Sequence[Any], steps: Mapping[Any, Sequence[Any]]) -> l
         return list(range(len(answers)))
     depth: dict[Any, int] = {}
     worse = [w for ws in steps.values() for w in ws]
-    frontier = [a for a in answers if not any(_same(a, w) for w in worse)]
+    frontier = [a for a in answers if not any(same(a, w) for w in worse)]
     distance = 0
     while frontier:
         for answer in frontier:
@@ -37,9 +39,5 @@ def _key(answer: Any) -> tuple[type, Any]:  # noqa: ANN401 - any answer
     return (type(answer), answer)
 
 
-def _same(left: Any, right: Any) -> bool:  # noqa: ANN401 - any answer
-    return type(left) is type(right) and left == right
-
-
 def _steps(steps: Mapping[Any, Sequence[Any]], answer: Any) -> Sequence[Any]:  # noqa: ANN401
-    return next((ws for a, ws in steps.items() if _same(a, answer)), ())
+    return next((ws for a, ws in steps.items() if same(a, answer)), ())
