@@ -21,7 +21,9 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 ALLOWED: Mapping[str, Set[str]] = {
     "_version": set(),
     "_render": set(),
-    "_model": {"_render"},
+    "_i18n": set(),
+    "_model": {"_render", "_i18n"},
+    "_i18n_build": {"_i18n", "_model", "_rules"},
     "_rules": {"_model", "_render"},
     "_backends": {"_model", "_rules"},
     "_explain": {"_model", "_rules"},
@@ -44,9 +46,9 @@ ALLOWED: Mapping[str, Set[str]] = {
     "_limits": set(),
     "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
-    "fhir": {"_model", "_version"},
+    "fhir": {"_model", "_version", "_i18n"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
-    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits"},
+    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits", "_i18n", "fhir"},
     "cli": {
         "_model",
         "_rules",

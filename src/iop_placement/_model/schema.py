@@ -18,7 +18,13 @@ from typing import Any, Final
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from iop_placement._model.assessment import EXTENSIONS, LEGACY_MODIFIABLE_TO, Assessment
+from iop_placement._i18n import N_, _, use_language
+from iop_placement._model.assessment import (
+    ABSENT_LABEL,
+    EXTENSIONS,
+    LEGACY_MODIFIABLE_TO,
+    Assessment,
+)
 from iop_placement._model.fields import field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.labels import LabelledEnum
@@ -29,6 +35,9 @@ __all__ = ["JSON_SCHEMA_DIALECT", "json_schema", "ui_schema"]
 JSON_SCHEMA_DIALECT: Final = "http://json-schema.org/draft-07/schema#"
 _DEFS: Final = "$defs"
 _REF_PREFIX: Final = "#/$defs/"
+# The true/false choices' titles (the model's "yes"/"no", capitalized), for the catalogue.
+_YES_NO: Final = (N_("Yes"), N_("No"))
+_TEXT_KEYS: Final = frozenset({"title", "description", ABSENT_LABEL})
 
 
 def _choice(member: LabelledEnum) -> dict[str, Any]:
@@ -119,7 +128,27 @@ def _strict() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return schema, extensions
 
 
-def json_schema(*, extensions: bool = False) -> dict[str, Any]:
+def _translated(node: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """``node`` with every ``title`` and ``description`` in the current language.
+
+    Property names and ``const`` codes are data, never translated.
+    """
+    if isinstance(node, list):
+        return [_translated(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _translated(prop) for name, prop in value.items()}
+        elif key in _TEXT_KEYS and isinstance(value, str):
+            out[key] = _(value)
+        else:
+            out[key] = _translated(value)
+    return out
+
+
+def json_schema(*, extensions: bool = False, language: str = "en") -> dict[str, Any]:
     """The assessment's JSON Schema (draft-07), ready for a JSON-Schema form renderer.
 
     Every field has a ``title`` and a ``description``; every allowed value is a ``oneOf``
@@ -133,20 +162,38 @@ def json_schema(*, extensions: bool = False) -> dict[str, Any]:
     ``x-modifiable-to``) are in :func:`ui_schema` under ``ui:options``; ``extensions=True``
     keeps them in the properties too, for readers that want them there (and that do not
     validate strictly).
+
+    ``language`` (``en``, ``es``) translates every title and description; codes, property
+    names and constraints are the same in every language.
+
+    Raises:
+        UnsupportedLanguage: when ``language`` has no catalogue.
+
     """
-    if extensions:
-        return copy.deepcopy(_generate())
-    return copy.deepcopy(_strict()[0])
+    schema = _generate() if extensions else _strict()[0]
+    with use_language(language):
+        translated: dict[str, Any] = _translated(schema)
+        return translated
 
 
-def ui_schema() -> dict[str, Any]:
+def ui_schema(*, language: str = "en") -> dict[str, Any]:
     """A react-jsonschema-form ``uiSchema`` for :func:`json_schema`: order and widgets.
 
     Choices and true/false questions as radio buttons, the obligations as checkboxes,
     the hours as a number box; each choice's option descriptions as ``ui:help`` (rjsf's
     radio and checkbox widgets show only the titles); the model's extensions
-    (``x-absent-means``, ``x-absent-label``, ``x-modifiable-to``) under ``ui:options``.
+    (``x-absent-means``, ``x-absent-label``, ``x-modifiable-to``) under ``ui:options``;
+    the help lines in ``language`` (``en``, ``es``).
+
+    Raises:
+        UnsupportedLanguage: when ``language`` has no catalogue.
+
     """
+    with use_language(language):
+        return _ui_schema()
+
+
+def _ui_schema() -> dict[str, Any]:
     widgets = {"choice": "radio", "boolean": "radio", "choices": "checkboxes", "integer": "updown"}
     specs = field_specs()
     extensions = _strict()[1]
@@ -158,8 +205,8 @@ def ui_schema() -> dict[str, Any]:
             # rjsf's radio and checkbox widgets show option titles only: the help line
             # under the question gives each option's description.
             ui[name]["ui:help"] = " ".join(
-                f"{member.label}: {member.description}" for member in spec.enum
+                f"{_(member.label)}: {_(member.description)}" for member in spec.enum
             )
         if name in extensions:
-            ui[name]["ui:options"] = copy.deepcopy(extensions[name])
+            ui[name]["ui:options"] = _translated(extensions[name])
     return ui

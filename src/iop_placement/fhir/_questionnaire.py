@@ -6,9 +6,10 @@ interview's order; no FHIR library is needed to make or send them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from iop_placement._i18n import N_, _, check_language, use_language
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
@@ -30,6 +31,14 @@ MAX_VALUE: Final = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ITEM_CONTROL: Final = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ITEM_CONTROL_SYSTEM: Final = "http://hl7.org/fhir/questionnaire-item-control"
 HELP_SUFFIX: Final = ".help"
+# FHIR R4 core: a string element's text in another language (on the element's _<name>).
+TRANSLATION: Final = "http://hl7.org/fhir/StructureDefinition/translation"
+_TRANSLATED: Final = ("title", "description", "text", "display")
+TITLE: Final = N_("Level-of-care intake for substance use disorders")
+DESCRIPTION: Final = N_(
+    "The answers iop-placement needs to suggest a level of care (standard outpatient,"
+    " intensive outpatient or inpatient) with reasons a clinician can check."
+)
 
 _ITEM_TYPES: Final = {
     "choice": "choice",
@@ -86,7 +95,45 @@ def _item(spec: FieldSpec) -> dict[str, Any]:
     return item
 
 
-def to_questionnaire() -> dict[str, Any]:
+def _in(language: str, english: str) -> str:
+    with use_language(language):
+        return _(english)
+
+
+def _translate(node: Any, language: str, translations: Sequence[str]) -> Any:  # noqa: ANN401
+    """``node`` with its texts in ``language`` and a translation extension for each other.
+
+    Codes, systems, link ids and the extensions' own values (the SDC item-control
+    display 'Help-Button' is a code's display in FHIR's code system) stay as they are.
+    """
+    if isinstance(node, list):
+        return [_translate(item, language, translations) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "extension":
+            out[key] = value
+        elif key in _TRANSLATED and isinstance(value, str):
+            out[key] = _in(language, value)
+            others = [
+                {
+                    "url": TRANSLATION,
+                    "extension": [
+                        {"url": "lang", "valueCode": other},
+                        {"url": "content", "valueString": _in(other, value)},
+                    ],
+                }
+                for other in translations
+            ]
+            if others:
+                out["_" + key] = {"extension": others}
+        else:
+            out[key] = _translate(value, language, translations)
+    return out
+
+
+def to_questionnaire(language: str = "en", translations: Sequence[str] = ()) -> dict[str, Any]:
     """The intake as a FHIR R4 ``Questionnaire`` resource (a JSON-ready dict).
 
     One item per assessment field, in intake-interview order, with ``linkId`` = the field
@@ -95,7 +142,27 @@ def to_questionnaire() -> dict[str, Any]:
     ``integer`` with ``minValue``/``maxValue`` extensions; the obligations as a repeating
     ``choice`` item that may be left empty. Each item holds its description as a help
     item. Returns a new dict on every call.
+
+    ``language`` (``en``, ``es``) is the language of every ``title``, ``description``,
+    ``text`` and ``display``; each language in ``translations`` adds FHIR's
+    ``translation`` extension beside each of them (``_text``, ``_display``...), so one
+    resource carries both. With either, the resource states its ``language``. Codes and
+    link ids are the same in every language.
+
+    Raises:
+        UnsupportedLanguage: when a language has no catalogue.
+
     """
+    language = check_language(language)
+    others = [check_language(other) for other in translations if other != language]
+    english = _english_questionnaire()
+    if language == "en" and not others:
+        return english
+    translated: dict[str, Any] = _translate(english, language, others)
+    return {"resourceType": translated.pop("resourceType"), "language": language, **translated}
+
+
+def _english_questionnaire() -> dict[str, Any]:
     specs = field_specs()
     return {
         "resourceType": "Questionnaire",
@@ -103,13 +170,10 @@ def to_questionnaire() -> dict[str, Any]:
         "url": QUESTIONNAIRE_URL,
         "version": questionnaire_version(),
         "name": "IopPlacementIntake",
-        "title": "Level-of-care intake for substance use disorders",
+        "title": TITLE,
         "status": "active",
         "subjectType": ["Patient"],
-        "description": (
-            "The answers iop-placement needs to suggest a level of care (standard outpatient,"
-            " intensive outpatient or inpatient) with reasons a clinician can check."
-        ),
+        "description": DESCRIPTION,
         "item": [_item(specs[name]) for name in intake_order()],
     }
 

@@ -53,7 +53,9 @@ from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
+from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language
 from iop_placement._model.schema import json_schema, ui_schema
+from iop_placement.fhir._questionnaire import to_questionnaire
 from iop_placement._model.view import provisional_view, recommendation_response_json
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
@@ -271,6 +273,14 @@ def _same_origin(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 
 
+def _language(request: Request) -> str | Response:
+    """The ``lang`` query parameter (``en`` when absent), or a 400 naming the allowed codes."""
+    try:
+        return check_language(request.query_params.get("lang", "en"))
+    except UnsupportedLanguage:
+        return _error(400, f"lang: allowed values are {', '.join(LANGUAGES)}")
+
+
 def _static(name: str) -> bytes:
     return (files("iop_placement") / "_static" / name).read_bytes()
 
@@ -441,11 +451,25 @@ class _Endpoints:
             raise HTTPException(404, "no such file")
         return Response(_static(name), media_type=_STATIC[name], headers=_PAGE_HEADERS)
 
-    async def schema(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
-        return JSONResponse(json_schema())
+    async def schema(self, request: Request) -> Response:
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        return JSONResponse(json_schema(language=language))
 
-    async def form_ui(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
-        return JSONResponse(ui_schema())
+    async def form_ui(self, request: Request) -> Response:
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        return JSONResponse(ui_schema(language=language))
+
+    async def questionnaire(self, request: Request) -> Response:
+        """The FHIR Questionnaire in ``?lang=`` with the other languages as translations."""
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        others = [other for other in LANGUAGES if other != language]
+        return JSONResponse(to_questionnaire(language, others), media_type="application/fhir+json")
 
     async def description(self, request: Request) -> Response:  # noqa: ARG002
         return JSONResponse(openapi())
@@ -633,6 +657,7 @@ def create_app(
             Route("/static/{name}", ends.static, methods=["GET"]),
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
+            Route("/api/questionnaire", ends.questionnaire, methods=["GET"]),
         ]
     hosts = None
     if allowed_hosts is not None:
