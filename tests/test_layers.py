@@ -40,7 +40,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     },
     "reference": {"_model"},
     "verification": {"_model", "_rules", "reference"},
-    "testing": {"_model"},
+    "testing": {"_model", "_i18n"},
     "populations": set(),
     "comparison": {"_model", "_rules", "_render", "_engine", "_diagrams"},
     "_limits": set(),

@@ -23,7 +23,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from iop_placement._i18n import DOMAIN, LANGUAGES
+from iop_placement._i18n import DOMAIN, LANGUAGES, RATING_CONTEXT
 from iop_placement._model import assessment, levels, record
 from iop_placement._model.fields import field_specs
 from iop_placement._model.labels import LabelledEnum
@@ -60,12 +60,13 @@ def messages() -> Iterator[tuple[str, str | None, str]]:
     """Every (msgid, context, where) the package may show, English being the msgid."""
     assert _MODEL_MODULES  # imported for their enums
     for cls in _enums():
+        context = RATING_CONTEXT if cls is levels.RiskRating else None
         for member in cls:
             where = f"{cls.__qualname__}.{member.name}"
             for attribute in ("label", "description", "intensity"):
                 text = getattr(member, attribute, "")
                 if isinstance(text, str) and text:
-                    yield text, None, where
+                    yield text, context, where
     model = assessment.Assessment
     schema = model.model_json_schema()
     yield str(schema.get("title", "")), None, "Assessment"
@@ -106,9 +107,9 @@ def template() -> Catalog:
         if msgid:
             existing = catalog.get(msgid, context)
             if existing is None:
-                catalog.add(msgid, locations=[(where, None)], context=context)
+                catalog.add(msgid, locations=[(where, 0)], context=context)
             else:
-                existing.locations.append((where, None))
+                existing.locations.append((where, 0))
     return catalog
 
 
@@ -140,14 +141,24 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             po = read_catalog(language)
+            # Dates only change with the texts: rebuilding unchanged sources changes no file.
+            pot.creation_date = po.creation_date
             po.update(pot, no_fuzzy_matching=False, update_header_comment=False)
             po.obsolete.clear()
         else:
             po = Catalog(locale=language, domain=DOMAIN, project="iop-placement")
             po.update(pot)
         po.fuzzy = False
+        po.version = ""
+        po.header_comment = (
+            f"# {language} catalogue of iop-placement: msgid = the English source text.\n"
+            "# Drafted by an engineer; review status and glossary in docs/i18n.md."
+        )
+        po.msgid_bugs_address = ""
+        po.last_translator = "iop-placement engineers (draft; bilingual clinician review pending)"
+        po.language_team = f"{language} (docs/i18n.md)"
         out = io.BytesIO()
-        write_po(out, po, width=88, sort_output=False, include_previous=True)
+        write_po(out, po, width=88, sort_output=False)
         path.write_bytes(out.getvalue())
         path.with_suffix(".mo").write_bytes(compile_mo(read_catalog(language)))
 

@@ -26,11 +26,13 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DOMAIN",
     "LANGUAGES",
-    "UnsupportedLanguage",
     "N_",
+    "RATING_CONTEXT",
+    "UnsupportedLanguage",
     "_",
     "check_language",
     "current_language",
+    "rating_label",
     "rule_text",
     "use_language",
 ]
@@ -47,9 +49,7 @@ class UnsupportedLanguage(ValueError):  # noqa: N818 - the project's error names
     """A language code this package has no catalogue for."""
 
     def __init__(self, language: object) -> None:
-        super().__init__(
-            f"language {language!r} is not supported; allowed: {', '.join(LANGUAGES)}"
-        )
+        super().__init__(f"language {language!r} is not supported; allowed: {', '.join(LANGUAGES)}")
 
 
 def check_language(language: str) -> str:
@@ -106,6 +106,15 @@ def _(message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, translate later"
     """``message`` unchanged: marks an English constant for the catalogue; show it with `_`."""
     return message
+
+
+RATING_CONTEXT: Final = "rating"
+"""The gettext context of the risk ratings' labels (they agree with 'calificación')."""
+
+
+def rating_label(label: str) -> str:
+    """A risk rating's label (``RiskRating.label``) in the current language."""
+    return _translations(_CURRENT.get()).pgettext(RATING_CONTEXT, label)
 
 
 def rule_text(rule_id: str, message: str) -> str:

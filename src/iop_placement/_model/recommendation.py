@@ -11,7 +11,7 @@ from typing import Final
 
 from pydantic import Field
 
-from iop_placement._i18n import N_, _, rule_text, use_language
+from iop_placement._i18n import N_, _, rating_label, rule_text, use_language
 from iop_placement._model.asam import AsamCorrespondence
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FactValue
@@ -211,7 +211,7 @@ def dimensions_section(rec: Recommendation) -> list[Section]:
         rows.append(
             (
                 _(rating.dimension.label),
-                f"{rating.rating} ({_(RiskRating.of(rating.rating).label).lower()})",
+                f"{rating.rating} ({rating_label(RiskRating.of(rating.rating).label).lower()})",
                 why or _("No rating rule holds."),
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from iop_placement._i18n import N_, _
+from iop_placement._i18n import N_, _, rating_label
 from iop_placement._model.fields import (
     COUNT_PREFIX,
     RATING_PREFIX,
@@ -46,7 +46,7 @@ def _label(spec: FieldSpec, value: FactValue) -> str:
     if value is None and spec.optional:
         return _(spec.absent_label or "not answered")
     if spec.derived and spec.name.startswith(RATING_PREFIX) and isinstance(value, int):
-        return f"{value} ({_(RiskRating.of(value).label).lower()})"
+        return f"{value} ({rating_label(RiskRating.of(value).label).lower()})"
     if isinstance(value, bool) and spec.enum is None:
         return _("yes") if value else _("no")
     if spec.enum is not None and isinstance(value, str):

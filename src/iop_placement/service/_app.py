@@ -49,13 +49,12 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     raise ImportError(msg) from error
 
 from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language
 from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
-from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language
 from iop_placement._model.schema import json_schema, ui_schema
-from iop_placement.fhir._questionnaire import to_questionnaire
 from iop_placement._model.view import provisional_view, recommendation_response_json
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
@@ -68,6 +67,7 @@ from iop_placement.cds_hooks._service import (
     answer_hook,
     discovery,
 )
+from iop_placement.fhir._questionnaire import to_questionnaire
 from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
 
 __all__ = [
