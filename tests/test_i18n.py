@@ -277,3 +277,24 @@ def test_service_serves_each_language(client: TestClient) -> None:
 def test_region_codes_pick_the_language(code: str) -> None:
     with use_language(code) as chosen:
         assert chosen == "es"
+
+
+def test_service_renders_the_explanation_in_each_language(client: TestClient) -> None:
+    answers = next(population(sorted(POPULATIONS)[0], 1, seed=5))
+    expected = explain(answers)
+    for language, lead in (("en", "Recommended level of care"), ("es", "Nivel de atención")):
+        html = client.post(f"/api/explanation?lang={language}", json=answers)
+        assert html.status_code == 200
+        assert html.headers["content-type"] == "text/html; charset=utf-8"
+        assert html.text == expected.to_html(language)
+        assert lead in html.text
+    text = client.post("/api/explanation?lang=es&format=text", json=answers)
+    assert text.text == expected.to_text("es")
+    markdown = client.post("/api/explanation?format=markdown", json=answers)
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert markdown.text == expected.to_markdown()
+    assert client.post("/api/explanation?format=pdf", json=answers).status_code == 400
+    assert client.post("/api/explanation?lang=de", json=answers).status_code == 400
+    bad = client.post("/api/explanation?lang=es", json={"suicide_risk": "maybe"})
+    assert bad.status_code == 400
+    assert "suicide_risk" in bad.text
