@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from helpers import run
 from iop_placement import (
     LANGUAGES,
     Assessment,
@@ -298,3 +299,14 @@ def test_service_renders_the_explanation_in_each_language(client: TestClient) ->
     bad = client.post("/api/explanation?lang=es", json={"suicide_risk": "maybe"})
     assert bad.status_code == 400
     assert "suicide_risk" in bad.text
+
+
+def test_cli_explains_in_spanish() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "crisis.json"
+    code, out, err = run("assess", "--language", "es", "--format", "markdown", str(path))
+    assert (code, err) == (0, "")
+    expected = explain(json.loads(path.read_text(encoding="utf-8"))).to_markdown("es")
+    assert out.rstrip("\n") == expected.rstrip("\n")
+    assert "Crisis: riesgo suicida inminente" in out
+    with pytest.raises(SystemExit):  # argparse: "invalid choice ... (choose from 'en', 'es')"
+        run("assess", "--language", "fr", str(path))

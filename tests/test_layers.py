@@ -61,6 +61,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "verification",
         "comparison",
         "populations",
+        "_i18n",
     },
     "__main__": {"cli"},
 }

@@ -6,6 +6,7 @@ import argparse
 from typing import Any, TextIO
 
 from iop_placement._engine import PlacementEngine
+from iop_placement._i18n import LANGUAGES
 from iop_placement._rules.catalogue import render_catalogue_markdown
 from iop_placement._rules.ruleset import RuleSet
 
@@ -28,6 +29,12 @@ def add_explain_options(assess: argparse.ArgumentParser) -> None:
         help="print the explanation (why, why not, what would change it) as text (default),"
         " Markdown or an HTML fragment; --json prints the recommendation instead",
     )
+    assess.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="the language of the explanation (default en); the decision is the same in all",
+    )
 
 
 def write_explanation(
@@ -39,12 +46,13 @@ def write_explanation(
     """Explain one assessment and print it in the format asked for."""
     explanation = engine.explain(data)
     fmt = getattr(args, "format", "text")
+    language = getattr(args, "language", "en")
     if fmt == "markdown":
-        out.write(explanation.to_markdown())
+        out.write(explanation.to_markdown(language))
     elif fmt == "html":
-        out.write(explanation.to_html())
+        out.write(explanation.to_html(language))
     else:
-        out.write(explanation.to_text() + "\n")
+        out.write(explanation.to_text(language) + "\n")
 
 
 def add_markdown_option(rules: argparse.ArgumentParser) -> None:
