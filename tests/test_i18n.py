@@ -7,7 +7,9 @@ adding a rule, a label or a ``_("...")`` string without translating it fails her
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import string
 from pathlib import Path
@@ -310,3 +312,24 @@ def test_cli_explains_in_spanish() -> None:
     assert "Crisis: riesgo suicida inminente" in out
     with pytest.raises(SystemExit):  # argparse: "invalid choice ... (choose from 'en', 'es')"
         run("assess", "--language", "fr", str(path))
+
+
+# Words the glossary (docs/i18n.md) replaces: a translation using one is inconsistent.
+NOT_GLOSSARY = ("retiro", "abuso de", "uso de sustancias", "paciente interno", "bandera")
+
+
+def test_spanish_follows_the_glossary() -> None:
+    for message in read_catalog("es"):
+        if message.id:
+            text = str(message.string).lower()
+            assert not [word for word in NOT_GLOSSARY if word in text], message.id
+
+
+def test_docs_example_runs_and_prints_what_it_says() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "i18n.md").read_text("utf-8")
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    printed = page.split("prints\n\n```text\n", 1)[1].split("```", 1)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "docs/i18n.md", "exec"), {})
+    assert out.getvalue() == printed
