@@ -8,9 +8,11 @@ adding a rule, a label or a ``_("...")`` string without translating it fails her
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
+import shutil
 import string
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from iop_placement._i18n_build import (
     read_catalog,
     template,
 )
+from iop_placement._rules.bundled import bundled_rules
 from iop_placement.fhir import to_questionnaire
 from iop_placement.fhir._questionnaire import TRANSLATION
 from iop_placement.populations import POPULATIONS, population
@@ -353,3 +356,19 @@ def test_provisional_in_spanish() -> None:
     # The same questions, in the same order, in both languages.
     codes = [q.field for q in p.questions]
     assert [c for c in codes if f"[{c}" in text] == [c for c in codes if f"[{c}" in english]
+
+
+def test_a_new_rule_fails_until_translated(tmp_path: Path) -> None:
+    """What a rule author sees: the rule's title and text are reported untranslated."""
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_rules(), rules)  # type: ignore[arg-type]
+    family = json.loads((rules / "readiness.json").read_text(encoding="utf-8"))
+    new = copy.deepcopy(family["rules"][0])
+    new.update(id="readiness.precontemplation", title="Not considering change")
+    new["text"] = "Not considering change: readiness risk is mild (1)."
+    family["rules"].append(new)
+    (rules / "readiness.json").write_text(json.dumps(family), encoding="utf-8")
+    assert untranslated(template(rules), read_catalog("es")) == [
+        "readiness.precontemplation|Not considering change",
+        "readiness.precontemplation|Not considering change: readiness risk is mild (1).",
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
@@ -56,8 +57,11 @@ def _enums() -> Iterator[type[LabelledEnum] | type[levels.RiskRating]]:
     yield from sorted(seen, key=lambda c: (c.__module__, c.__qualname__))
 
 
-def messages() -> Iterator[tuple[str, str | None, str]]:
-    """Every (msgid, context, where) the package may show, English being the msgid."""
+def messages(rules: Traversable | None = None) -> Iterator[tuple[str, str | None, str]]:
+    """Every (msgid, context, where) the package may show, English being the msgid.
+
+    ``rules`` is the rule set directory (the bundled one unless given).
+    """
     assert _MODEL_MODULES  # imported for their enums
     for cls in _enums():
         context = RATING_CONTEXT if cls is levels.RiskRating else None
@@ -77,7 +81,8 @@ def messages() -> Iterator[tuple[str, str | None, str]]:
     for spec in field_specs(with_decided_level=True).values():
         yield spec.title, None, f"field {spec.name}"
         yield spec.absent_label, None, f"field {spec.name}"
-    rule_files = [f for f in bundled_rules().iterdir() if f.name.endswith(".json")]
+    rule_dir = bundled_rules() if rules is None else rules
+    rule_files = [f for f in rule_dir.iterdir() if f.name.endswith(".json")]
     for path in sorted(rule_files, key=lambda f: f.name):
         family = json.loads(path.read_text(encoding="utf-8"))
         for rule in family.get("rules", ()) if isinstance(family, dict) else ():
@@ -100,10 +105,10 @@ def messages() -> Iterator[tuple[str, str | None, str]]:
                 yield message, context, where
 
 
-def template() -> Catalog:
+def template(rules: Traversable | None = None) -> Catalog:
     """The ``.pot``: every English text once (per context), with where it comes from."""
     catalog = Catalog(project="iop-placement", domain=DOMAIN, fuzzy=False)
-    for msgid, context, where in messages():
+    for msgid, context, where in messages(rules):
         if msgid:
             existing = catalog.get(msgid, context)
             if existing is None:
