@@ -239,6 +239,13 @@ def test_spanish_schema_changes_only_texts() -> None:
     assert {c["title"] for c in suicide["oneOf"]} >= {"Ideación", "Inminente"}
     yes_no = spanish["properties"]["medically_unstable"]["oneOf"]
     assert [choice["title"] for choice in yes_no] == ["Sí", "No"]
+    # The same English option agrees with each question's noun: each enum has its context.
+    titles = {
+        name: [c["title"] for c in spanish["properties"][name]["oneOf"]]
+        for name in ("substance_use_severity", "functional_impairment")
+    }
+    assert "Moderada" in titles["substance_use_severity"]  # la gravedad
+    assert "Moderado" in titles["functional_impairment"]  # el deterioro
     ui = ui_schema(language="es")
     assert _codes(ui) == _codes(ui_schema())
     assert "Ideación:" in ui["suicide_risk"]["ui:help"]

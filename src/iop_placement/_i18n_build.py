@@ -28,6 +28,7 @@ from iop_placement._i18n import DOMAIN, LANGUAGES, RATING_CONTEXT
 from iop_placement._model import assessment, levels, record
 from iop_placement._model.fields import field_specs
 from iop_placement._model.labels import LabelledEnum
+from iop_placement._model.wording import option_context
 from iop_placement._rules.bundled import bundled_rules
 
 __all__ = ["compile_mo", "main", "messages", "po_path", "template"]
@@ -64,7 +65,7 @@ def messages(rules: Traversable | None = None) -> Iterator[tuple[str, str | None
     """
     assert _MODEL_MODULES  # imported for their enums
     for cls in _enums():
-        context = RATING_CONTEXT if cls is levels.RiskRating else None
+        context = RATING_CONTEXT if cls is levels.RiskRating else option_context(cls)
         for member in cls:
             where = f"{cls.__qualname__}.{member.name}"
             for attribute in ("label", "description", "intensity"):

@@ -31,6 +31,7 @@ __all__ = [
     "UnsupportedLanguage",
     "_",
     "check_language",
+    "contextual",
     "current_language",
     "rating_label",
     "rule_text",
@@ -115,6 +116,15 @@ RATING_CONTEXT: Final = "rating"
 def rating_label(label: str) -> str:
     """A risk rating's label (``RiskRating.label``) in the current language."""
     return _translations(_CURRENT.get()).pgettext(RATING_CONTEXT, label)
+
+
+def contextual(context: str | None, message: str) -> str:
+    """``message`` in the current language, within gettext ``context`` (None: none)."""
+    if not message:
+        return message
+    if context is None:
+        return _(message)
+    return _translations(_CURRENT.get()).pgettext(context, message)
 
 
 def rule_text(rule_id: str, message: str) -> str:

@@ -17,7 +17,7 @@ from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._model.recommendation import Recommendation, recommendation_document
 from iop_placement._model.record import RulesetInfo
-from iop_placement._model.wording import NOTICE, field_title
+from iop_placement._model.wording import NOTICE, field_title, option_text
 from iop_placement._render.document import Detail, Document, Item, Section, Table, cleaned
 from iop_placement._render.html import render_html
 from iop_placement._render.markdown import render_markdown
@@ -153,16 +153,23 @@ def _rating_range(d: DimensionRange) -> str:
 _NUMBERS: Final = re.compile(r"(\d+) to (\d+)")
 
 
-def _answer(words: str) -> str:
+def _answer(field: str, words: str) -> str:
     """An answer in words (a label, labels, 'none' or a band of hours) in the language."""
     if band := _NUMBERS.fullmatch(words):
         return _("{low} to {high}").format(low=band[1], high=band[2])
-    return ", ".join(_(part) for part in words.split(", "))
+    spec = field_specs().get(field)
+    if spec is None or spec.enum is None:
+        return _(words)
+    if words == "none" and spec.kind == "choices":
+        return _(words)
+    return ", ".join(option_text(spec.enum, part) for part in words.split(", "))
 
 
 def _question_item(question: OpenQuestion) -> Item:
     details = tuple(
-        Detail(range_words(outcome.lowest, outcome.highest), _answer(outcome.answer))
+        Detail(
+            range_words(outcome.lowest, outcome.highest), _answer(question.field, outcome.answer)
+        )
         for outcome in question.outcomes
     )
     code = (

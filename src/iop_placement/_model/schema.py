@@ -18,7 +18,7 @@ from typing import Any, Final
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from iop_placement._i18n import N_, _, use_language
+from iop_placement._i18n import N_, _, contextual, use_language
 from iop_placement._model.assessment import (
     ABSENT_LABEL,
     EXTENSIONS,
@@ -28,6 +28,7 @@ from iop_placement._model.assessment import (
 from iop_placement._model.fields import field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.labels import LabelledEnum
+from iop_placement._model.wording import option_context
 
 __all__ = ["JSON_SCHEMA_DIALECT", "json_schema", "ui_schema"]
 
@@ -128,24 +129,37 @@ def _strict() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return schema, extensions
 
 
-def _translated(node: Any) -> Any:  # noqa: ANN401 - any JSON value
+def _translated(node: Any, context: str | None = None) -> Any:  # noqa: ANN401 - any JSON
     """``node`` with every ``title`` and ``description`` in the current language.
 
-    Property names and ``const`` codes are data, never translated.
+    A property's own texts have no gettext context; its options' texts have their enum's
+    (``option_context``). Property names and ``const`` codes are never translated.
     """
     if isinstance(node, list):
-        return [_translated(item) for item in node]
+        return [_translated(item, context) for item in node]
     if not isinstance(node, dict):
         return node
+    specs = field_specs()
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _translated(prop) for name, prop in value.items()}
+            out[key] = {
+                name: _property(prop, option_context(specs[name].enum) if name in specs else None)
+                for name, prop in value.items()
+            }
         elif key in _TEXT_KEYS and isinstance(value, str):
-            out[key] = _(value)
+            out[key] = contextual(context, value)
         else:
-            out[key] = _translated(value)
+            out[key] = _translated(value, context)
     return out
+
+
+def _property(prop: dict[str, Any], options: str | None) -> dict[str, Any]:
+    """One property: its title, description and absent-label as such, its options in context."""
+    own = {key for key, value in prop.items() if key in _TEXT_KEYS and isinstance(value, str)}
+    return {
+        key: _(value) if key in own else _translated(value, options) for key, value in prop.items()
+    }
 
 
 def json_schema(*, extensions: bool = False, language: str = "en") -> dict[str, Any]:
@@ -205,7 +219,9 @@ def _ui_schema() -> dict[str, Any]:
             # rjsf's radio and checkbox widgets show option titles only: the help line
             # under the question gives each option's description.
             ui[name]["ui:help"] = " ".join(
-                f"{_(member.label)}: {_(member.description)}" for member in spec.enum
+                f"{contextual(option_context(spec.enum), member.label)}:"
+                f" {contextual(option_context(spec.enum), member.description)}"
+                for member in spec.enum
             )
         if name in extensions:
             ui[name]["ui:options"] = _translated(extensions[name])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from iop_placement._i18n import N_, _, rating_label
+from iop_placement._i18n import N_, _, contextual, rating_label
 from iop_placement._model.fields import (
     COUNT_PREFIX,
     RATING_PREFIX,
@@ -19,7 +19,14 @@ from iop_placement._model.fields import (
 )
 from iop_placement._model.levels import Dimension, RiskRating
 
-__all__ = ["NOTICE", "describe_facts", "field_title", "value_label"]
+__all__ = [
+    "NOTICE",
+    "describe_facts",
+    "field_title",
+    "option_context",
+    "option_text",
+    "value_label",
+]
 
 NOTICE: Final = N_(
     "Decision support for clinicians: review the reasons and sources above; the"
@@ -29,6 +36,23 @@ NOTICE: Final = N_(
 
 # Built once: field_specs() copies its mappings on every call with these options.
 _SPECS: Final = field_specs(with_decided_level=True, with_derived=True)
+# The enums of the assessment's answers (not the decided level's).
+_ANSWER_ENUMS: Final = frozenset(s.enum for s in field_specs().values() if s.enum is not None)
+
+
+def option_context(enum: type | None) -> str | None:
+    """The gettext context of an answer's label and description: its enum's name.
+
+    The answers' enums share English words ("Moderate", "None") that other languages
+    inflect by the question's noun, so each has its own context. (By identity: the public
+    enums' ``__module__`` is the package's.)
+    """
+    return enum.__name__ if enum in _ANSWER_ENUMS else None
+
+
+def option_text(enum: type | None, text: str) -> str:
+    """An answer's label or description (of ``enum``) in the current language."""
+    return contextual(option_context(enum), text)
 
 
 def field_title(spec: FieldSpec) -> str:
@@ -50,7 +74,7 @@ def _label(spec: FieldSpec, value: FactValue) -> str:
     if isinstance(value, bool) and spec.enum is None:
         return _("yes") if value else _("no")
     if spec.enum is not None and isinstance(value, str):
-        return _(spec.label(value))
+        return option_text(spec.enum, spec.label(value))
     return spec.label(value)
 
 

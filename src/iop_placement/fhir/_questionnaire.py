@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from iop_placement._i18n import N_, _, check_language, use_language
+from iop_placement._i18n import N_, check_language, contextual, use_language
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import parse_assessment
+from iop_placement._model.wording import option_context
 from iop_placement._version import __version__
 from iop_placement.fhir._canonical import QUESTIONNAIRE_ID, QUESTIONNAIRE_URL, code_system
 
@@ -95,33 +96,44 @@ def _item(spec: FieldSpec) -> dict[str, Any]:
     return item
 
 
-def _in(language: str, english: str) -> str:
+def _in(language: str, english: str, context: str | None = None) -> str:
     with use_language(language):
-        return _(english)
+        return contextual(context, english)
 
 
-def _translate(node: Any, language: str, translations: Sequence[str]) -> Any:  # noqa: ANN401
+def _translate(
+    node: Any,  # noqa: ANN401 - any JSON value
+    language: str,
+    translations: Sequence[str],
+    context: str | None = None,
+) -> Any:  # noqa: ANN401 - any JSON value
     """``node`` with its texts in ``language`` and a translation extension for each other.
 
     Codes, systems, link ids and the extensions' own values (the SDC item-control
-    display 'Help-Button' is a code's display in FHIR's code system) stay as they are.
+    display 'Help-Button' is a code's display in FHIR's code system) stay as they are;
+    answer options are translated in their enum's gettext context.
     """
     if isinstance(node, list):
-        return [_translate(item, language, translations) for item in node]
+        return [_translate(item, language, translations, context) for item in node]
     if not isinstance(node, dict):
         return node
+    specs = field_specs()
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "extension":
             out[key] = value
+        elif key == "answerOption":
+            spec = specs.get(str(node.get("linkId")))
+            options = option_context(spec.enum) if spec is not None else None
+            out[key] = _translate(value, language, translations, options)
         elif key in _TRANSLATED and isinstance(value, str):
-            out[key] = _in(language, value)
+            out[key] = _in(language, value, context)
             others = [
                 {
                     "url": TRANSLATION,
                     "extension": [
                         {"url": "lang", "valueCode": other},
-                        {"url": "content", "valueString": _in(other, value)},
+                        {"url": "content", "valueString": _in(other, value, context)},
                     ],
                 }
                 for other in translations
@@ -129,7 +141,7 @@ def _translate(node: Any, language: str, translations: Sequence[str]) -> Any:  #
             if others:
                 out["_" + key] = {"extension": others}
         else:
-            out[key] = _translate(value, language, translations)
+            out[key] = _translate(value, language, translations, context)
     return out
 
 
