@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._i18n import LANGUAGES, UnsupportedLanguage
 from iop_placement._model.asam import AsamCorrespondence, AsamLevel
 from iop_placement._model.assessment import (
     RISK_ORDERS,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker 
 
 __all__ = [
     "DEFAULT_RULES",
+    "LANGUAGES",
     "RISK_ORDERS",
     "Alternative",
     "AnswerOutcome",
@@ -103,6 +105,7 @@ __all__ = [
     "SuicideRisk",
     "SupportSystem",
     "Transition",
+    "UnsupportedLanguage",
     "__version__",
     "audit",
     "cds_hooks",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop_placement._i18n import LANGUAGES
 from iop_placement._model.assessment import RISK_ORDERS, Assessment, single_step_worsenings
 from iop_placement._model.fields import FieldSpec, field_specs
 
@@ -41,6 +42,7 @@ __all__ = [
     "assessment_values",
     "assessments",
     "invalid_payloads",
+    "languages",
     "register_strategies",
     "worsened",
 ]
@@ -63,6 +65,11 @@ def _answered(spec: FieldSpec) -> st.SearchStrategy[Any]:
     if spec.kind == "integer":
         return st.integers(min_value=spec.minimum, max_value=spec.maximum)
     return st.lists(st.sampled_from(spec.values), unique=True).map(tuple)
+
+
+def languages() -> st.SearchStrategy[str]:
+    """The supported output languages (``en``, ``es``)."""
+    return st.sampled_from(LANGUAGES)
 
 
 def assessment_values(**fixed: Any) -> st.SearchStrategy[dict[str, Any]]:  # noqa: ANN401

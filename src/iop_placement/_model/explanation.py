@@ -10,11 +10,12 @@ from typing import Final
 
 from pydantic import Field
 
+from iop_placement._i18n import N_, _, rule_text, use_language
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FactValue, FieldSpec, field_specs, rating_field
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._model.recommendation import Reason, Recommendation, framed, why_sections
-from iop_placement._model.wording import describe_facts, value_label
+from iop_placement._model.wording import describe_facts, field_title, value_label
 from iop_placement._render.document import Detail, Document, Item, Section
 from iop_placement._render.html import render_html
 from iop_placement._render.markdown import render_markdown
@@ -24,7 +25,7 @@ __all__ = ["Counterfactual", "Explanation", "NearMiss", "explanation_document"]
 
 Answers = dict[str, tuple[FactValue, ...]]
 
-GOALS_NOTICE: Final = (
+GOALS_NOTICE: Final = N_(
     "These are goals for treatment planning, found by re-running the rules: changes that"
     " treatment or a change of circumstances could bring about, after which a less intensive"
     " level would fit. They are not answers to record: the assessment must always say what"
@@ -106,24 +107,29 @@ class Explanation(Frozen):
         """The other reasons: less intensive levels, flags and alternatives."""
         return self.recommendation.supporting
 
-    def to_text(self) -> str:
-        """Plain text, as the command line prints it."""
-        return render_plain(explanation_document(self))
+    def to_text(self, language: str = "en") -> str:
+        """Plain text, as the command line prints it, in ``language`` (``en``, ``es``)."""
+        with use_language(language):
+            return render_plain(explanation_document(self))
 
-    def to_markdown(self) -> str:
-        """Markdown; every rule and label string is escaped."""
-        return render_markdown(explanation_document(self))
+    def to_markdown(self, language: str = "en") -> str:
+        """Markdown in ``language``; every rule and label string is escaped."""
+        with use_language(language):
+            return render_markdown(explanation_document(self))
 
-    def to_html(self) -> str:
-        """An HTML fragment safe to embed: all text escaped, no scripts, styles or links."""
-        return render_html(explanation_document(self))
+    def to_html(self, language: str = "en") -> str:
+        """An HTML fragment in ``language``, safe to embed: all text escaped, no scripts."""
+        with use_language(language):
+            return render_html(explanation_document(self))
 
 
 # --- in words ---------------------------------------------------------------------------
 
 
 def _either(labels: list[str]) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+    if len(labels) == 1:
+        return labels[0]
+    return _("{some} or {last}").format(some=", ".join(labels[:-1]), last=labels[-1])
 
 
 def _numbers(values: Iterable[int]) -> str:
@@ -134,7 +140,12 @@ def _numbers(values: Iterable[int]) -> str:
             runs[-1].append(value)
         else:
             runs.append([value])
-    return _either([f"{r[0]} to {r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
+    return _either(
+        [
+            _("{low} to {high}").format(low=r[0], high=r[-1]) if len(r) > 1 else str(r[0])
+            for r in runs
+        ]
+    )
 
 
 def _answers(spec: FieldSpec, answers: tuple[FactValue, ...]) -> str:
@@ -151,27 +162,32 @@ def _unmet_text(
     for name, answers in unmet.items():
         spec = specs[name]
         now = value_label(spec, current[name]) if name in current else "?"
-        parts.append(f"{spec.title.lower()} is {now}, not {_answers(spec, answers)}")
+        parts.append(
+            _("{field} is {now}, not {answers}").format(
+                field=field_title(spec).lower(), now=now, answers=_answers(spec, answers)
+            )
+        )
     return "; ".join(parts)
 
 
 def _near_miss_item(miss: NearMiss) -> Item:
-    details = [Detail(_unmet_text(miss.unmet, miss.current), "Not met")]
+    details = [Detail(_unmet_text(miss.unmet, miss.current), _("Not met"))]
     details += [
         Detail(
-            f"{through.title} [{through.rule_id}]: {_unmet_text(through.unmet, through.current)}",
-            "A higher rating would come from",
+            f"{rule_text(through.rule_id, through.title)} [{through.rule_id}]:"
+            f" {_unmet_text(through.unmet, through.current)}",
+            _("A higher rating would come from"),
         )
         for through in miss.through[:3]
     ]
     details += [
-        Detail(_unmet_text(way, {**miss.current, **miss.met}), "Or it would hold if")
+        Detail(_unmet_text(way, {**miss.current, **miss.met}), _("Or it would hold if"))
         for way in miss.other_ways
     ]
     if miss.met:
-        details.append(Detail(describe_facts(miss.met), "Already met"))
-    details.append(Detail(miss.text, "Rule"))
-    return Item(miss.title, miss.rule_id, None, tuple(details))
+        details.append(Detail(describe_facts(miss.met), _("Already met")))
+    details.append(Detail(rule_text(miss.rule_id, miss.text), _("Rule")))
+    return Item(rule_text(miss.rule_id, miss.title), miss.rule_id, None, tuple(details))
 
 
 def _goal_item(goal: Counterfactual) -> Item:
@@ -180,46 +196,64 @@ def _goal_item(goal: Counterfactual) -> Item:
     for name, value in goal.changes.items():
         spec = specs[name]
         before = value_label(spec, goal.previous[name]) if name in goal.previous else "?"
-        details.append(Detail(f"{spec.title.lower()}: {value_label(spec, value)} (now {before})"))
-    return Item(f"{goal.level.label} would fit once:", details=tuple(details))
+        details.append(
+            Detail(
+                _("{field}: {goal} (now {before})").format(
+                    field=field_title(spec).lower(), goal=value_label(spec, value), before=before
+                )
+            )
+        )
+    return Item(
+        _("{level} would fit once:").format(level=_(goal.level.label)), details=tuple(details)
+    )
 
 
 def _why_not(explanation: Explanation) -> Section:
     above = explanation.why_not_level
     if above is None:
-        level = explanation.recommendation.level.label
-        return Section("Why not a more intensive level", (f"{level} is the most intensive level.",))
+        level = _(explanation.recommendation.level.label)
+        return Section(
+            _("Why not a more intensive level"),
+            (_("{level} is the most intensive level.").format(level=level),),
+        )
+    heading = _("Why not {level}").format(level=_(above.label))
     if not explanation.why_not:
         return Section(
-            f"Why not {above.label}", (f"No rule of this rule set calls for {above.label}.",)
+            heading,
+            (_("No rule of this rule set calls for {level}.").format(level=_(above.label)),),
         )
     intro = (
-        f"No rule that calls for {above.label} holds on these answers. Each rule shows what it"
-        " did not find, nearest miss first.",
+        _(
+            "No rule that calls for {level} holds on these answers. Each rule shows what it"
+            " did not find, nearest miss first."
+        ).format(level=_(above.label)),
     )
-    return Section(
-        f"Why not {above.label}", intro, tuple(_near_miss_item(m) for m in explanation.why_not)
-    )
+    return Section(heading, intro, tuple(_near_miss_item(m) for m in explanation.why_not))
 
 
 def _what_would_change(explanation: Explanation) -> Section:
-    heading = "What would change it (treatment-planning goals)"
+    heading = _("What would change it (treatment-planning goals)")
     level = explanation.recommendation.level
     if level.rank == 0:
-        return Section(heading, (f"{level.label} is the least intensive level.",))
+        return Section(
+            heading, (_("{level} is the least intensive level.").format(level=_(level.label)),)
+        )
     goals = explanation.what_would_change
     if goals:
-        intro = (GOALS_NOTICE, "Smallest sets first; no set contains a smaller one that works.")
+        intro = (
+            _(GOALS_NOTICE),
+            _("Smallest sets first; no set contains a smaller one that works."),
+        )
         return Section(heading, intro, tuple(_goal_item(goal) for goal in goals))
     specs = field_specs()
     if explanation.goal_fields:
-        titles = ", ".join(specs[name].title.lower() for name in explanation.goal_fields)
-        reason = (
-            f"No combination of goals for the answers that treatment or circumstances can"
-            f" change ({titles}) makes a less intensive level fit."
-        )
+        titles = ", ".join(field_title(specs[name]).lower() for name in explanation.goal_fields)
+        reason = _(
+            "No combination of goals for the answers that treatment or circumstances can"
+            " change ({titles}) makes a less intensive level fit."
+        ).format(titles=titles)
     else:
-        reason = (
+        reason = _(
             "Every answer that treatment or circumstances can change is already at its goal,"
             " so no goal can make a less intensive level fit."
         )
@@ -236,8 +270,9 @@ def _what_would_change(explanation: Explanation) -> Section:
     deciding = dict.fromkeys(
         name for r in (*rec.deciding, *behind) for name in r.facts if name in specs
     )
-    rests = ", ".join(specs[name].title.lower() for name in deciding)
-    return Section(heading, (reason, f"The level rests on: {rests}.") if rests else (reason,))
+    rests = ", ".join(field_title(specs[name]).lower() for name in deciding)
+    rests_on = _("The level rests on: {fields}.").format(fields=rests)
+    return Section(heading, (reason, rests_on) if rests else (reason,))
 
 
 def explanation_document(explanation: Explanation) -> Document:

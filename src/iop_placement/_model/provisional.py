@@ -6,16 +6,18 @@ result and what it says in words, for the same three renderers as a recommendati
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from pydantic import Field
 
+from iop_placement._i18n import N_, _, rating_label, use_language
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._model.recommendation import Recommendation, recommendation_document
 from iop_placement._model.record import RulesetInfo
-from iop_placement._model.wording import NOTICE
+from iop_placement._model.wording import NOTICE, field_title, option_text
 from iop_placement._render.document import Detail, Document, Item, Section, Table, cleaned
 from iop_placement._render.html import render_html
 from iop_placement._render.markdown import render_markdown
@@ -108,21 +110,24 @@ class Provisional(Frozen):
         """Whether every completion gets the same level (questions may still be open)."""
         return self.lowest == self.highest
 
-    def to_text(self) -> str:
-        """Plain text, as the command line prints it."""
-        return render_plain(provisional_document(self))
+    def to_text(self, language: str = "en") -> str:
+        """Plain text, as the command line prints it, in ``language`` (``en``, ``es``)."""
+        with use_language(language):
+            return render_plain(provisional_document(self))
 
-    def to_markdown(self) -> str:
-        """Markdown; every label is escaped."""
-        return render_markdown(provisional_document(self))
+    def to_markdown(self, language: str = "en") -> str:
+        """Markdown in ``language``; every label is escaped."""
+        with use_language(language):
+            return render_markdown(provisional_document(self))
 
-    def to_html(self) -> str:
-        """An HTML fragment safe to embed: all text escaped, no scripts, styles or links."""
-        return render_html(provisional_document(self))
+    def to_html(self, language: str = "en") -> str:
+        """An HTML fragment in ``language``, safe to embed: all text escaped, no scripts."""
+        with use_language(language):
+            return render_html(provisional_document(self))
 
-    def render(self) -> str:
+    def render(self, language: str = "en") -> str:
         """The plain-text rendering."""
-        return self.to_text()
+        return self.to_text(language)
 
 
 # --- in words ---------------------------------------------------------------------------
@@ -130,87 +135,143 @@ class Provisional(Frozen):
 
 def range_words(lowest: LevelOfCare, highest: LevelOfCare) -> str:
     """``Inpatient`` when settled, else ``Standard outpatient to Inpatient``."""
-    return lowest.label if lowest == highest else f"{lowest.label} to {highest.label}"
+    if lowest == highest:
+        return _(lowest.label)
+    return _("{low} to {high}").format(low=_(lowest.label), high=_(highest.label))
+
+
+def _rating_range(d: DimensionRange) -> str:
+    """:attr:`DimensionRange.label` in the current language."""
+    low, high = (rating_label(RiskRating.of(v).label).lower() for v in (d.lowest, d.highest))
+    if d.lowest == d.highest:
+        return f"{d.lowest} ({low})"
+    return f"{d.lowest}-{d.highest} " + "({})".format(
+        _("{low} to {high}").format(low=low, high=high)
+    )
+
+
+_NUMBERS: Final = re.compile(r"(\d+) to (\d+)")
+
+
+def _answer(field: str, words: str) -> str:
+    """An answer in words (a label, labels, 'none' or a band of hours) in the language."""
+    if band := _NUMBERS.fullmatch(words):
+        return _("{low} to {high}").format(low=band[1], high=band[2])
+    spec = field_specs().get(field)
+    if spec is None or spec.enum is None:
+        return _(words)
+    if words == "none" and spec.kind == "choices":
+        return _(words)
+    return ", ".join(option_text(spec.enum, part) for part in words.split(", "))
 
 
 def _question_item(question: OpenQuestion) -> Item:
     details = tuple(
-        Detail(range_words(outcome.lowest, outcome.highest), outcome.answer)
+        Detail(
+            range_words(outcome.lowest, outcome.highest), _answer(question.field, outcome.answer)
+        )
         for outcome in question.outcomes
     )
-    code = f"{question.field}, safety screen" if question.safety_screen else question.field
-    return Item(question.title, code, None, details)
+    code = (
+        _("{field}, safety screen").format(field=question.field)
+        if question.safety_screen
+        else question.field
+    )
+    return Item(_(question.title), code, None, details)
+
+
+PROVISIONAL_NOTICE: Final = N_(
+    "Provisional: exact over every possible answer to the open questions; it becomes a"
+    " recommendation when every question is answered."
+)
 
 
 def provisional_document(p: Provisional) -> Document:
     """The provisional result in words: range, flags, what to ask next, what is open."""
     if p.recommendation is not None:
         final = recommendation_document(p.recommendation)
-        lead = Detail("every question is answered: this is the recommendation.", "Complete")
+        lead = Detail(_("every question is answered: this is the recommendation."), _("Complete"))
         return Document((lead, *final.summary), final.sections, final.footer)
     specs = field_specs()
     count = len(p.unanswered)
-    open_words = f"{count} question{'s' if count != 1 else ''} still open"
+    open_words = (
+        _("{count} question still open") if count == 1 else _("{count} questions still open")
+    ).format(count=count)
     summary = [
         Detail(
-            f"{range_words(p.lowest, p.highest)} ({open_words}; not a recommendation yet)",
-            "Provisional level of care",
+            _("{range} ({open}; not a recommendation yet)").format(
+                range=range_words(p.lowest, p.highest), open=open_words
+            ),
+            _("Provisional level of care"),
         )
     ]
     if p.incomplete_safety_screen:
         missing = ", ".join(
-            specs[name].title.lower() for name in SAFETY_SCREEN if name in p.unanswered
+            field_title(specs[name]).lower() for name in SAFETY_SCREEN if name in p.unanswered
         )
-        summary.insert(0, Detail(f"ask first: {missing}.", "Safety screen incomplete"))
+        summary.insert(
+            0,
+            Detail(
+                _("ask first: {fields}.").format(fields=missing),
+                _(Flag.INCOMPLETE_SAFETY_SCREEN.label),
+            ),
+        )
     if p.questions:
-        summary.append(Detail(p.questions[0].title, "Ask next"))
+        summary.append(Detail(_(p.questions[0].title), _("Ask next")))
     elif p.settled:
         summary.append(
             Detail(
-                "no open answer can change the level; answer the rest for the final record.",
-                "Level settled",
+                _("no open answer can change the level; answer the rest for the final record."),
+                _("Level settled"),
             )
         )
     sections: list[Section] = []
     if p.flags:
-        items = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in p.flags)
+        items = tuple(
+            Item(_(flag.label), details=(Detail(_(flag.description)),)) for flag in p.flags
+        )
         sections.append(
-            Section("Flags raised whatever the open answers", items=items, numbered=False)
+            Section(_("Flags raised whatever the open answers"), items=items, numbered=False)
         )
     possible = [flag for flag in p.possible_flags if flag not in p.flags]
     if possible:
-        items = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in possible)
-        sections.append(Section("Flags some answers would raise", items=items, numbered=False))
+        items = tuple(
+            Item(_(flag.label), details=(Detail(_(flag.description)),)) for flag in possible
+        )
+        sections.append(Section(_("Flags some answers would raise"), items=items, numbered=False))
     if p.questions:
         intro = (
-            "Open questions whose answer can move the range, most decisive first (the safety"
-            " screen first), with the range each answer would give:",
+            _(
+                "Open questions whose answer can move the range, most decisive first (the"
+                " safety screen first), with the range each answer would give:"
+            ),
         )
         items = tuple(_question_item(q) for q in p.questions)
-        sections.append(Section("What to ask next", intro, items))
+        sections.append(Section(_("What to ask next"), intro, items))
     rest = [name for name in p.unanswered if name not in p.decisive]
     if rest:
-        items = tuple(Item(specs[name].title, name) for name in rest)
+        items = tuple(Item(field_title(specs[name]), name) for name in rest)
         sections.append(
             Section(
-                "Also still open (cannot change the range)",
-                ("Needed for the final recommendation, its flags and alternative.",),
+                _("Also still open (cannot change the range)"),
+                (_("Needed for the final recommendation, its flags and alternative."),),
                 items,
                 numbered=False,
             )
         )
-    rows = tuple((d.dimension.label, d.label) for d in p.dimensions)
+    rows = tuple((_(d.dimension.label), _rating_range(d)) for d in p.dimensions)
     sections.append(
         Section(
-            "Dimension ratings (range over the open answers)",
-            table=Table(("Dimension", "Rating"), rows),
+            _("Dimension ratings (range over the open answers)"),
+            table=Table((_("Dimension"), _("Rating")), rows),
         )
     )
     ruleset = p.ruleset
     footer = (
-        f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})",
-        "Provisional: exact over every possible answer to the open questions; it becomes a"
-        " recommendation when every question is answered.",
-        NOTICE,
+        _("Rule set: {name} {version} (sha256 {sha256})").format(
+            name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256[:12]
+        ),
+        _(PROVISIONAL_NOTICE),
+        _(NOTICE),
     )
     return cleaned(Document(tuple(summary), tuple(sections), footer))

@@ -11,6 +11,7 @@ from typing import Final
 
 from pydantic import Field
 
+from iop_placement._i18n import N_, _, rating_label, rule_text, use_language
 from iop_placement._model.asam import AsamCorrespondence
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FactValue
@@ -118,9 +119,15 @@ class Recommendation(Frozen):
         """The other reasons: less intensive levels, flags and alternatives."""
         return tuple(reason for reason in self.reasons if reason.level != self.level)
 
-    def render(self) -> str:
-        """The plain-text explanation a clinician reads."""
-        return render_plain(recommendation_document(self))
+    def render(self, language: str = "en") -> str:
+        """The plain-text explanation a clinician reads, in ``language`` (``en``, ``es``).
+
+        Raises:
+            UnsupportedLanguage: when ``language`` has no catalogue.
+
+        """
+        with use_language(language):
+            return render_plain(recommendation_document(self))
 
     def override(
         self,
@@ -157,20 +164,26 @@ class Recommendation(Frozen):
 
 def reason_item(reason: Reason) -> Item:
     """One reason: title, rule id and the level it supports; text, facts, flags, source."""
-    details = [Detail(reason.text), Detail(describe_facts(reason.facts), "Facts")]
+    details = [
+        Detail(rule_text(reason.rule_id, reason.text)),
+        Detail(describe_facts(reason.facts), _("Facts")),
+    ]
     if reason.flags:
-        details.append(Detail(", ".join(flag.label for flag in reason.flags), "Raises"))
-    details.append(Detail(reason.source, "Source"))
+        details.append(Detail(", ".join(_(flag.label) for flag in reason.flags), _("Raises")))
+    # The source quotes and reads English documents: it stays as written.
+    details.append(Detail(reason.source, _("Source")))
     if reason.level is not None:
-        outcome = reason.level.label
+        outcome = _(reason.level.label)
     elif reason.dimension is not None:
-        outcome = f"{reason.dimension.label} rated {reason.rating}"
+        outcome = _("{dimension} rated {rating}").format(
+            dimension=_(reason.dimension.label), rating=reason.rating
+        )
     else:
-        outcome = "flags only"
-    return Item(reason.title, reason.rule_id, outcome, tuple(details))
+        outcome = _("flags only")
+    return Item(rule_text(reason.rule_id, reason.title), reason.rule_id, outcome, tuple(details))
 
 
-DIMENSIONS_INTRO: Final = (
+DIMENSIONS_INTRO: Final = N_(
     "Each of the six ASAM dimensions is rated 0 (none) to 4 (severe) by the rating rules;"
     " the placement rules read these ratings."
 )
@@ -187,47 +200,68 @@ def dimensions_section(rec: Recommendation) -> list[Section]:
             key=lambda r: -(r.rating or 0),
         )
         why = "; ".join(
-            f"{r.title} [{r.rule_id}] gives {r.rating}: {describe_facts(r.facts)}" for r in behind
+            _("{title} [{rule_id}] gives {rating}: {facts}").format(
+                title=rule_text(r.rule_id, r.title),
+                rule_id=r.rule_id,
+                rating=r.rating,
+                facts=describe_facts(r.facts),
+            )
+            for r in behind
         )
         rows.append(
             (
-                rating.dimension.label,
-                f"{rating.rating} ({RiskRating.of(rating.rating).label.lower()})",
-                why or "No rating rule holds.",
+                _(rating.dimension.label),
+                f"{rating.rating} ({rating_label(RiskRating.of(rating.rating).label).lower()})",
+                why or _("No rating rule holds."),
             )
         )
-    table = Table(("Dimension", "Rating", "Why"), tuple(rows))
-    return [Section("Dimension ratings", (DIMENSIONS_INTRO,), table=table)]
+    table = Table((_("Dimension"), _("Rating"), _("Why")), tuple(rows))
+    return [Section(_("Dimension ratings"), (_(DIMENSIONS_INTRO),), table=table)]
 
 
 def why_sections(rec: Recommendation) -> list[Section]:
     """Flags, the deciding reasons, the dimension table, supporting reasons, the alternative."""
     sections = []
     if rec.flags:
-        flags = tuple(Item(flag.label, details=(Detail(flag.description),)) for flag in rec.flags)
-        sections.append(Section("Flags", items=flags, numbered=False))
+        flags = tuple(
+            Item(_(flag.label), details=(Detail(_(flag.description)),)) for flag in rec.flags
+        )
+        sections.append(Section(_("Flags"), items=flags, numbered=False))
     least = LevelOfCare.least_intensive()
-    none = () if rec.deciding else (f"No rule calls for more than {least.label}.",)
+    none = (
+        ()
+        if rec.deciding
+        else (_("No rule calls for more than {level}.").format(level=_(least.label)),)
+    )
     deciding = tuple(reason_item(reason) for reason in rec.deciding)
-    sections.append(Section("Why (deciding reasons)", none, deciding))
+    sections.append(Section(_("Why (deciding reasons)"), none, deciding))
     sections += dimensions_section(rec)
     if rec.supporting:
         # Rating reasons too: the table sums them up; here each shows its text and source.
         supporting = tuple(reason_item(reason) for reason in rec.supporting)
-        sections.append(Section("Also considered (supporting reasons)", items=supporting))
+        sections.append(Section(_("Also considered (supporting reasons)"), items=supporting))
     if rec.alternative is not None:
         alt = rec.alternative
-        intro = (
-            f"{alt.level.label} (offered by {', '.join(alt.rule_ids)}), only if all of these hold:"
+        intro = _("{level} (offered by {rule_ids}), only if all of these hold:").format(
+            level=_(alt.level.label), rule_ids=", ".join(alt.rule_ids)
         )
-        conditions = tuple(Item(condition) for condition in alt.conditions)
+        conditions = tuple(Item(_condition(alt.rule_ids, c)) for c in alt.conditions)
         sections.append(
-            Section("Alternative the clinician may weigh", (intro,), conditions, numbered=False)
+            Section(_("Alternative the clinician may weigh"), (intro,), conditions, numbered=False)
         )
     return sections
 
 
-OVERRIDE_NOTICE: Final = (
+def _condition(rule_ids: tuple[str, ...], condition: str) -> str:
+    """An alternative's condition in the current language (from the first rule that has it)."""
+    for rule_id in rule_ids:
+        translated = rule_text(rule_id, condition)
+        if translated != condition:
+            return translated
+    return condition
+
+
+OVERRIDE_NOTICE: Final = N_(
     "a danger to life is present (see the flags): act on it first. No less intensive level"
     " or alternative is offered."
 )
@@ -235,14 +269,19 @@ OVERRIDE_NOTICE: Final = (
 
 def framed(rec: Recommendation, sections: list[Section]) -> Document:
     """``sections`` between the summary (level, intensity) and the footer (rule set, notice)."""
-    lead = (Detail(OVERRIDE_NOTICE, "Safety first"),) if rec.safety_override else ()
+    lead = (Detail(_(OVERRIDE_NOTICE), _("Safety first")),) if rec.safety_override else ()
     summary = (
         *lead,
-        Detail(rec.level.label, "Recommended level of care"),
-        Detail(rec.intensity, "Typical intensity"),
+        Detail(_(rec.level.label), _("Recommended level of care")),
+        Detail(_(rec.intensity), _("Typical intensity")),
     )
     ruleset = rec.ruleset
-    footer = (f"Rule set: {ruleset.name} {ruleset.version} (sha256 {ruleset.sha256[:12]})", NOTICE)
+    footer = (
+        _("Rule set: {name} {version} (sha256 {sha256})").format(
+            name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256[:12]
+        ),
+        _(NOTICE),
+    )
     return cleaned(Document(summary, tuple(sections), footer))
 
 

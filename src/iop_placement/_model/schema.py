@@ -18,10 +18,17 @@ from typing import Any, Final
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from iop_placement._model.assessment import EXTENSIONS, LEGACY_MODIFIABLE_TO, Assessment
+from iop_placement._i18n import N_, _, contextual, use_language
+from iop_placement._model.assessment import (
+    ABSENT_LABEL,
+    EXTENSIONS,
+    LEGACY_MODIFIABLE_TO,
+    Assessment,
+)
 from iop_placement._model.fields import field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.labels import LabelledEnum
+from iop_placement._model.wording import option_context
 
 __all__ = ["JSON_SCHEMA_DIALECT", "json_schema", "ui_schema"]
 
@@ -29,6 +36,9 @@ __all__ = ["JSON_SCHEMA_DIALECT", "json_schema", "ui_schema"]
 JSON_SCHEMA_DIALECT: Final = "http://json-schema.org/draft-07/schema#"
 _DEFS: Final = "$defs"
 _REF_PREFIX: Final = "#/$defs/"
+# The true/false choices' titles (the model's "yes"/"no", capitalized), for the catalogue.
+_YES_NO: Final = (N_("Yes"), N_("No"))
+_TEXT_KEYS: Final = frozenset({"title", "description", ABSENT_LABEL})
 
 
 def _choice(member: LabelledEnum) -> dict[str, Any]:
@@ -119,7 +129,40 @@ def _strict() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return schema, extensions
 
 
-def json_schema(*, extensions: bool = False) -> dict[str, Any]:
+def _translated(node: Any, context: str | None = None) -> Any:  # noqa: ANN401 - any JSON
+    """``node`` with every ``title`` and ``description`` in the current language.
+
+    A property's own texts have no gettext context; its options' texts have their enum's
+    (``option_context``). Property names and ``const`` codes are never translated.
+    """
+    if isinstance(node, list):
+        return [_translated(item, context) for item in node]
+    if not isinstance(node, dict):
+        return node
+    specs = field_specs()
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                name: _property(prop, option_context(specs[name].enum) if name in specs else None)
+                for name, prop in value.items()
+            }
+        elif key in _TEXT_KEYS and isinstance(value, str):
+            out[key] = contextual(context, value)
+        else:
+            out[key] = _translated(value, context)
+    return out
+
+
+def _property(prop: dict[str, Any], options: str | None) -> dict[str, Any]:
+    """One property: its title, description and absent-label as such, its options in context."""
+    own = {key for key, value in prop.items() if key in _TEXT_KEYS and isinstance(value, str)}
+    return {
+        key: _(value) if key in own else _translated(value, options) for key, value in prop.items()
+    }
+
+
+def json_schema(*, extensions: bool = False, language: str = "en") -> dict[str, Any]:
     """The assessment's JSON Schema (draft-07), ready for a JSON-Schema form renderer.
 
     Every field has a ``title`` and a ``description``; every allowed value is a ``oneOf``
@@ -133,20 +176,38 @@ def json_schema(*, extensions: bool = False) -> dict[str, Any]:
     ``x-modifiable-to``) are in :func:`ui_schema` under ``ui:options``; ``extensions=True``
     keeps them in the properties too, for readers that want them there (and that do not
     validate strictly).
+
+    ``language`` (``en``, ``es``) translates every title and description; codes, property
+    names and constraints are the same in every language.
+
+    Raises:
+        UnsupportedLanguage: when ``language`` has no catalogue.
+
     """
-    if extensions:
-        return copy.deepcopy(_generate())
-    return copy.deepcopy(_strict()[0])
+    schema = _generate() if extensions else _strict()[0]
+    with use_language(language):
+        translated: dict[str, Any] = _translated(schema)
+        return translated
 
 
-def ui_schema() -> dict[str, Any]:
+def ui_schema(*, language: str = "en") -> dict[str, Any]:
     """A react-jsonschema-form ``uiSchema`` for :func:`json_schema`: order and widgets.
 
     Choices and true/false questions as radio buttons, the obligations as checkboxes,
     the hours as a number box; each choice's option descriptions as ``ui:help`` (rjsf's
     radio and checkbox widgets show only the titles); the model's extensions
-    (``x-absent-means``, ``x-absent-label``, ``x-modifiable-to``) under ``ui:options``.
+    (``x-absent-means``, ``x-absent-label``, ``x-modifiable-to``) under ``ui:options``;
+    the help lines in ``language`` (``en``, ``es``).
+
+    Raises:
+        UnsupportedLanguage: when ``language`` has no catalogue.
+
     """
+    with use_language(language):
+        return _ui_schema()
+
+
+def _ui_schema() -> dict[str, Any]:
     widgets = {"choice": "radio", "boolean": "radio", "choices": "checkboxes", "integer": "updown"}
     specs = field_specs()
     extensions = _strict()[1]
@@ -158,8 +219,10 @@ def ui_schema() -> dict[str, Any]:
             # rjsf's radio and checkbox widgets show option titles only: the help line
             # under the question gives each option's description.
             ui[name]["ui:help"] = " ".join(
-                f"{member.label}: {member.description}" for member in spec.enum
+                f"{contextual(option_context(spec.enum), member.label)}:"
+                f" {contextual(option_context(spec.enum), member.description)}"
+                for member in spec.enum
             )
         if name in extensions:
-            ui[name]["ui:options"] = copy.deepcopy(extensions[name])
+            ui[name]["ui:options"] = _translated(extensions[name])
     return ui

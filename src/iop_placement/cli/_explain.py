@@ -6,6 +6,7 @@ import argparse
 from typing import Any, TextIO
 
 from iop_placement._engine import PlacementEngine
+from iop_placement._i18n import LANGUAGES
 from iop_placement._rules.catalogue import render_catalogue_markdown
 from iop_placement._rules.ruleset import RuleSet
 from iop_placement.cli._view import write_short
@@ -35,6 +36,12 @@ def add_explain_options(assess: argparse.ArgumentParser) -> None:
         help="print the whole explanation as text (as --full), Markdown or an HTML fragment;"
         " --json prints the recommendation instead",
     )
+    assess.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="the language of the explanation (default en); the decision is the same in all",
+    )
 
 
 def write_explanation(
@@ -45,16 +52,19 @@ def write_explanation(
 ) -> None:
     """Print the short view, or the whole explanation in the format asked for."""
     fmt = getattr(args, "format", None)
-    if fmt is None and not getattr(args, "full", False):
+    language = getattr(args, "language", "en")
+    # The short view is English only for now: another language prints the whole
+    # explanation, which is translated, rather than English under a Spanish request.
+    if fmt is None and not getattr(args, "full", False) and language == "en":
         write_short(engine.recommend(data), out)
         return
     explanation = engine.explain(data)
     if fmt == "markdown":
-        out.write(explanation.to_markdown())
+        out.write(explanation.to_markdown(language))
     elif fmt == "html":
-        out.write(explanation.to_html())
+        out.write(explanation.to_html(language))
     else:
-        out.write(explanation.to_text() + "\n")
+        out.write(explanation.to_text(language) + "\n")
 
 
 def add_markdown_option(rules: argparse.ArgumentParser) -> None:

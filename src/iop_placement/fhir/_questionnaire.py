@@ -6,13 +6,15 @@ interview's order; no FHIR library is needed to make or send them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from iop_placement._i18n import N_, check_language, contextual, use_language
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import parse_assessment
+from iop_placement._model.wording import option_context
 from iop_placement._version import __version__
 from iop_placement.fhir._canonical import (
     CANONICAL_BASE,
@@ -35,6 +37,14 @@ MAX_VALUE: Final = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ITEM_CONTROL: Final = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ITEM_CONTROL_SYSTEM: Final = "http://hl7.org/fhir/questionnaire-item-control"
 HELP_SUFFIX: Final = ".help"
+# FHIR R4 core: a string element's text in another language (on the element's _<name>).
+TRANSLATION: Final = "http://hl7.org/fhir/StructureDefinition/translation"
+_TRANSLATED: Final = ("title", "description", "text", "display")
+TITLE: Final = N_("Level-of-care intake for substance use disorders")
+DESCRIPTION: Final = N_(
+    "The answers iop-placement needs to suggest a level of care (standard outpatient,"
+    " intensive outpatient or inpatient) with reasons a clinician can check."
+)
 
 _ITEM_TYPES: Final = {
     "choice": "choice",
@@ -91,7 +101,58 @@ def _item(spec: FieldSpec, base: str) -> dict[str, Any]:
     return item
 
 
-def to_questionnaire(*, base: str = CANONICAL_BASE) -> dict[str, Any]:
+def _in(language: str, english: str, context: str | None = None) -> str:
+    with use_language(language):
+        return contextual(context, english)
+
+
+def _translate(
+    node: Any,  # noqa: ANN401 - any JSON value
+    language: str,
+    translations: Sequence[str],
+    context: str | None = None,
+) -> Any:  # noqa: ANN401 - any JSON value
+    """``node`` with its texts in ``language`` and a translation extension for each other.
+
+    Codes, systems, link ids and the extensions' own values (the SDC item-control
+    display 'Help-Button' is a code's display in FHIR's code system) stay as they are;
+    answer options are translated in their enum's gettext context.
+    """
+    if isinstance(node, list):
+        return [_translate(item, language, translations, context) for item in node]
+    if not isinstance(node, dict):
+        return node
+    specs = field_specs()
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "extension":
+            out[key] = value
+        elif key == "answerOption":
+            spec = specs.get(str(node.get("linkId")))
+            options = option_context(spec.enum) if spec is not None else None
+            out[key] = _translate(value, language, translations, options)
+        elif key in _TRANSLATED and isinstance(value, str):
+            out[key] = _in(language, value, context)
+            others = [
+                {
+                    "url": TRANSLATION,
+                    "extension": [
+                        {"url": "lang", "valueCode": other},
+                        {"url": "content", "valueString": _in(other, value, context)},
+                    ],
+                }
+                for other in translations
+            ]
+            if others:
+                out["_" + key] = {"extension": others}
+        else:
+            out[key] = _translate(value, language, translations, context)
+    return out
+
+
+def to_questionnaire(
+    language: str = "en", translations: Sequence[str] = (), *, base: str = CANONICAL_BASE
+) -> dict[str, Any]:
     """The intake as a FHIR R4 ``Questionnaire`` resource (a JSON-ready dict).
 
     One item per assessment field, in intake-interview order, with ``linkId`` = the field
@@ -104,11 +165,28 @@ def to_questionnaire(*, base: str = CANONICAL_BASE) -> dict[str, Any]:
     ``base`` prefixes the canonical URLs (the Questionnaire's ``url`` and every coding's
     ``system``): the address where you publish these resources.
 
+    ``language`` (``en``, ``es``) is the language of every ``title``, ``description``,
+    ``text`` and ``display``; each language in ``translations`` adds FHIR's
+    ``translation`` extension beside each of them (``_text``, ``_display``...), so one
+    resource carries both. With either, the resource states its ``language``. Codes and
+    link ids are the same in every language.
+
     Raises:
         CanonicalBaseError: when ``base`` is not an absolute http(s) URL without a query,
             a fragment or a trailing slash.
+        UnsupportedLanguage: when a language has no catalogue.
 
     """
+    language = check_language(language)
+    others = [check_language(other) for other in translations if other != language]
+    english = _english_questionnaire(base)
+    if language == "en" and not others:
+        return english
+    translated: dict[str, Any] = _translate(english, language, others)
+    return {"resourceType": translated.pop("resourceType"), "language": language, **translated}
+
+
+def _english_questionnaire(base: str) -> dict[str, Any]:
     url = questionnaire_url(base)
     specs = field_specs()
     return {
@@ -117,13 +195,10 @@ def to_questionnaire(*, base: str = CANONICAL_BASE) -> dict[str, Any]:
         "url": url,
         "version": questionnaire_version(),
         "name": "IopPlacementIntake",
-        "title": "Level-of-care intake for substance use disorders",
+        "title": TITLE,
         "status": "active",
         "subjectType": ["Patient"],
-        "description": (
-            "The answers iop-placement needs to suggest a level of care (standard outpatient,"
-            " intensive outpatient or inpatient) with reasons a clinician can check."
-        ),
+        "description": DESCRIPTION,
         "item": [_item(specs[name], base) for name in intake_order()],
     }
 

@@ -49,9 +49,11 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     raise ImportError(msg) from error
 
 from iop_placement._engine import PlacementEngine, default_engine
+from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language
 from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
+from iop_placement._model.explanation import Explanation
 from iop_placement._model.fields import field_specs
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
@@ -66,6 +68,7 @@ from iop_placement.cds_hooks._service import (
     answer_hook,
     discovery,
 )
+from iop_placement.fhir._questionnaire import to_questionnaire
 from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
 
 __all__ = [
@@ -271,6 +274,22 @@ def _same_origin(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 
 
+# ?format= of /api/explanation: how to render, and the media type to send.
+_RENDERINGS: Final[Mapping[str, tuple[Callable[[Explanation, str], str], str]]] = {
+    "html": (Explanation.to_html, "text/html; charset=utf-8"),
+    "markdown": (Explanation.to_markdown, "text/markdown; charset=utf-8"),
+    "text": (Explanation.to_text, "text/plain; charset=utf-8"),
+}
+
+
+def _language(request: Request) -> str | Response:
+    """The ``lang`` query parameter (``en`` when absent), or a 400 naming the allowed codes."""
+    try:
+        return check_language(request.query_params.get("lang", "en"))
+    except UnsupportedLanguage:
+        return _error(400, f"lang: allowed values are {', '.join(LANGUAGES)}")
+
+
 def _static(name: str) -> bytes:
     return (files("iop_placement") / "_static" / name).read_bytes()
 
@@ -441,11 +460,25 @@ class _Endpoints:
             raise HTTPException(404, "no such file")
         return Response(_static(name), media_type=_STATIC[name], headers=_PAGE_HEADERS)
 
-    async def schema(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
-        return JSONResponse(json_schema())
+    async def schema(self, request: Request) -> Response:
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        return JSONResponse(json_schema(language=language))
 
-    async def form_ui(self, request: Request) -> Response:  # noqa: ARG002 - Starlette's signature
-        return JSONResponse(ui_schema())
+    async def form_ui(self, request: Request) -> Response:
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        return JSONResponse(ui_schema(language=language))
+
+    async def questionnaire(self, request: Request) -> Response:
+        """The FHIR Questionnaire in ``?lang=`` with the other languages as translations."""
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        others = [other for other in LANGUAGES if other != language]
+        return JSONResponse(to_questionnaire(language, others), media_type="application/fhir+json")
 
     async def description(self, request: Request) -> Response:  # noqa: ARG002
         return JSONResponse(openapi())
@@ -464,6 +497,25 @@ class _Endpoints:
 
     async def recommendation(self, request: Request) -> Response:
         return await _answer(request, self._recommend, inline=self.inline)
+
+    def _explain(self, body: Any, language: str, form: str) -> Response:  # noqa: ANN401
+        try:
+            explanation = self._engine().explain(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers are not a valid assessment", error.problems)
+        render, media = _RENDERINGS[form]
+        return Response(render(explanation, language), media_type=media)
+
+    async def explanation(self, request: Request) -> Response:
+        """The explanation rendered as ``?format=`` (html, markdown, text) in ``?lang=``."""
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        form = request.query_params.get("format", "html")
+        if form not in _RENDERINGS:
+            return _error(400, f"format: allowed values are {', '.join(_RENDERINGS)}")
+        document, _ = await _json_body(request)
+        return await run_in_threadpool(self._explain, document, language, form)
 
     def _provisional(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
         try:
@@ -620,6 +672,7 @@ def create_app(
         routes += [
             Route("/api/recommendation", ends.recommendation, methods=["POST"]),
             Route("/api/provisional", ends.provisional, methods=["POST"]),
+            Route("/api/explanation", ends.explanation, methods=["POST"]),
         ]
     routes += [
         Route("/cds-services", ends.services, methods=["GET"]),
@@ -633,6 +686,7 @@ def create_app(
             Route("/static/{name}", ends.static, methods=["GET"]),
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
+            Route("/api/questionnaire", ends.questionnaire, methods=["GET"]),
         ]
     hosts = None
     if allowed_hosts is not None:
