@@ -25,7 +25,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from iop_placement._i18n import DOMAIN, LANGUAGES, RATING_CONTEXT
-from iop_placement._model import assessment, levels, record
+from iop_placement._model import (  # every module defining a labelled enum
+    assessment,
+    levels,
+    placement_record,
+    reassessment,
+    record,
+)
 from iop_placement._model.fields import field_specs
 from iop_placement._model.labels import LabelledEnum
 from iop_placement._model.wording import option_context
