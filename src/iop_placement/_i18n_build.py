@@ -28,8 +28,8 @@ from iop_placement._i18n import DOMAIN, LANGUAGES, RATING_CONTEXT
 from iop_placement._model import (  # every module defining a labelled enum
     assessment,
     levels,
-    placement_record,
-    reassessment,
+    placement_record,  # noqa: F401 - defines labelled enums: imported to be found
+    reassessment,  # noqa: F401 - defines labelled enums: imported to be found
     record,
 )
 from iop_placement._model.fields import field_specs
