@@ -20,7 +20,8 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from helpers import BASELINE, run
-from iop_placement import InvalidAssessment, OverrideReason, fhir, recommend
+from iop_placement import InvalidAssessment, LevelOfCare, OverrideReason, fhir, recommend
+from iop_placement._model.levels import Dimension
 from iop_placement.cds_hooks._card import OVERRIDE_REASON_SYSTEM
 
 BASE = "https://fhir.acme-health.test/r4/iop"
@@ -115,10 +116,18 @@ def test_every_code_system_referenced_has_a_valid_code_system(base: str) -> None
     for system, codes in offered.items():
         concepts = {c["code"]: c["display"] for c in by_url[system]["concept"]}
         assert concepts == codes, system
-    # ... and the only other system is the cards' override reasons.
+    # ... and the others are the cards' override reasons and the two vocabularies of
+    # fhir.to_result: the levels of care and the ASAM dimensions.
     extra = set(by_url) - set(offered)
     if base == fhir.CANONICAL_BASE:
-        assert extra == {OVERRIDE_REASON_SYSTEM}
+        assert extra == {
+            OVERRIDE_REASON_SYSTEM,
+            fhir.code_system("level_of_care"),
+            fhir.code_system("asam_dimension"),
+        }
+    for name, enum in (("level_of_care", LevelOfCare), ("asam_dimension", Dimension)):
+        concepts = by_url[fhir.code_system(name, base)]["concept"]
+        assert {c["code"]: c["display"] for c in concepts} == {m.value: m.label for m in enum}
     override = by_url[fhir.code_system("override_reason", base)]
     assert [c["code"] for c in override["concept"]] == list(OverrideReason.values())
     assert all(c["definition"] for c in override["concept"])

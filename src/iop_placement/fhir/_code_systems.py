@@ -1,8 +1,10 @@
 """FHIR R4 CodeSystem resources for every code system the project's resources reference.
 
-One per choice question of the Questionnaire (its answers' codes), and one for the
-override reasons of a CDS card's override feedback. Built from the model's enums (codes,
-labels, descriptions), so they cannot drift from the Questionnaire or the cards.
+One per choice question of the Questionnaire (its answers' codes), one for the override
+reasons of a CDS card's override feedback, and one each for the levels of care and the
+ASAM dimensions that ``fhir.to_result`` codes its ServiceRequests and Observations in.
+Built from the model's enums (codes, labels, descriptions), so they cannot drift from the
+Questionnaire, the cards or the results.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.labels import LabelledEnum
+from iop_placement._model.levels import Dimension, LevelOfCare
 from iop_placement._model.record import OverrideReason
 from iop_placement._version import __version__
 from iop_placement.fhir._canonical import CANONICAL_BASE, code_system, code_system_id
@@ -24,6 +27,26 @@ OVERRIDE_REASON: Final = "override_reason"
 
 _PUBLISHER: Final = "iop-placement developers"
 
+# The vocabularies that are one enum each: name -> (enum, title, description).
+_ENUM_SYSTEMS: Final[dict[str, tuple[type[LabelledEnum], str, str]]] = {
+    OVERRIDE_REASON: (
+        OverrideReason,
+        "Override reason",
+        "Why the level of care chosen differs from the recommended one.",
+    ),
+    "level_of_care": (
+        LevelOfCare,
+        "Level of care",
+        "The levels of care iop-placement recommends (fhir.to_result's ServiceRequests).",
+    ),
+    "asam_dimension": (
+        Dimension,
+        "ASAM dimension",
+        "The six ASAM Criteria dimensions rated in each recommendation (fhir.to_result's"
+        " Observations).",
+    ),
+}
+
 
 def _choice_specs() -> dict[str, FieldSpec]:
     specs = field_specs()
@@ -34,7 +57,7 @@ def _choice_specs() -> dict[str, FieldSpec]:
 
 def code_system_names() -> tuple[str, ...]:
     """Every vocabulary with a CodeSystem: the choice questions in intake order, then the rest."""
-    return (*_choice_specs(), OVERRIDE_REASON)
+    return (*_choice_specs(), *_ENUM_SYSTEMS)
 
 
 def _pascal(name: str) -> str:
@@ -74,7 +97,7 @@ def _resource(
 
 
 def to_code_system(name: str, *, base: str = CANONICAL_BASE) -> dict[str, Any]:
-    """The CodeSystem of one vocabulary (a choice field's name, or ``override_reason``).
+    """The CodeSystem of one vocabulary (a choice field's name, or one of the enum ones).
 
     Its ``url`` is :func:`code_system` of the name under ``base``; each concept is a code
     with its label as ``display`` and, where the model has one, its description as
@@ -85,14 +108,9 @@ def to_code_system(name: str, *, base: str = CANONICAL_BASE) -> dict[str, Any]:
         CanonicalBaseError: when ``base`` cannot prefix canonical URLs.
 
     """
-    if name == OVERRIDE_REASON:
-        return _resource(
-            name,
-            "Override reason",
-            "Why the level of care chosen differs from the recommended one.",
-            _concepts(OverrideReason.values(), OverrideReason),
-            base,
-        )
+    if name in _ENUM_SYSTEMS:
+        enum, title, description = _ENUM_SYSTEMS[name]
+        return _resource(name, title, description, _concepts(enum.values(), enum), base)
     specs = _choice_specs()
     if name not in specs:
         msg = f"{name!r} has no code system; the names are {', '.join(code_system_names())}"
