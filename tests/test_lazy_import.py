@@ -29,6 +29,8 @@ HEAVY = (
     "iop_placement.verification",
     "iop_placement._explain",
     "iop_placement._model.explanation",
+    "iop_placement._provisional_diagrams",  # and dd, networkx under it: provisional() only
+    "dd",
     "multiprocessing",
     "concurrent.futures.process",
     "sqlite3",

@@ -60,7 +60,6 @@ from iop_placement._model.recommendation import Alternative, DimensionRating, Re
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
 from iop_placement._provisional import ProvisionalSearch, build_provisional
-from iop_placement._provisional_diagrams import DiagramSearch, DiagramsTooLarge
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
@@ -68,6 +67,7 @@ from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
     from iop_placement._model.explanation import Explanation
+    from iop_placement._provisional_diagrams import DiagramSearch
 
 __all__ = ["PlacementEngine", "default_engine"]
 
@@ -677,6 +677,12 @@ class PlacementEngine:
         if self._search is None:
             with self._search_lock:
                 if self._search is None:
+                    # dd (and networkx under it) cost ~100 ms of import: only on first use.
+                    from iop_placement._provisional_diagrams import (  # noqa: PLC0415
+                        DiagramSearch,
+                        DiagramsTooLarge,
+                    )
+
                     cases = ProvisionalSearch(self._rule_set)
                     try:
                         self._search = DiagramSearch(self._rule_set, cases.cuts)
