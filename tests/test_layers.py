@@ -45,8 +45,9 @@ ALLOWED: Mapping[str, Set[str]] = {
     "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
     "fhir": {"_model", "_version"},
+    "adaptive": {"_model", "_engine", "fhir"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
-    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits"},
+    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits", "adaptive", "_render"},
     "cli": {
         "_model",
         "_rules",

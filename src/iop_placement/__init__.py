@@ -101,6 +101,7 @@ __all__ = [
     "SuicideRisk",
     "SupportSystem",
     "__version__",
+    "adaptive",
     "audit",
     "cds_hooks",
     "default_engine",
@@ -168,6 +169,7 @@ for _name in __all__:
 # the explanation (its models and the counterfactual search) and the batch API
 # (multiprocessing). tests/test_lazy_import.py checks that importing the package loads none.
 _LAZY: dict[str, str] = {
+    "adaptive": "iop_placement.adaptive",
     "audit": "iop_placement.audit",
     "cds_hooks": "iop_placement.cds_hooks",
     "fhir": "iop_placement.fhir",

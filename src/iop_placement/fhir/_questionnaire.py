@@ -19,6 +19,7 @@ from iop_placement.fhir._canonical import QUESTIONNAIRE_ID, QUESTIONNAIRE_URL, c
 __all__ = [
     "HELP_SUFFIX",
     "is_required",
+    "questionnaire_item",
     "questionnaire_version",
     "to_questionnaire",
     "to_questionnaire_response",
@@ -64,7 +65,7 @@ def _help(name: str, text: str) -> dict[str, Any]:
     }
 
 
-def _item(spec: FieldSpec) -> dict[str, Any]:
+def questionnaire_item(spec: FieldSpec) -> dict[str, Any]:
     info = Assessment.model_fields[spec.name]
     item: dict[str, Any] = {
         "linkId": spec.name,
@@ -110,7 +111,7 @@ def to_questionnaire() -> dict[str, Any]:
             "The answers iop-placement needs to suggest a level of care (standard outpatient,"
             " intensive outpatient or inpatient) with reasons a clinician can check."
         ),
-        "item": [_item(specs[name]) for name in intake_order()],
+        "item": [questionnaire_item(specs[name]) for name in intake_order()],
     }
 
 

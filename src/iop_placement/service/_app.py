@@ -55,6 +55,7 @@ from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
+from iop_placement.adaptive import next_field, next_question
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
 from iop_placement.cds_hooks._fetch import FhirFetchError, fhir_server_base
@@ -87,6 +88,7 @@ MAX_PROBLEMS: Final = 20
 # worker threads, at most this many at once, so it never holds up the event loop.
 PROVISIONAL_CONCURRENCY: Final = 2
 MAX_TEXT: Final = 300
+NEXT_QUESTION: Final = "/Questionnaire/$next-question"
 REALM: Final = "iop-placement"
 ACCESS_LOG: Final = logging.getLogger("iop_placement.access")
 ERROR_LOG: Final = logging.getLogger("iop_placement.service")
@@ -108,6 +110,7 @@ _PROTOCOL_NAMES: Final = frozenset(
         "fhirAuthorization", "access_token", "token_type", "prefetch", "intake",
         "feedback", "card", "outcome", "overrideReason", "reason", "userComment",
         "outcomeTimestamp", "acceptedSuggestions", "code", "system", "display",
+        "questionnaire-response", "full-record",
     }
 )  # fmt: skip
 _FIXED_FIELDS: Final = {
@@ -116,6 +119,7 @@ _FIXED_FIELDS: Final = {
     "(questionnaire response)",
     "(a field whose name is not shown)",
     "(an item whose linkId is not shown)",
+    "(parameters)",
 }
 _JSON_TYPES: Final = ("application/json", "application/fhir+json")
 
@@ -470,7 +474,11 @@ class _Endpoints:
             result = self._engine().provisional(body)
         except InvalidAssessment as error:
             return _error(400, "the answers given are not valid", error.problems)
-        return JSONResponse({"provisional": result, "view": provisional_view(result)})
+        # The adaptive page asks this field next (None: the level is settled).
+        following = next_field(result)
+        return JSONResponse(
+            {"provisional": result, "view": provisional_view(result), "next": following}
+        )
 
     async def provisional(self, request: Request) -> Response:
         if not _same_origin(request):
@@ -478,6 +486,23 @@ class _Endpoints:
         document, _ = await _json_body(request)
         return await anyio.to_thread.run_sync(
             self._provisional, document, limiter=self.provisional_limiter
+        )
+
+    def _next_question(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            out = next_question(body, engine=self._engine())
+        except InvalidAssessment as error:
+            return _error(400, "the request is not a valid $next-question call", error.problems)
+        return Response(to_json(out), media_type="application/fhir+json")
+
+    async def next_question(self, request: Request) -> Response:
+        """SDC ``Questionnaire/$next-question`` (authenticated as the CDS Hooks calls are)."""
+        refused = await self._authenticate(request, NEXT_QUESTION)
+        if refused is not None:
+            return refused
+        document, _ = await _json_body(request)
+        return await anyio.to_thread.run_sync(
+            self._next_question, document, limiter=self.provisional_limiter
         )
 
     def _hook(self, body: object, issuer: str | None = None) -> Response:
@@ -622,6 +647,7 @@ def create_app(
             Route("/api/provisional", ends.provisional, methods=["POST"]),
         ]
     routes += [
+        Route(NEXT_QUESTION, ends.next_question, methods=["POST"]),
         Route("/cds-services", ends.services, methods=["GET"]),
         Route("/openapi.json", ends.description, methods=["GET"]),
     ]
