@@ -72,6 +72,7 @@ CONFINED: Mapping[str, str] = {
     "psycopg": f"{PACKAGE}.audit._store",
     "psycopg_pool": f"{PACKAGE}.audit._store",
     "uvicorn": f"{PACKAGE}.service._server",
+    "fpdf": f"{PACKAGE}._render.pdf",
 }
 
 Graph = Mapping[str, Set[str]]

@@ -57,8 +57,9 @@ from iop_placement._rules.bundled import bundled_rules
 from iop_placement._version import __version__
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
-    from iop_placement import audit, cds_hooks, fhir
+    from iop_placement import adaptive, audit, cds_hooks, fhir
     from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
+    from iop_placement._model.printable import printable_summary
     from iop_placement.batch import recommend_many
 
 __all__ = [
@@ -109,6 +110,7 @@ __all__ = [
     "fhir",
     "json_schema",
     "parse_assessment",
+    "printable_summary",
     "provisional",
     "recommend",
     "recommend_many",
@@ -176,6 +178,7 @@ _LAZY: dict[str, str] = {
     "Counterfactual": "iop_placement._model.explanation",
     "Explanation": "iop_placement._model.explanation",
     "NearMiss": "iop_placement._model.explanation",
+    "printable_summary": "iop_placement._model.printable",
     "recommend_many": "iop_placement.batch",
 }
 

@@ -22,6 +22,7 @@ __all__ = [
     "CONTAINED_ID",
     "FULL_RECORD_PARAMETER",
     "RESULT_LINK_ID",
+    "UNDECIDED_LINK_ID",
     "next_field",
     "next_question",
 ]
@@ -34,6 +35,9 @@ ADAPTIVE_RESPONSE_PROFILE: Final = SDC + "sdc-questionnaireresponse-adapt"
 CONTAINED_ID: Final = "adaptive-intake"
 RESULT_LINK_ID: Final = "iop-placement.result"
 """The read-only display item that states the settled level when the intake stops."""
+UNDECIDED_LINK_ID: Final = "iop-placement.undecided-flags"
+"""A display item after the result: flags the questions not asked could still raise."""
+UNDECIDED_FLAGS: Final = "Not asked, and could still raise"
 RESPONSE_PARAMETER: Final = "questionnaire-response"
 FULL_RECORD_PARAMETER: Final = "full-record"
 """A ``valueBoolean`` input parameter (this service's own): true asks every question."""
@@ -150,11 +154,21 @@ def _answers(response: Mapping[str, Any], asked: list[str]) -> dict[str, Any]:
     return values
 
 
-def _result_item(result: Provisional) -> dict[str, Any]:
+def _result_items(result: Provisional) -> list[dict[str, Any]]:
     text = result.lowest.label
     if not result.settled:  # the full record of an intake that stays open cannot end here
         text = f"{text} to {result.highest.label}"
-    return {"linkId": RESULT_LINK_ID, "text": text, "type": "display"}
+    items: list[dict[str, Any]] = [{"linkId": RESULT_LINK_ID, "text": text, "type": "display"}]
+    undecided = [flag.label for flag in result.possible_flags if flag not in result.flags]
+    if undecided:
+        items.append(
+            {
+                "linkId": UNDECIDED_LINK_ID,
+                "text": f"{UNDECIDED_FLAGS}: {'; '.join(undecided)}",
+                "type": "display",
+            }
+        )
+    return items
 
 
 def next_question(body: object, *, engine: PlacementEngine | None = None) -> dict[str, Any]:
@@ -168,8 +182,9 @@ def next_question(body: object, *, engine: PlacementEngine | None = None) -> dic
     send none. Returned (FHIR's form for a single ``return`` resource, without Parameters):
     the response with the next question appended to the contained Questionnaire and
     ``status`` ``in-progress``; when the intake stops, no question is added, a display
-    item states the level, and ``status`` is ``completed``. A required question asked
-    but not answered is asked again before any other.
+    item states the level (and another the flags the questions not asked could still
+    raise: the level is settled, the flags may not be), and ``status`` is ``completed``.
+    A required question asked but not answered is asked again before any other.
 
     Raises:
         InvalidAssessment: a malformed request, or answers that are not valid (naming the
@@ -219,7 +234,7 @@ def next_question(body: object, *, engine: PlacementEngine | None = None) -> dic
         if isinstance(item, Mapping) and item.get("linkId") in specs
     ]
     if done:
-        questionnaire["item"].append(_result_item(result))
+        questionnaire["item"] += _result_items(result)
     out.update(
         {
             "resourceType": "QuestionnaireResponse",

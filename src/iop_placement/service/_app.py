@@ -53,6 +53,7 @@ from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
+from iop_placement._model.printable import printable_summary
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
 from iop_placement.adaptive import next_field, next_question
@@ -505,6 +506,32 @@ class _Endpoints:
             self._next_question, document, limiter=self.provisional_limiter
         )
 
+    def _summary(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            explanation = self._engine().explain(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers are not a valid assessment", error.problems)
+        return Response(
+            printable_summary(explanation),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": 'inline; filename="level-of-care-summary.pdf"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def summary(self, request: Request) -> Response:
+        """The printable summary (PDF) of complete answers, for the page's print button.
+
+        POST only: answers in a URL would stay in logs and the browser's history.
+        """
+        if not _same_origin(request):
+            return _error(403, "the intake API answers only the service's own page")
+        document, _ = await _json_body(request)
+        return await anyio.to_thread.run_sync(
+            self._summary, document, limiter=self.provisional_limiter
+        )
+
     def _hook(self, body: object, issuer: str | None = None) -> Response:
         try:
             answer: HookAnswer = answer_hook(
@@ -645,6 +672,7 @@ def create_app(
         routes += [
             Route("/api/recommendation", ends.recommendation, methods=["POST"]),
             Route("/api/provisional", ends.provisional, methods=["POST"]),
+            Route("/api/summary.pdf", ends.summary, methods=["POST"]),
         ]
     routes += [
         Route(NEXT_QUESTION, ends.next_question, methods=["POST"]),
