@@ -10,6 +10,9 @@ Questionnaire) and are parsed with fhir.resources (R4B).
 from __future__ import annotations
 
 import itertools
+import re
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +20,16 @@ from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from starlette.testclient import TestClient
 
-from iop_placement import InvalidAssessment, fhir, populations, recommend
+from iop_placement import InvalidAssessment, fhir, populations, provisional, recommend
 from iop_placement._model.fields import field_specs
 from iop_placement._model.provisional import SAFETY_SCREEN
-from iop_placement.adaptive import ADAPTIVE_EXTENSION, FULL_RECORD_PARAMETER, next_question
+from iop_placement.adaptive import (
+    ADAPTIVE_EXTENSION,
+    FULL_RECORD_PARAMETER,
+    RESULT_LINK_ID,
+    UNDECIDED_LINK_ID,
+    next_question,
+)
 from iop_placement.service import create_app
 
 CASES = [
@@ -61,7 +70,12 @@ def run(case: dict[str, Any], *, full: bool = False) -> tuple[list[str], dict[st
 def test_ends_on_the_full_form_level_with_fewer_questions(case: dict[str, Any]) -> None:
     asked, response = run(case)
     level = recommend(case).level
-    assert response["contained"][0]["item"][-1]["text"] == level.label
+    items = {i["linkId"]: i["text"] for i in response["contained"][0]["item"]}
+    assert items[RESULT_LINK_ID] == level.label
+    partial = provisional({name: case[name] for name in asked})
+    undecided = set(partial.possible_flags) - set(partial.flags)
+    assert all(flag.label in items.get(UNDECIDED_LINK_ID, "") for flag in undecided)
+    assert (UNDECIDED_LINK_ID in items) == bool(undecided)
     assert asked[:3] == list(SAFETY_SCREEN)
     assert len(asked) == len(set(asked)) < len(field_specs())
 
@@ -74,7 +88,9 @@ def test_full_record_asks_every_question_safety_first() -> None:
     assert fhir.from_questionnaire_response(
         {**response, "questionnaire": fhir.QUESTIONNAIRE_URL}
     ) == fhir.from_questionnaire_response(fhir.to_questionnaire_response(case))
-    assert response["contained"][0]["item"][-1]["text"] == recommend(case).level.label
+    items = {i["linkId"]: i["text"] for i in response["contained"][0]["item"]}
+    assert items[RESULT_LINK_ID] == recommend(case).level.label
+    assert UNDECIDED_LINK_ID not in items  # every question answered: every flag decided
 
 
 def test_sdc_shapes() -> None:
@@ -168,3 +184,16 @@ def test_service_endpoint_needs_a_token_when_the_service_checks_them() -> None:
     reply = TestClient(app).post("/Questionnaire/$next-question", json={})
     assert reply.status_code == 401
     assert "Bearer" in reply.headers["www-authenticate"]
+
+
+def test_the_docs_example_runs(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "adaptive-intake.md").read_text(
+        encoding="utf-8"
+    )
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    module = tmp_path / "adaptive_example.py"
+    module.write_text(block, encoding="utf-8")
+    namespace = runpy.run_path(str(module))
+    result = namespace["result"]
+    assert result[RESULT_LINK_ID] == recommend(namespace["case"]).level.label
+    assert len(namespace["response"]["item"]) < len(field_specs())

@@ -23,6 +23,8 @@ from __future__ import annotations
 from iop_placement.adaptive._next import (
     ADAPTIVE_EXTENSION,
     FULL_RECORD_PARAMETER,
+    RESULT_LINK_ID,
+    UNDECIDED_LINK_ID,
     next_field,
     next_question,
 )
@@ -30,6 +32,8 @@ from iop_placement.adaptive._next import (
 __all__ = [
     "ADAPTIVE_EXTENSION",
     "FULL_RECORD_PARAMETER",
+    "RESULT_LINK_ID",
+    "UNDECIDED_LINK_ID",
     "next_field",
     "next_question",
 ]
