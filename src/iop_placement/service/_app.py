@@ -96,6 +96,7 @@ ERROR_LOG: Final = logging.getLogger("iop_placement.service")
 _STATIC: Final = {
     "intake.js": "text/javascript; charset=utf-8",
     "intake.css": "text/css; charset=utf-8",
+    "sources.json": "application/json",
 }
 _PAGE_HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self';"
