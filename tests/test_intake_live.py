@@ -127,7 +127,7 @@ def _expect(browser: webdriver.Chrome, answers: dict[str, Any]) -> dict[str, Any
 def test_the_page_shows_the_provisional_result_live(
     browser: webdriver.Chrome, base_url: str
 ) -> None:
-    browser.get(base_url)
+    browser.get(base_url + "?all")  # every question shown, answered in any order
     WebDriverWait(browser, WAIT_S).until(
         lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-provisional")
     )

@@ -104,7 +104,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 def _open(browser: webdriver.Chrome, url: str) -> None:
-    browser.get(url)
+    browser.get(url + "?all")  # every question shown (tests/test_intake_adaptive.py: adaptive)
     WebDriverWait(browser, WAIT_S).until(
         lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
     )

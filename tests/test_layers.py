@@ -49,8 +49,19 @@ ALLOWED: Mapping[str, Set[str]] = {
     "audit": {"_model"},
     "batch": {"_model", "_rules", "_backends", "_engine"},
     "fhir": {"_model", "_version", "_rules", "_i18n"},
+    "adaptive": {"_model", "_engine", "fhir"},
     "cds_hooks": {"_model", "_render", "_engine", "fhir", "_limits"},
-    "service": {"_model", "_engine", "cds_hooks", "audit", "_limits", "_i18n", "fhir"},
+    "service": {
+        "_model",
+        "_engine",
+        "cds_hooks",
+        "audit",
+        "_limits",
+        "_i18n",
+        "fhir",
+        "adaptive",
+        "_render",
+    },
     "cli": {
         "_model",
         "_rules",
@@ -82,6 +93,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "gunicorn": (f"{PACKAGE}.service._workers",),
     "uvicorn_worker": (f"{PACKAGE}.service._workers",),
     "fastapi": (f"{PACKAGE}.integrations.fastapi",),
+    "fpdf": (f"{PACKAGE}._render.pdf",),
 }
 
 Graph = Mapping[str, Set[str]]

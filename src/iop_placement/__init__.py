@@ -58,8 +58,9 @@ from iop_placement._rules.bundled import bundled_rules
 from iop_placement._version import __version__
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
-    from iop_placement import audit, cds_hooks, fhir, reassessment
+    from iop_placement import adaptive, audit, cds_hooks, fhir, reassessment
     from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
+    from iop_placement._model.printable import printable_summary
     from iop_placement.batch import recommend_many
     from iop_placement.reassessment import Reassessment, Transition, reassess
 
@@ -107,6 +108,7 @@ __all__ = [
     "Transition",
     "UnsupportedLanguage",
     "__version__",
+    "adaptive",
     "audit",
     "cds_hooks",
     "default_engine",
@@ -114,6 +116,7 @@ __all__ = [
     "fhir",
     "json_schema",
     "parse_assessment",
+    "printable_summary",
     "provisional",
     "reassess",
     "reassessment",
@@ -176,12 +179,14 @@ for _name in __all__:
 # the explanation (its models and the counterfactual search) and the batch API
 # (multiprocessing). tests/test_lazy_import.py checks that importing the package loads none.
 _LAZY: dict[str, str] = {
+    "adaptive": "iop_placement.adaptive",
     "audit": "iop_placement.audit",
     "cds_hooks": "iop_placement.cds_hooks",
     "fhir": "iop_placement.fhir",
     "Counterfactual": "iop_placement._model.explanation",
     "Explanation": "iop_placement._model.explanation",
     "NearMiss": "iop_placement._model.explanation",
+    "printable_summary": "iop_placement._model.printable",
     "recommend_many": "iop_placement.batch",
     "reassessment": "iop_placement.reassessment",
     "reassess": "iop_placement.reassessment",

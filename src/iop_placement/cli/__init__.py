@@ -75,6 +75,19 @@ def _read_json(source: str, stdin: TextIO) -> Any:  # noqa: ANN401 - any JSON do
         raise _InputError(msg) from None
 
 
+def _write_pdf(engine: PlacementEngine, data: Any, path: str, out: TextIO) -> None:  # noqa: ANN401
+    """The printable summary (PDF) of one assessment, to ``path``; one line on ``out``."""
+    from iop_placement._model.printable import printable_summary  # noqa: PLC0415 - lazily
+
+    pdf = printable_summary(engine.explain(data))
+    try:
+        Path(path).write_bytes(pdf)
+    except OSError as error:
+        msg = f"--pdf: cannot write {path}: {error.strerror}"
+        raise _InputError(msg) from None
+    out.write(f"wrote the printable summary to {path}\n")
+
+
 def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     check_batch_usage(args)
     if args.jsonl is not None:
@@ -93,6 +106,9 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             fmt = getattr(args, "format", None) or "text"
             rendered = {"markdown": result.to_markdown, "html": result.to_html}
             out.write(rendered.get(fmt, lambda: result.to_text() + "\n")())
+        return EXIT_OK
+    if args.pdf is not None:
+        _write_pdf(engine, data, args.pdf, out)
         return EXIT_OK
     if args.json:
         recommendation = engine.recommend(data)
@@ -177,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="FILE may leave questions out: print the exact range of levels over every way"
         " of answering them, the flags, and what to ask next (with --json or --format)",
+    )
+    assess.add_argument(
+        "--pdf",
+        metavar="OUT.pdf",
+        help="write the printable summary (level, flags, dimension table, why not a lower"
+        " level, rule set) as a one- or two-page PDF (needs the pdf extra)",
     )
     add_batch_options(assess)
     add_explain_options(assess)

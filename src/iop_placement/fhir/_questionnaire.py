@@ -26,6 +26,7 @@ from iop_placement.fhir._canonical import (
 __all__ = [
     "HELP_SUFFIX",
     "is_required",
+    "questionnaire_item",
     "questionnaire_version",
     "to_questionnaire",
     "to_questionnaire_response",
@@ -79,7 +80,7 @@ def _help(name: str, text: str) -> dict[str, Any]:
     }
 
 
-def _item(spec: FieldSpec, base: str) -> dict[str, Any]:
+def questionnaire_item(spec: FieldSpec, base: str = CANONICAL_BASE) -> dict[str, Any]:
     info = Assessment.model_fields[spec.name]
     item: dict[str, Any] = {
         "linkId": spec.name,
@@ -199,7 +200,7 @@ def _english_questionnaire(base: str) -> dict[str, Any]:
         "status": "active",
         "subjectType": ["Patient"],
         "description": DESCRIPTION,
-        "item": [_item(specs[name], base) for name in intake_order()],
+        "item": [questionnaire_item(specs[name], base) for name in intake_order()],
     }
 
 

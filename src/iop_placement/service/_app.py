@@ -55,8 +55,10 @@ from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.explanation import Explanation
 from iop_placement._model.fields import field_specs
+from iop_placement._model.printable import printable_summary
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
+from iop_placement.adaptive import next_field, next_question
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
 from iop_placement.cds_hooks._fetch import FhirFetchError, fhir_server_base
@@ -90,12 +92,14 @@ MAX_PROBLEMS: Final = 20
 # worker threads, at most this many at once, so it never holds up the event loop.
 PROVISIONAL_CONCURRENCY: Final = 2
 MAX_TEXT: Final = 300
+NEXT_QUESTION: Final = "/Questionnaire/$next-question"
 REALM: Final = "iop-placement"
 ACCESS_LOG: Final = logging.getLogger("iop_placement.access")
 ERROR_LOG: Final = logging.getLogger("iop_placement.service")
 _STATIC: Final = {
     "intake.js": "text/javascript; charset=utf-8",
     "intake.css": "text/css; charset=utf-8",
+    "sources.json": "application/json",
 }
 _PAGE_HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self';"
@@ -111,6 +115,7 @@ _PROTOCOL_NAMES: Final = frozenset(
         "fhirAuthorization", "access_token", "token_type", "prefetch", "intake",
         "feedback", "card", "outcome", "overrideReason", "reason", "userComment",
         "outcomeTimestamp", "acceptedSuggestions", "code", "system", "display",
+        "questionnaire-response", "full-record",
     }
 )  # fmt: skip
 _FIXED_FIELDS: Final = {
@@ -119,6 +124,7 @@ _FIXED_FIELDS: Final = {
     "(questionnaire response)",
     "(a field whose name is not shown)",
     "(an item whose linkId is not shown)",
+    "(parameters)",
 }
 _JSON_TYPES: Final = ("application/json", "application/fhir+json")
 
@@ -522,7 +528,11 @@ class _Endpoints:
             result = self._engine().provisional(body)
         except InvalidAssessment as error:
             return _error(400, "the answers given are not valid", error.problems)
-        return JSONResponse({"provisional": result, "view": provisional_view(result)})
+        # The adaptive page asks this field next (None: the level is settled).
+        following = next_field(result)
+        return JSONResponse(
+            {"provisional": result, "view": provisional_view(result), "next": following}
+        )
 
     async def provisional(self, request: Request) -> Response:
         if not _same_origin(request):
@@ -530,6 +540,49 @@ class _Endpoints:
         document, _ = await _json_body(request)
         return await anyio.to_thread.run_sync(
             self._provisional, document, limiter=self.provisional_limiter
+        )
+
+    def _next_question(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            out = next_question(body, engine=self._engine())
+        except InvalidAssessment as error:
+            return _error(400, "the request is not a valid $next-question call", error.problems)
+        return Response(to_json(out), media_type="application/fhir+json")
+
+    async def next_question(self, request: Request) -> Response:
+        """SDC ``Questionnaire/$next-question`` (authenticated as the CDS Hooks calls are)."""
+        refused = await self._authenticate(request, NEXT_QUESTION)
+        if refused is not None:
+            return refused
+        document, _ = await _json_body(request)
+        return await anyio.to_thread.run_sync(
+            self._next_question, document, limiter=self.provisional_limiter
+        )
+
+    def _summary(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+        try:
+            explanation = self._engine().explain(body)
+        except InvalidAssessment as error:
+            return _error(400, "the answers are not a valid assessment", error.problems)
+        return Response(
+            printable_summary(explanation),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": 'inline; filename="level-of-care-summary.pdf"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def summary(self, request: Request) -> Response:
+        """The printable summary (PDF) of complete answers, for the page's print button.
+
+        POST only: answers in a URL would stay in logs and the browser's history.
+        """
+        if not _same_origin(request):
+            return _error(403, "the intake API answers only the service's own page")
+        document, _ = await _json_body(request)
+        return await anyio.to_thread.run_sync(
+            self._summary, document, limiter=self.provisional_limiter
         )
 
     def _hook(self, body: object, issuer: str | None = None) -> Response:
@@ -673,8 +726,10 @@ def create_app(
             Route("/api/recommendation", ends.recommendation, methods=["POST"]),
             Route("/api/provisional", ends.provisional, methods=["POST"]),
             Route("/api/explanation", ends.explanation, methods=["POST"]),
+            Route("/api/summary.pdf", ends.summary, methods=["POST"]),
         ]
     routes += [
+        Route(NEXT_QUESTION, ends.next_question, methods=["POST"]),
         Route("/cds-services", ends.services, methods=["GET"]),
         Route("/openapi.json", ends.description, methods=["GET"]),
     ]
