@@ -8,8 +8,8 @@ Run from a checkout (``PYTHONPATH=src`` or an installed package)::
 Each seeded intake of each reference population (``iop_placement.populations``:
 assumptions, not data) is driven through ``Questionnaire/$next-question`` exactly as an
 SDC client would, answering each question it asks from the intake; the script counts the
-questions asked until the operation stops (the level settled and the safety screen
-answered) and checks that the level it stops on is ``recommend()``'s on the whole intake.
+questions asked until the operation stops (the level settled, the safety screen
+answered, no safety flag still open) and checks that the level it stops on is ``recommend()``'s on the whole intake.
 It also counts the flags that were still possible but undecided when it stopped (the
 full record, ``full-record``, settles them). The figures replace the part of the page
 between the two ``<!-- figures -->`` markers.

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from iop_placement import InvalidAssessment, fhir, populations, provisional, recommend
 from iop_placement._model.fields import field_specs
+from iop_placement._model.levels import FlagKind
 from iop_placement._model.provisional import SAFETY_SCREEN
 from iop_placement.adaptive import (
     ADAPTIVE_EXTENSION,
@@ -76,6 +77,11 @@ def test_ends_on_the_full_form_level_with_fewer_questions(case: dict[str, Any]) 
     undecided = set(partial.possible_flags) - set(partial.flags)
     assert all(flag.label in items.get(UNDECIDED_LINK_ID, "") for flag in undecided)
     assert (UNDECIDED_LINK_ID in items) == bool(undecided)
+    # It never stops while an unasked question could still raise a safety flag: every
+    # safety flag of the full form is already raised where it stops.
+    assert not {flag for flag in undecided if flag.kind is FlagKind.SAFETY}
+    safety = {flag for flag in recommend(case).flags if flag.kind is FlagKind.SAFETY}
+    assert safety <= set(partial.flags)
     assert asked[:3] == list(SAFETY_SCREEN)
     assert len(asked) == len(set(asked)) < len(field_specs())
 

@@ -61,6 +61,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "fhir",
         "adaptive",
         "_render",
+        "_version",
     },
     "cli": {
         "_model",

@@ -11,6 +11,7 @@ from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 from iop_placement._model.intake import intake_order
+from iop_placement._model.levels import FlagKind
 from iop_placement._model.provisional import SAFETY_SCREEN, Provisional
 from iop_placement.fhir import QUESTIONNAIRE_URL, partial_answers
 from iop_placement.fhir._questionnaire import is_required, questionnaire_item, questionnaire_version
@@ -52,7 +53,8 @@ def next_field(
 
     The unanswered safety-screen questions first (in their order), then the most decisive
     open question (``result.decisive``). Without ``full_record`` it stops (None) once the
-    level is settled and the safety screen answered; with it, it then asks the remaining
+    level is settled, the safety screen answered and no safety flag can still be raised by
+    an unasked question; with it, it then asks the remaining
     questions in the intake interview's order. ``asked`` are fields already put to the
     person (an optional question asked and left blank is not asked again).
     """
@@ -63,9 +65,16 @@ def next_field(
     for name in result.decisive:
         if name in open_fields:
             return name
-    if not open_fields or (result.settled and not full_record):
+    # A settled level is not enough to stop: a safety flag (crisis, withdrawal, medical
+    # instability, overdose risk) that an unasked question could still raise is a danger to
+    # life the clinician must not miss. Needs and feasibility may stay open.
+    safety_open = any(
+        flag.kind is FlagKind.SAFETY and flag not in result.flags for flag in result.possible_flags
+    )
+    if not open_fields or (result.settled and not safety_open and not full_record):
         return None
-    # Unsettled yet no single answer moves a bound, or the full record: the interview order.
+    # Unsettled yet no single answer moves a bound, a safety flag still open, or the full
+    # record: the interview order.
     rank = {name: index for index, name in enumerate(intake_order())}
     return min(open_fields, key=rank.__getitem__)
 

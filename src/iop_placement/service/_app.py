@@ -58,6 +58,7 @@ from iop_placement._model.fields import field_specs
 from iop_placement._model.printable import printable_summary
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.view import provisional_view, recommendation_response_json
+from iop_placement._version import __version__
 from iop_placement.adaptive import next_field, next_question
 from iop_placement.audit import AuditError, AuditStore
 from iop_placement.cds_hooks._feedback import parse_feedback
@@ -304,6 +305,7 @@ def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 description of the service (shipped as ``service/openapi.json``)."""
     text = (files("iop_placement") / "service" / "openapi.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
+    document["info"]["version"] = __version__  # the package's, so it cannot go stale
     return document
 
 
