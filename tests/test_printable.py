@@ -19,6 +19,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from iop_placement import LevelOfCare, OverrideReason, explain, populations, printable_summary
+from iop_placement._i18n import _, use_language
+from iop_placement._model.printable import PRINTABLE_TITLE
 from iop_placement._render.document import Detail, Document, Item, Section, Table
 from iop_placement._render.pdf import printable, render_pdf
 from iop_placement.cli import main
@@ -183,3 +185,33 @@ def test_the_docs_example_runs(tmp_path: Path) -> None:
     module.write_text(block, encoding="utf-8")
     namespace = runpy.run_path(str(module))
     assert text_of(namespace["pdf"])[0].count("Override") == 1
+
+
+def test_the_summary_in_spanish() -> None:
+    """Every heading, label and rule text in Spanish, from the one catalogue; ids unchanged."""
+    explanation = explain(example("crisis"))
+    rec = explanation.recommendation
+    text, pages = text_of(printable_summary(explanation, language="es"))
+    assert pages <= 2
+    with use_language("es"):
+        assert squashed(_(rec.level.label)) in text
+        assert squashed(_(PRINTABLE_TITLE)) in text
+        for flag in rec.flags:
+            assert squashed(_(flag.label)) in text
+        supporting = squashed(_("Also considered (supporting reasons)"))
+    assert rec.level.label not in text
+    assert supporting not in text  # left out for length in every language
+    for reason in rec.deciding:
+        assert reason.rule_id in text
+    assert rec.ruleset.sha256[:12] in text
+
+
+def test_service_serves_the_pdf_in_the_language_asked(client: TestClient) -> None:
+    reply = client.post("/api/summary.pdf?lang=es", json=example("standard_outpatient"))
+    assert reply.status_code == 200
+    text, _pages = text_of(reply.content)
+    level = explain(example("standard_outpatient")).recommendation.level
+    with use_language("es"):
+        assert squashed(_(level.label)) in text
+    unknown = client.post("/api/summary.pdf?lang=xx", json=example("standard_outpatient"))
+    assert unknown.status_code == 400

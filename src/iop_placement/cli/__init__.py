@@ -75,11 +75,17 @@ def _read_json(source: str, stdin: TextIO) -> Any:  # noqa: ANN401 - any JSON do
         raise _InputError(msg) from None
 
 
-def _write_pdf(engine: PlacementEngine, data: Any, path: str, out: TextIO) -> None:  # noqa: ANN401
+def _write_pdf(
+    engine: PlacementEngine,
+    data: Any,  # noqa: ANN401 - any JSON; validated
+    path: str,
+    out: TextIO,
+    language: str = "en",
+) -> None:
     """The printable summary (PDF) of one assessment, to ``path``; one line on ``out``."""
     from iop_placement._model.printable import printable_summary  # noqa: PLC0415 - lazily
 
-    pdf = printable_summary(engine.explain(data))
+    pdf = printable_summary(engine.explain(data), language=language)
     try:
         Path(path).write_bytes(pdf)
     except OSError as error:
@@ -108,7 +114,7 @@ def _assess(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             out.write(rendered.get(fmt, lambda: result.to_text() + "\n")())
         return EXIT_OK
     if args.pdf is not None:
-        _write_pdf(engine, data, args.pdf, out)
+        _write_pdf(engine, data, args.pdf, out, getattr(args, "language", "en"))
         return EXIT_OK
     if args.json:
         recommendation = engine.recommend(data)

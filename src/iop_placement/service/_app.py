@@ -561,13 +561,13 @@ class _Endpoints:
             self._next_question, document, limiter=self.provisional_limiter
         )
 
-    def _summary(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+    def _summary(self, body: Any, language: str = "en") -> Response:  # noqa: ANN401 - any JSON
         try:
             explanation = self._engine().explain(body)
         except InvalidAssessment as error:
             return _error(400, "the answers are not a valid assessment", error.problems)
         return Response(
-            printable_summary(explanation),
+            printable_summary(explanation, language=language),
             media_type="application/pdf",
             headers={
                 "Content-Disposition": 'inline; filename="level-of-care-summary.pdf"',
@@ -582,9 +582,12 @@ class _Endpoints:
         """
         if not _same_origin(request):
             return _error(403, "the intake API answers only the service's own page")
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
         document, _ = await _json_body(request)
         return await anyio.to_thread.run_sync(
-            self._summary, document, limiter=self.provisional_limiter
+            self._summary, document, language, limiter=self.provisional_limiter
         )
 
     def _hook(self, body: object, issuer: str | None = None) -> Response:
