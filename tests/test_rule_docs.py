@@ -12,6 +12,7 @@ from iop_placement._model.fields import field_specs
 from iop_placement._rules.catalogue import GENERATED_BY, render_catalogue_markdown
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.cli import main
+from iop_placement.reassessment import load_transition_rules
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -19,7 +20,13 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_rules_md_is_up_to_date() -> None:
     expected = render_catalogue_markdown(load_rule_set(DEFAULT_RULES))
     actual = (DOCS / "rules.md").read_text(encoding="utf-8")
-    assert actual == expected, f"docs/rules.md is out of date: run `{GENERATED_BY}`"
+    assert actual.startswith(expected), f"docs/rules.md is out of date: run `{GENERATED_BY}`"
+    # ... followed by the reassessment rules, each with its decision and source.
+    transitions = load_transition_rules()
+    rest = actual[len(expected) :]
+    headings = re.findall(r"^### `([a-z0-9_.]+)`", rest, flags=re.MULTILINE)
+    assert headings == [rule.id for rule in transitions.rules]
+    assert rest.count("- **Decision:**") == len(transitions.rules)
 
 
 def test_cli_prints_the_same_catalogue() -> None:

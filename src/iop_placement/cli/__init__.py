@@ -142,7 +142,15 @@ def _rules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa
         json.dump(compact_catalogue(args.rules), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif args.markdown:
-        write_rules_markdown(rule_set, out)
+        from iop_placement.reassessment import (  # noqa: PLC0415 - only for the catalogue
+            TRANSITIONS_FILE,
+            load_transition_rules,
+        )
+
+        # A customised rule set's own transition rules when it has them, else the bundled.
+        own = args.rules is not None and (Path(args.rules) / TRANSITIONS_FILE).is_file()
+        transitions = load_transition_rules(args.rules if own else None)
+        write_rules_markdown(rule_set, out, transitions)
     else:
         out.write(render_catalogue(rule_set))
     return EXIT_OK
