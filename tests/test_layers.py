@@ -39,7 +39,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "_provisional_diagrams",
     },
     "reference": {"_model"},
-    "reassessment": {"_model", "_rules", "_engine"},
+    "reassessment": {"_model", "_rules", "_render", "_engine"},
     "placement": {"_model"},
     "verification": {"_model", "_rules", "reference"},
     "testing": {"_model", "_i18n"},

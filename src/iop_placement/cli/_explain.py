@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from iop_placement._engine import PlacementEngine
 from iop_placement._i18n import LANGUAGES
-from iop_placement._render.markdown import escape_markdown
 from iop_placement._rules.catalogue import render_catalogue_markdown
 from iop_placement._rules.ruleset import RuleSet
 from iop_placement.cli._view import write_short
+from iop_placement.reassessment import render_transitions_markdown
 
 if TYPE_CHECKING:
     from iop_placement.reassessment import TransitionRules
@@ -86,34 +86,4 @@ def write_rules_markdown(
     """Print the rule catalogue as Markdown, with the transition rules when given."""
     out.write(render_catalogue_markdown(rule_set))
     if transitions is not None:
-        out.write("\n" + _transitions_markdown(transitions))
-
-
-def _transitions_markdown(rules: TransitionRules) -> str:
-    """The reassessment rules (``rules/transitions.json``): what a clinician checks."""
-    order = ", ".join(f"{d.label} ({d.value})" for d in rules.precedence)
-    lines = [
-        f"## {escape_markdown(rules.title)} (`transitions.json`, version {rules.version})",
-        "",
-        escape_markdown(rules.description),
-        "",
-        f"When rules supporting different decisions hold, the first in this order wins: {order};"
-        f" when none holds: {rules.default.label}. Their conditions over the two"
-        " recommendations are tabled in docs/reassessment.md.",
-        "",
-    ]
-    for rule in rules.rules:
-        source = rule.source
-        lines += [
-            f"### `{rule.id}`: {escape_markdown(rule.title)}",
-            "",
-            escape_markdown(rule.text),
-            "",
-            f"- **Decision:** {rule.then.decision.label}",
-        ]
-        if source.documents:
-            lines.append(f"- **Source documents:** {escape_markdown('; '.join(source.documents))}")
-        if source.practice:
-            lines.append(f"- **Practice:** {escape_markdown(source.practice)}")
-        lines += [f"- **Reading:** {escape_markdown(source.reading)}", ""]
-    return "\n".join(lines)
+        out.write("\n" + render_transitions_markdown(transitions))

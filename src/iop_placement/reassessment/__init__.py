@@ -22,6 +22,7 @@ from iop_placement._model.reassessment import (
     TransitionReason,
     TransitionRulesInfo,
 )
+from iop_placement.reassessment._catalogue import render_transitions_markdown
 from iop_placement.reassessment._reassess import facts_of, reassess
 from iop_placement.reassessment._rules import (
     FACTS,
@@ -52,5 +53,6 @@ __all__ = [
     "facts_of",
     "load_transition_rules",
     "reassess",
+    "render_transitions_markdown",
     "verify_transitions",
 ]
