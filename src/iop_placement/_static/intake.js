@@ -551,9 +551,10 @@ const TEXT = {};
   async function start() {
     const sourcesResponse = await fetch("static/sources.json");
     sources = sourcesResponse.ok ? (await sourcesResponse.json()).documents ?? {} : {};
-    await load("en");
-    const chosen = chooseLanguage(languages);
-    if (chosen !== lang) await load(chosen);
+    // The languages there are come with the page's sentences (in any language).
+    const offered = await fetch("api/page-text");
+    if (!offered.ok) throw new Error(String(offered.status));
+    await load(chooseLanguage((await offered.json()).languages));
     applyText();
     build();
     showAll.checked = new URLSearchParams(window.location.search).has("all");
