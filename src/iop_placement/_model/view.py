@@ -310,6 +310,8 @@ def provisional_view(p: Provisional) -> dict[str, Any]:
     ``recommendation`` is the full recommendation view once every question is answered.
     """
     specs = field_specs()
+    # An answer in words is the model's own in English (its translation looks fields up).
+    answer = (lambda _field, words: words) if _english() else _answer
     return {
         "complete": p.complete,
         "summary": _("Provisional: {range}").format(range=range_words(p.lowest, p.highest)),
@@ -326,7 +328,7 @@ def provisional_view(p: Provisional) -> dict[str, Any]:
                 "safety_screen": q.safety_screen,
                 "outcomes": [
                     {
-                        "answer": _answer(q.field, o.answer),
+                        "answer": answer(q.field, o.answer),
                         "range": range_words(o.lowest, o.highest),
                     }
                     for o in q.outcomes
