@@ -50,7 +50,7 @@ from iop_placement.fhir import to_questionnaire
 from iop_placement.fhir._questionnaire import TRANSLATION
 from iop_placement.populations import POPULATIONS, population
 from iop_placement.service import create_app
-from iop_placement.service._page import PAGE_TEXT
+from iop_placement.service._page import LANGUAGE_NAME, PAGE_TEXT
 from iop_placement.testing import assessment_values, assessments, languages
 
 GOLDEN = Path(__file__).parent / "data" / "i18n_english_golden.json"
@@ -483,6 +483,12 @@ def test_the_page_text_comes_from_the_catalogue(client: TestClient) -> None:
         assert sentence != PAGE_TEXT[key], key
         assert fields(sentence) == fields(PAGE_TEXT[key]), key
     assert client.get("/api/page-text?lang=fr").status_code == 400
+
+
+def test_the_page_text_is_in_the_template(pot: Catalog) -> None:
+    """So the untranslated-text check above covers the page's sentences too."""
+    for english in (*PAGE_TEXT.values(), LANGUAGE_NAME):
+        assert pot.get(english) is not None, english
 
 
 def test_the_page_writes_no_sentence_of_its_own() -> None:
