@@ -12,6 +12,7 @@ import copy
 import hashlib
 import io
 import json
+import re
 import shutil
 import string
 from pathlib import Path
@@ -49,7 +50,8 @@ from iop_placement.fhir import to_questionnaire
 from iop_placement.fhir._questionnaire import TRANSLATION
 from iop_placement.populations import POPULATIONS, population
 from iop_placement.service import create_app
-from iop_placement.testing import assessments, languages
+from iop_placement.service._page import LANGUAGE_NAME, PAGE_TEXT
+from iop_placement.testing import assessment_values, assessments, languages
 
 GOLDEN = Path(__file__).parent / "data" / "i18n_english_golden.json"
 _FORMAT = string.Formatter()
@@ -381,3 +383,122 @@ def test_a_new_rule_fails_until_translated(tmp_path: Path) -> None:
         "readiness.precontemplation|Not considering change",
         "readiness.precontemplation|Not considering change: readiness risk is mild (1).",
     ]
+
+
+# --- the intake page's JSON: texts in the language asked, the same decision ---------------------
+
+
+def _view_codes(view: Any) -> Any:
+    """What a labelled view decides (codes, rule ids, ratings, fields), without its words."""
+    words = {
+        "title", "label", "description", "intensity", "text", "facts", "summary", "notice",
+        "ask", "answer", "range", "rating_label", "flags", "level", "conditions", "note",
+        "safety_notice", "source",
+    }  # fmt: skip
+    if isinstance(view, list):
+        return [_view_codes(item) for item in view]
+    if isinstance(view, dict):
+        kept = {k: _view_codes(v) for k, v in view.items() if k not in words}
+        # A level or a flag list is words in a reason, codes at the top: keep the codes.
+        for key in ("level", "flags"):
+            value = view.get(key)
+            if isinstance(value, dict):
+                kept[key] = value["code"]
+            elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                kept[key] = [v["code"] for v in value]
+        return kept
+    return view
+
+
+def test_view_codes_can_fail() -> None:
+    view = {"level": {"code": "iop", "label": "IOP"}, "deciding": [{"rule_id": "a", "title": "A"}]}
+    other = {"level": {"code": "iop", "label": "IOP"}, "deciding": [{"rule_id": "b", "title": "A"}]}
+    assert _view_codes(view) != _view_codes(other)
+    assert _view_codes(view) == _view_codes({**view, "level": {"code": "iop", "label": "x"}})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(answers=assessment_values(), language=languages(), data=st.data())
+def test_the_page_json_decides_the_same_in_every_language(
+    client: TestClient, answers: dict[str, Any], language: str, data: st.DataObject
+) -> None:
+    """/api/recommendation and /api/provisional: only the words change with ?lang=."""
+    english = client.post("/api/recommendation", json=answers).json()
+    other = client.post(f"/api/recommendation?lang={language}", json=answers).json()
+    assert other["recommendation"] == english["recommendation"]
+    assert _view_codes(other["view"]) == _view_codes(english["view"])
+    assert other["view"]["level"]["code"] == recommend(answers).level.value
+    with use_language(language):
+        assert other["view"]["level"]["label"] == _(recommend(answers).level.label)
+    names = data.draw(st.sets(st.sampled_from(sorted(answers))), label="answered")
+    partial = {name: answers[name] for name in names}
+    english = client.post("/api/provisional", json=partial).json()
+    other = client.post(f"/api/provisional?lang={language}", json=partial).json()
+    assert other["provisional"] == english["provisional"]
+    assert other["next"] == english["next"]
+    assert _view_codes(other["view"]) == _view_codes(english["view"])
+
+
+def test_the_page_json_is_spanish_when_asked(client: TestClient) -> None:
+    answers = json.loads(
+        (Path(__file__).resolve().parents[1] / "examples" / "crisis.json").read_text("utf-8")
+    )
+    english = client.post("/api/recommendation", json=answers).json()["view"]
+    view = client.post("/api/recommendation?lang=es", json=answers).json()["view"]
+    assert view["alert"]["label"] == "Crisis: riesgo suicida inminente"
+    assert view["alert"]["ask"].startswith("Organice una evaluación de crisis inmediata")
+    assert view["notice"] != english["notice"]
+    reason = view["deciding"][0]
+    with use_language("es"):
+        assert reason["title"] == rule_text(reason["rule_id"], english["deciding"][0]["title"])
+    assert reason["title"] != english["deciding"][0]["title"]
+    assert reason["source"] == english["deciding"][0]["source"]  # quotes stay as written
+    assert view["asam"]["note"].startswith("Correspondencia solo aproximada")
+    partial = client.post("/api/provisional?lang=es", json={"suicide_risk": "none"}).json()
+    assert partial["view"]["summary"].startswith("Provisional: Tratamiento ambulatorio")
+    assert partial["view"]["ask_next"][0]["title"] == "Médicamente inestable"
+    for path in ("/api/recommendation", "/api/provisional"):
+        bad = client.post(f"{path}?lang=fr", json=answers)
+        assert bad.status_code == 400
+        assert bad.json()["error"] == "lang: allowed values are en, es"
+
+
+def test_the_page_text_comes_from_the_catalogue(client: TestClient) -> None:
+    english = client.get("/api/page-text").json()
+    spanish = client.get("/api/page-text?lang=es-MX").json()
+    assert english["text"] == PAGE_TEXT
+    assert (
+        english["languages"]
+        == spanish["languages"]
+        == [
+            {"code": "en", "name": "English"},
+            {"code": "es", "name": "Español"},
+        ]
+    )
+    assert spanish["lang"] == "es"
+    assert spanish["text"]["submit"] == "Sugerir un nivel de atención"
+    assert set(spanish["text"]) == set(PAGE_TEXT)
+    # Every sentence translated, with the same {fields}.
+    for key, sentence in spanish["text"].items():
+        assert sentence != PAGE_TEXT[key], key
+        assert fields(sentence) == fields(PAGE_TEXT[key]), key
+    assert client.get("/api/page-text?lang=fr").status_code == 400
+
+
+def test_the_page_text_is_in_the_template(pot: Catalog) -> None:
+    """So the untranslated-text check above covers the page's sentences too."""
+    for english in (*PAGE_TEXT.values(), LANGUAGE_NAME):
+        assert pot.get(english) is not None, english
+
+
+def test_the_page_writes_no_sentence_of_its_own() -> None:
+    """Every TEXT key the page uses is one the server serves, and TEXT starts empty."""
+    script = (
+        Path(__file__).resolve().parents[1] / "src" / "iop_placement" / "_static" / "intake.js"
+    ).read_text("utf-8")
+    html = (
+        Path(__file__).resolve().parents[1] / "src" / "iop_placement" / "_static" / "intake.html"
+    ).read_text("utf-8")
+    assert "const TEXT = {};" in script
+    used = set(re.findall(r"TEXT\.(\w+)", script)) | set(re.findall(r'data-text="(\w+)"', html))
+    assert used == set(PAGE_TEXT)

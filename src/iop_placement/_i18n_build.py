@@ -102,6 +102,12 @@ def messages(rules: Traversable | None = None) -> Iterator[tuple[str, str | None
             alternative = rule.get("then", {}).get("alternative") or {}
             for condition in alternative.get("conditions", ()):
                 yield str(condition), rule_id, where
+    # The ASAM crosswalk's note to the reader (its level names are ASAM's: not translated).
+    asam = rule_dir / "asam.json"
+    if asam.is_file():
+        note = json.loads(asam.read_text(encoding="utf-8")).get("note")
+        if isinstance(note, str):
+            yield note, None, "rules/asam.json note"
     # Babel's extract_from_dir skips folders whose names start with "_": walk them here.
     for source in sorted(PACKAGE.rglob("*.py")):
         where = f"src/{source.relative_to(PACKAGE.parent).as_posix()}"

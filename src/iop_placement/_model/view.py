@@ -1,7 +1,10 @@
 """A recommendation as JSON-ready display data: codes with their human labels.
 
 What a page or a card shows, worked out once from the model's labels, so no client has
-to know a label (the intake page renders this and nothing else).
+to know a label (the intake page renders this and nothing else). The texts are in the
+language in use (:func:`iop_placement._i18n.use_language`); codes, rule ids, ratings and
+sources are the same in every language. The memos below hold English views only: in
+another language every view is worked out afresh.
 """
 
 from __future__ import annotations
@@ -10,18 +13,25 @@ import functools
 from collections.abc import Callable
 from typing import Any, Final
 
+from iop_placement._i18n import DEFAULT_LANGUAGE, N_, _, current_language, rating_label, rule_text
 from iop_placement._model.asam import AsamCorrespondence
 from iop_placement._model.dump import key_json, model_json, to_json
 from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._model.memo import IdentityMemo
-from iop_placement._model.provisional import Provisional, range_words
+from iop_placement._model.provisional import (
+    Provisional,
+    _answer,
+    _rating_range,
+    range_words,
+)
 from iop_placement._model.recommendation import (
     OVERRIDE_NOTICE,
     Alternative,
     DimensionRating,
     Reason,
     Recommendation,
+    _condition,
 )
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.wording import NOTICE, describe_facts
@@ -39,7 +49,7 @@ __all__ = [
 ]
 
 # What the crisis flag asks of the reader: an evaluation by a clinician, not a placement.
-CRISIS_ASK: Final = (
+CRISIS_ASK: Final = N_(
     "please arrange an immediate crisis evaluation by a clinician before any placement"
 )
 
@@ -48,9 +58,9 @@ def level_view(level: LevelOfCare) -> dict[str, str]:
     """A level's code, label, description and typical intensity."""
     return {
         "code": level.value,
-        "label": level.label,
-        "description": level.description,
-        "intensity": level.intensity,
+        "label": _(level.label),
+        "description": _(level.description),
+        "intensity": _(level.intensity),
     }
 
 
@@ -58,8 +68,8 @@ def flag_view(flag: Flag) -> dict[str, str]:
     """A flag's code, label, description and kind (safety or feasibility)."""
     return {
         "code": flag.value,
-        "label": flag.label,
-        "description": flag.description,
+        "label": _(flag.label),
+        "description": _(flag.description),
         "kind": flag.kind.value,
     }
 
@@ -67,10 +77,10 @@ def flag_view(flag: Flag) -> dict[str, str]:
 def _reason_view(reason: Reason) -> dict[str, Any]:
     return {
         "rule_id": reason.rule_id,
-        "title": reason.title,
-        "level": reason.level.label if reason.level else None,
-        "flags": [flag.label for flag in reason.flags],
-        "text": reason.text,
+        "title": rule_text(reason.rule_id, reason.title),
+        "level": _(reason.level.label) if reason.level else None,
+        "flags": [_(flag.label) for flag in reason.flags],
+        "text": rule_text(reason.rule_id, reason.text),
         "facts": describe_facts(reason.facts),
         "source": reason.source,
     }
@@ -97,8 +107,15 @@ _REASON_PARTS: Final = IdentityMemo(_reason_parts, _LIMIT)
 _RATING_PARTS: Final = IdentityMemo(_rating_parts, _LIMIT)
 
 
+def _english() -> bool:
+    """Whether views are in English, the only language the memos hold."""
+    return current_language() == DEFAULT_LANGUAGE
+
+
 def reason_view(reason: Reason) -> dict[str, Any]:
     """One reason: rule id and title, the level it supports, text, facts in words, source."""
+    if not _english():
+        return _reason_view(reason)
     view = _REASON_VIEWS(reason)
     # A copy: the memo's own must not change with what a caller does to the result.
     return {**view, "flags": list(view["flags"])}
@@ -108,9 +125,9 @@ def _row(rating: DimensionRating) -> dict[str, Any]:
     """A dimension row without its reasons."""
     return {
         "code": rating.dimension.value,
-        "label": rating.dimension.label,
+        "label": _(rating.dimension.label),
         "rating": rating.rating,
-        "rating_label": rating.label,
+        "rating_label": rating_label(rating.label),
     }
 
 
@@ -129,7 +146,7 @@ def dimension_view(rec: Recommendation, rating: DimensionRating) -> dict[str, An
 def _alternative_view(alternative: Alternative) -> dict[str, Any]:
     return {
         **level_view(alternative.level),
-        "conditions": list(alternative.conditions),
+        "conditions": [_condition(alternative.rule_ids, c) for c in alternative.conditions],
         "rule_ids": list(alternative.rule_ids),
     }
 
@@ -137,7 +154,7 @@ def _alternative_view(alternative: Alternative) -> dict[str, Any]:
 def _asam_view(asam: AsamCorrespondence) -> dict[str, Any]:
     return {
         "approximate": asam.approximate,
-        "note": asam.note,
+        "note": _(asam.note),
         "levels": [level.model_dump(mode="json") for level in asam.levels],
     }
 
@@ -147,7 +164,8 @@ def _ruleset_view(ruleset: RulesetInfo) -> dict[str, Any]:
 
 
 def _alert(flag: Flag) -> dict[str, str]:
-    return {**flag_view(flag), "ask": CRISIS_ASK[0].upper() + CRISIS_ASK[1:] + "."}
+    ask = _(CRISIS_ASK)
+    return {**flag_view(flag), "ask": ask[0].upper() + ask[1:] + "."}
 
 
 def _flags_view(flags: tuple[Flag, ...]) -> list[dict[str, str]]:
@@ -171,11 +189,11 @@ def _outer(rec: Recommendation, part: _Part) -> tuple[dict[str, Any], dict[str, 
     tail = {
         "safety_override": rec.safety_override,
         # Under the safety override the page leads with this, as the text renderings do.
-        "safety_notice": OVERRIDE_NOTICE if rec.safety_override else None,
+        "safety_notice": _(OVERRIDE_NOTICE) if rec.safety_override else None,
         "alternative": None if alternative is None else part(_alternative_view, alternative),
         "asam": None if asam is None else part(_asam_view, asam),
         "ruleset": part(_ruleset_view, rec.ruleset),
-        "notice": NOTICE,
+        "notice": _(NOTICE),
     }
     return head, tail
 
@@ -216,7 +234,7 @@ _WRITTEN: Final[dict[Callable[[Any], object], Callable[[Any], bytes]]] = {
 
 
 def _written(view_of: Callable[[Any], object], value: object) -> bytes:
-    return _WRITTEN[view_of](value)
+    return _WRITTEN[view_of](value) if _english() else to_json(view_of(value))
 
 
 def _view_json(
@@ -229,12 +247,12 @@ def _view_json(
     supporting: list[bytes] = []
     rated: dict[Dimension | None, list[bytes]] = {}
     level = rec.level
-    for reason, (_, plain, with_rating) in zip(rec.reasons, reasons, strict=True):
+    for reason, (_model_json, plain, with_rating) in zip(rec.reasons, reasons, strict=True):
         (deciding if reason.level == level else supporting).append(plain)
         rated.setdefault(reason.dimension, []).append(with_rating)
     rows = [
         row + b",".join(rated.get(rating.dimension, ())) + b"]}"
-        for rating, (_, row) in zip(rec.dimensions, ratings, strict=True)
+        for rating, (_model_json, row) in zip(rec.dimensions, ratings, strict=True)
     ]
     view = {
         **head,
@@ -255,6 +273,8 @@ def _view_json(
 
 def recommendation_view_json(rec: Recommendation) -> bytes:
     """``to_json(recommendation_view(rec))``, the same bytes, each shared part written once."""
+    if not _english():
+        return to_json(recommendation_view(rec))
     return _view_json(rec, _REASON_PARTS.many(rec.reasons), _RATING_PARTS.many(rec.dimensions))
 
 
@@ -265,7 +285,7 @@ def recommendation_response_json(rec: Recommendation) -> bytes:
     for as long as the memo holds it; the rest is spliced around them in the order the
     model and :func:`recommendation_view` have.
     """
-    if type(rec) is not Recommendation:  # a subclass may serialise otherwise
+    if type(rec) is not Recommendation or not _english():  # a subclass may serialise otherwise
         return to_json({"recommendation": rec, "view": recommendation_view(rec)})
     reasons = _REASON_PARTS.many(rec.reasons)
     ratings = _RATING_PARTS.many(rec.dimensions)
@@ -290,9 +310,11 @@ def provisional_view(p: Provisional) -> dict[str, Any]:
     ``recommendation`` is the full recommendation view once every question is answered.
     """
     specs = field_specs()
+    # An answer in words is the model's own in English (its translation looks fields up).
+    answer = (lambda _field, words: words) if _english() else _answer
     return {
         "complete": p.complete,
-        "summary": f"Provisional: {range_words(p.lowest, p.highest)}",
+        "summary": _("Provisional: {range}").format(range=range_words(p.lowest, p.highest)),
         "lowest": level_view(p.lowest),
         "highest": level_view(p.highest),
         "settled": p.settled,
@@ -302,24 +324,27 @@ def provisional_view(p: Provisional) -> dict[str, Any]:
         "ask_next": [
             {
                 "field": q.field,
-                "title": q.title,
+                "title": _(q.title),
                 "safety_screen": q.safety_screen,
                 "outcomes": [
-                    {"answer": o.answer, "range": range_words(o.lowest, o.highest)}
+                    {
+                        "answer": answer(q.field, o.answer),
+                        "range": range_words(o.lowest, o.highest),
+                    }
                     for o in q.outcomes
                 ],
             }
             for q in p.questions
         ],
         "also_open": [
-            {"field": name, "title": specs[name].title}
+            {"field": name, "title": _(specs[name].title)}
             for name in p.unanswered
             if name not in p.decisive
         ],
         "dimensions": [
-            {"code": d.dimension.value, "label": d.dimension.label, "range": d.label}
+            {"code": d.dimension.value, "label": _(d.dimension.label), "range": _rating_range(d)}
             for d in p.dimensions
         ],
         "recommendation": recommendation_view(p.recommendation) if p.recommendation else None,
-        "notice": NOTICE,
+        "notice": _(NOTICE),
     }

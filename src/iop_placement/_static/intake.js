@@ -11,35 +11,17 @@
 // questions (a compact bar at the bottom on a phone). "Print summary (PDF)" posts the
 // answers to api/summary.pdf.
 //
-// Language: every sentence of the page's own is in TEXT below, and the questions, labels,
-// reasons and flags come from the server; a language switch replaces TEXT (and asks the
-// API for the same language) in this one place. Elements with data-text="key" in the
-// HTML take TEXT[key].
+// Language: the page writes no sentence of its own. TEXT is filled from api/page-text in
+// the language chosen (the server's gettext catalogue, the same one as the questions,
+// labels, reasons and flags come from), with the languages there are for the switch.
+// The language is the page URL's ?lang= if the server has it, else the first of the
+// browser's languages (navigator.languages) it has, else English; switching re-asks the
+// schema, the uiSchema and the page's sentences, keeps every answer given, sets
+// <html lang> and ?lang= in the address, and every API call carries lang. Elements with
+// data-text="key" in the HTML take TEXT[key]; "{name}" in a sentence is filled by fill().
 "use strict";
 
-const TEXT = {
-  showAll: "Show all questions",
-  adaptiveHelp:
-    "The most decisive question is asked next, the safety screen first; the others appear once the level is settled.",
-  submit: "Suggest a level of care",
-  print: "Print summary (PDF)",
-  printFailed: "The summary could not be made.",
-  noneOfThese: "None of these",
-  provisional: "Provisional (intake incomplete)",
-  settled: "The level is settled: the other questions cannot change it. Answer them for the full record.",
-  nextQuestion: "Next question",
-  allAnswered: "Every question is answered: the recommendation is below.",
-  safetyIncomplete: "Safety screen incomplete: ",
-  safetyAsk: "ask about suicide risk, medical stability and detox first.",
-  safetyScreen: " (safety screen)",
-  askNext: "Ask next (most decisive first)",
-  more: "Details",
-  flags: "Flags",
-  flagCertain: "whatever the open answers",
-  flagPossible: "possible",
-  alsoOpen: "Also still open (cannot change the range)",
-  stale: "An answer changed since this result: suggest again.",
-};
+const TEXT = {};
 
 (() => {
   const form = document.getElementById("intake");
@@ -60,7 +42,18 @@ const TEXT = {
   let settled = false; // the level is settled: every question may be shown
   let sources = {}; // source document file name -> its title (static/sources.json)
   const phone = window.matchMedia("(max-width: 48rem)");
-  const printButton = el("button", { type: "button", id: "print", class: "secondary", text: TEXT.print });
+  const printButton = el("button", { type: "button", id: "print", class: "secondary" });
+  const picker = document.getElementById("language");
+  let lang = "en"; // the language shown; every API call asks for it
+  let languages = []; // [{code, name}] from the server, each named in itself
+
+  function fill(sentence, values) {
+    return sentence.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  function api(path) {
+    return `${path}?lang=${encodeURIComponent(lang)}`;
+  }
 
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -177,10 +170,10 @@ const TEXT = {
           { "data-rule": reason.rule_id },
           el("strong", { text: reason.title }),
           " ",
-          el("span", { class: "rule-id", text: `${reason.rule_id} → ${reason.level ?? "flags only"}` }),
+          el("span", { class: "rule-id", text: `${reason.rule_id} → ${reason.level ?? TEXT.flagsOnly}` }),
           el("p", { text: reason.text }),
-          el("p", { class: "facts", text: `Facts: ${reason.facts}` }),
-          el("p", { class: "source", text: `Source: ${readable(reason.source)}` }),
+          el("p", { class: "facts", text: `${TEXT.facts}: ${reason.facts}` }),
+          el("p", { class: "source", text: `${TEXT.source}: ${readable(reason.source)}` }),
         ),
       );
     }
@@ -286,7 +279,7 @@ const TEXT = {
   async function refresh() {
     const mine = ++sequence;
     try {
-      const response = await fetch("api/provisional", {
+      const response = await fetch(api("api/provisional"), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(answers(true)),
@@ -305,7 +298,7 @@ const TEXT = {
     printButton.disabled = true;
     document.body.dataset.printed = "";
     try {
-      const response = await fetch("api/summary.pdf", {
+      const response = await fetch(api("api/summary.pdf"), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(answers()),
@@ -347,12 +340,12 @@ const TEXT = {
         el(
           "div",
           { id: "safety", class: "alert safety", role: "alert" },
-          el("strong", { text: "Safety first: " }),
+          el("strong", { text: `${TEXT.safetyFirst}: ` }),
           view.safety_notice,
         ),
       );
     }
-    result.append(el("h2", { text: "Suggested level of care" }));
+    result.append(el("h2", { text: TEXT.suggested }));
     result.append(el("p", { id: "level", class: "level", "data-level": view.level.code, text: view.level.label }));
     result.append(el("p", { class: "intensity", text: view.level.intensity }));
     if (view.flags.length) {
@@ -367,28 +360,28 @@ const TEXT = {
           ),
         );
       }
-      result.append(section("Flags", flags));
+      result.append(section(TEXT.flags, flags));
     }
-    if (view.deciding.length) result.append(section("Why (deciding reasons)", reasonList("deciding", view.deciding)));
-    else result.append(section("Why", el("p", { text: "No rule calls for more than standard outpatient care." })));
+    if (view.deciding.length) result.append(section(TEXT.whyDeciding, reasonList("deciding", view.deciding)));
+    else result.append(section(TEXT.why, el("p", { text: TEXT.noRule })));
     if (view.dimensions && view.dimensions.length) {
       const body = el("tbody");
       for (const dim of view.dimensions) {
-        const why = dim.reasons.map((r) => `${r.title} (${r.rule_id}) gives ${r.rating}: ${r.facts}`).join("; ");
+        const why = dim.reasons.map((r) => fill(TEXT.ratingGives, r)).join("; ");
         body.append(
           el(
             "tr",
             { "data-dimension": dim.code, "data-rating": String(dim.rating) },
             el("td", { text: dim.label }),
             el("td", { text: `${dim.rating} (${dim.rating_label.toLowerCase()})` }),
-            el("td", { text: why || "No rating rule holds." }),
+            el("td", { text: why || TEXT.noRatingRule }),
           ),
         );
       }
-      const head = el("thead", {}, el("tr", {}, el("th", { text: "Dimension" }), el("th", { text: "Rating" }), el("th", { text: "Why" })));
-      result.append(section("Dimension ratings", el("table", { id: "dimensions", class: "dimensions" }, head, body)));
+      const head = el("thead", {}, el("tr", {}, el("th", { text: TEXT.dimension }), el("th", { text: TEXT.rating }), el("th", { text: TEXT.why })));
+      result.append(section(TEXT.dimensionRatings, el("table", { id: "dimensions", class: "dimensions" }, head, body)));
     }
-    if (view.supporting.length) result.append(section("Also considered", reasonList("supporting", view.supporting)));
+    if (view.supporting.length) result.append(section(TEXT.alsoConsidered, reasonList("supporting", view.supporting)));
     if (view.alternative) {
       const conditions = el("ul");
       for (const condition of view.alternative.conditions) conditions.append(el("li", { text: condition }));
@@ -396,8 +389,8 @@ const TEXT = {
         el(
           "section",
           { id: "alternative", class: "alternative", "data-level": view.alternative.code },
-          el("h3", { text: `Alternative the clinician may weigh: ${view.alternative.label}` }),
-          el("p", { text: "Only if:" }),
+          el("h3", { text: `${TEXT.alternative}: ${view.alternative.label}` }),
+          el("p", { text: TEXT.onlyIf }),
           conditions,
         ),
       );
@@ -405,13 +398,13 @@ const TEXT = {
     if (view.asam) {
       const levels = el("ul");
       for (const level of view.asam.levels) {
-        levels.append(el("li", { text: `${level.edition} edition ${level.code}: ${level.label}` }));
+        levels.append(el("li", { text: fill(TEXT.asamLevel, level) }));
       }
       result.append(
         el(
           "section",
           { id: "asam", class: "asam" },
-          el("h3", { text: "Approximate ASAM Criteria levels" }),
+          el("h3", { text: TEXT.asam }),
           levels,
           el("p", { class: "help", text: view.asam.note }),
         ),
@@ -421,7 +414,7 @@ const TEXT = {
     result.append(
       el("footer", { class: "ruleset" },
         el("p", { text: view.notice }),
-        el("p", { text: `Rule set ${ruleset.name} ${ruleset.version}, sha256 ${ruleset.sha256}` }),
+        el("p", { text: fill(TEXT.ruleset, ruleset) }),
       ),
     );
     result.append(el("div", { class: "actions" }, printButton));
@@ -441,10 +434,10 @@ const TEXT = {
   }
 
   async function recommend(event) {
-    event.preventDefault();
+    if (event) event.preventDefault();
     submit.disabled = true;
     try {
-      const response = await fetch("api/recommendation", {
+      const response = await fetch(api("api/recommendation"), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(answers()),
@@ -454,29 +447,58 @@ const TEXT = {
         clearTimeout(pending);
         sequence += 1; // a provisional answer still on its way is older than this result
         live.hidden = true; // no stale provisional panel above the result
-        show(body.view);
+        show(body.view, !!event);
         submitted = true;
-      } else showErrors(body.error, body.problems);
+      } else showErrors(TEXT.invalid, body.problems);
       liveResult = false;
     } catch (error) {
-      showErrors("The service could not be reached.", []);
+      showErrors(TEXT.unreachable, []);
     } finally {
       submit.disabled = false;
     }
   }
 
-  async function start() {
+  function applyText() {
     for (const node of document.querySelectorAll("[data-text]")) {
       if (TEXT[node.dataset.text]) node.textContent = TEXT[node.dataset.text];
     }
-    const [schemaResponse, uiResponse, sourcesResponse] = await Promise.all([
-      fetch("api/schema"),
-      fetch("api/ui-schema"),
-      fetch("static/sources.json"),
+    document.documentElement.lang = lang;
+    document.title = `${TEXT.title} · iop-placement`;
+    live.setAttribute("aria-label", TEXT.provisionalPanel);
+    printButton.textContent = TEXT.print;
+    picker.replaceChildren();
+    for (const language of languages) {
+      picker.append(el("option", { value: language.code, lang: language.code, selected: language.code === lang, text: language.name }));
+    }
+    picker.parentElement.hidden = languages.length < 2;
+  }
+
+  // The page's sentences, schema and uiSchema in ``code``.
+  async function load(code) {
+    lang = code;
+    const [textResponse, schemaResponse, uiResponse] = await Promise.all([
+      fetch(api("api/page-text")),
+      fetch(api("api/schema")),
+      fetch(api("api/ui-schema")),
     ]);
+    if (!textResponse.ok || !schemaResponse.ok) throw new Error(String(schemaResponse.status));
+    const text = await textResponse.json();
+    Object.assign(TEXT, text.text);
+    languages = text.languages;
     schema = await schemaResponse.json();
     uiSchema = uiResponse.ok ? await uiResponse.json() : {};
-    sources = sourcesResponse.ok ? (await sourcesResponse.json()).documents ?? {} : {};
+  }
+
+  // The language to start in: ?lang= if the server has it, else the browser's, else English.
+  function chooseLanguage(available) {
+    const base = (code) => String(code).replace("_", "-").split("-")[0].toLowerCase();
+    const codes = available.map((language) => language.code);
+    const wanted = [new URLSearchParams(window.location.search).get("lang"), ...(navigator.languages ?? [navigator.language])];
+    for (const code of wanted) if (code && codes.includes(base(code))) return base(code);
+    return codes[0] ?? "en";
+  }
+
+  function build() {
     const required = new Set(schema.required ?? []);
     questions.replaceChildren();
     let order = 0;
@@ -485,11 +507,62 @@ const TEXT = {
       fieldset.dataset.order = String(order++);
       questions.append(fieldset);
     }
+  }
+
+  // Put answers (as answers(true) gives them) back into freshly built questions.
+  function restore(given) {
+    for (const [name, value] of Object.entries(given)) {
+      const property = schema.properties[name];
+      if (!property) continue;
+      if (choicesOf(property)) {
+        const wanted = (Array.isArray(value) ? value : [value]).map((v) => JSON.stringify(v));
+        for (const input of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+          input.checked = wanted.includes(input.value);
+        }
+      } else {
+        const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+        if (input) input.value = String(value);
+      }
+    }
+  }
+
+  async function switchLanguage(code) {
+    if (code === lang) return;
+    const given = answers(true);
+    picker.disabled = true;
+    document.body.dataset.switched = "";
+    try {
+      await load(code);
+      build();
+      restore(given);
+      applyText();
+      layout();
+      const url = new URL(window.location.href);
+      url.searchParams.set("lang", lang);
+      window.history.replaceState(null, "", url);
+      if (submitted) await recommend(null); // the result shown, now in this language
+      else await refresh(); // the provisional panel (or the live final result)
+    } finally {
+      picker.disabled = false;
+      document.body.dataset.switched = lang;
+    }
+  }
+
+  async function start() {
+    const sourcesResponse = await fetch("static/sources.json");
+    sources = sourcesResponse.ok ? (await sourcesResponse.json()).documents ?? {} : {};
+    // The languages there are come with the page's sentences (in any language).
+    const offered = await fetch("api/page-text");
+    if (!offered.ok) throw new Error(String(offered.status));
+    await load(chooseLanguage((await offered.json()).languages));
+    applyText();
+    build();
     showAll.checked = new URLSearchParams(window.location.search).has("all");
     showAll.addEventListener("change", layout);
     layout();
     questions.removeAttribute("aria-busy");
     printButton.addEventListener("click", printSummary);
+    picker.addEventListener("change", () => switchLanguage(picker.value));
     submit.addEventListener("click", () => {
       // Submitting before the level is settled: show every question, so that the
       // browser can point at the ones still unanswered.
@@ -507,6 +580,6 @@ const TEXT = {
   }
 
   start().catch(() => {
-    questions.replaceChildren(el("p", { class: "errors", text: "The questions could not be loaded." }));
+    questions.replaceChildren(el("p", { class: "errors", text: TEXT.loadFailed ?? "The questions could not be loaded." }));
   });
 })();

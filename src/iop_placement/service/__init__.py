@@ -6,6 +6,7 @@ Needs the ``service`` extra: ``pip install 'iop-placement[service]'``. Start it 
     GET  /                                       the intake page (built from the JSON Schema)
     GET  /api/schema                             the assessment's JSON Schema
     GET  /api/ui-schema                          its react-jsonschema-form uiSchema
+    GET  /api/page-text                          the intake page's own sentences (?lang=)
     POST /api/recommendation                     an assessment -> the recommendation, labelled
     POST /api/provisional                        partial answers -> the provisional result, labelled
     GET  /openapi.json                           the OpenAPI 3.1 description of this service

@@ -49,7 +49,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     raise ImportError(msg) from error
 
 from iop_placement._engine import PlacementEngine, default_engine
-from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language
+from iop_placement._i18n import LANGUAGES, UnsupportedLanguage, check_language, use_language
 from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.dump import to_json
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
@@ -73,6 +73,7 @@ from iop_placement.cds_hooks._service import (
 )
 from iop_placement.fhir._questionnaire import to_questionnaire
 from iop_placement.service._auth import AuthenticationError, AuthenticationUnavailable, JwtVerifier
+from iop_placement.service._page import page_text
 
 __all__ = [
     "INLINE_BODY_BYTES",
@@ -468,6 +469,13 @@ class _Endpoints:
             raise HTTPException(404, "no such file")
         return Response(_static(name), media_type=_STATIC[name], headers=_PAGE_HEADERS)
 
+    async def page_text(self, request: Request) -> Response:
+        """The intake page's own sentences in ``?lang=``, and the languages there are."""
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        return JSONResponse(page_text(language))
+
     async def schema(self, request: Request) -> Response:
         language = _language(request)
         if isinstance(language, Response):
@@ -494,17 +502,26 @@ class _Endpoints:
     async def services(self, request: Request) -> Response:  # noqa: ARG002
         return JSONResponse(discovery())
 
-    def _recommend(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+    def _recommend(self, body: Any, language: str = "en") -> Response:  # noqa: ANN401 - any JSON
         try:
             rec = self._engine().recommend(body)
         except InvalidAssessment as error:
             return _error(400, "the answers are not a valid assessment", error.problems)
         # What JSONResponse would write, from the parts that recommendations share (most of
-        # the ~40 KB), each written once.
-        return Response(recommendation_response_json(rec), media_type=JSONResponse.media_type)
+        # the ~40 KB), each written once (in English; the view in ``language``).
+        with use_language(language):
+            written = recommendation_response_json(rec)
+        return Response(written, media_type=JSONResponse.media_type)
 
     async def recommendation(self, request: Request) -> Response:
-        return await _answer(request, self._recommend, inline=self.inline)
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
+        if language == "en":
+            return await _answer(request, self._recommend, inline=self.inline)
+        return await _answer(
+            request, lambda body: self._recommend(body, language), inline=self.inline
+        )
 
     def _explain(self, body: Any, language: str, form: str) -> Response:  # noqa: ANN401
         try:
@@ -525,23 +542,26 @@ class _Endpoints:
         document, _ = await _json_body(request)
         return await run_in_threadpool(self._explain, document, language, form)
 
-    def _provisional(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
+    def _provisional(self, body: Any, language: str = "en") -> Response:  # noqa: ANN401
         try:
             result = self._engine().provisional(body)
         except InvalidAssessment as error:
             return _error(400, "the answers given are not valid", error.problems)
         # The adaptive page asks this field next (None: the level is settled).
         following = next_field(result)
-        return JSONResponse(
-            {"provisional": result, "view": provisional_view(result), "next": following}
-        )
+        with use_language(language):
+            view = provisional_view(result)
+        return JSONResponse({"provisional": result, "view": view, "next": following})
 
     async def provisional(self, request: Request) -> Response:
         if not _same_origin(request):
             return _error(403, "the intake API answers only the service's own page")
+        language = _language(request)
+        if isinstance(language, Response):
+            return language
         document, _ = await _json_body(request)
         return await anyio.to_thread.run_sync(
-            self._provisional, document, limiter=self.provisional_limiter
+            self._provisional, document, language, limiter=self.provisional_limiter
         )
 
     def _next_question(self, body: Any) -> Response:  # noqa: ANN401 - any JSON; validated
@@ -746,6 +766,7 @@ def create_app(
             Route("/static/{name}", ends.static, methods=["GET"]),
             Route("/api/schema", ends.schema, methods=["GET"]),
             Route("/api/ui-schema", ends.form_ui, methods=["GET"]),
+            Route("/api/page-text", ends.page_text, methods=["GET"]),
             Route("/api/questionnaire", ends.questionnaire, methods=["GET"]),
         ]
     hosts = None
