@@ -46,6 +46,7 @@ from iop_placement._i18n_build import (
     template,
 )
 from iop_placement._rules.bundled import bundled_rules
+from iop_placement.cli._view import render_short
 from iop_placement.fhir import to_questionnaire
 from iop_placement.fhir._questionnaire import TRANSLATION
 from iop_placement.populations import POPULATIONS, population
@@ -334,6 +335,31 @@ def test_cli_explains_in_spanish() -> None:
     assert "Crisis: riesgo suicida inminente" in out
     with pytest.raises(SystemExit):  # argparse: "invalid choice ... (choose from 'en', 'es')"
         run("assess", "--language", "fr", str(path))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(assessment=assessments())
+def test_the_short_view_is_translated_and_decides_the_same(assessment: Assessment) -> None:
+    rec = recommend(assessment)
+    english, spanish = render_short(rec), render_short(rec, "es")
+    for heading in ("Recommended level of care:", "Why (deciding reasons):", "Flags"):
+        assert heading in english
+        assert heading not in spanish
+    with use_language("es"):
+        assert f"Nivel de atención recomendado: {_(rec.level.label)}" in spanish
+    # The same deciding rules, in the same order, in both.
+    for text in (english, spanish):
+        places = [text.index(f"[{reason.rule_id}]") for reason in rec.deciding]
+        assert places == sorted(places)
+
+
+def test_cli_short_view_in_spanish() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "crisis.json"
+    code, out, err = run("assess", "--language", "es", str(path))
+    assert (code, err) == (0, "")
+    assert out == render_short(recommend(json.loads(path.read_text(encoding="utf-8"))), "es")
+    assert out.startswith("La seguridad primero: ")
+    assert "Crisis: riesgo suicida inminente (seguridad)" in out
 
 
 # Words the glossary (docs/i18n.md) replaces: a translation using one is inconsistent.

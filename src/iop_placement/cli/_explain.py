@@ -57,10 +57,8 @@ def write_explanation(
     """Print the short view, or the whole explanation in the format asked for."""
     fmt = getattr(args, "format", None)
     language = getattr(args, "language", "en")
-    # The short view is English only for now: another language prints the whole
-    # explanation, which is translated, rather than English under a Spanish request.
-    if fmt is None and not getattr(args, "full", False) and language == "en":
-        write_short(engine.recommend(data), out)
+    if fmt is None and not getattr(args, "full", False):
+        write_short(engine.recommend(data), out, language)
         return
     explanation = engine.explain(data)
     if fmt == "markdown":
