@@ -411,18 +411,72 @@ class Outcomes:
             if r.id in manifest.rules or flags & set(r.then.flags)
         )
 
+    def shown(self, rule: Rule) -> Function:
+        """The rule fired and the safety override keeps it (its reason and flags are shown)."""
+        when = rule.kept_under_override
+        if isinstance(when, str):
+            kept = self.level_is(LevelOfCare.of(when))
+        else:
+            kept = self.space.bdd.true if when else self.space.bdd.false
+        return self.holds[rule.id] & (~self.override | kept)
+
     def _flag(self, flag: Flag) -> Function:
-        parts = []
-        for rule in self.rule_set.rules:
-            if flag not in rule.then.flags:
-                continue
-            when = rule.kept_under_override
-            if isinstance(when, str):
-                kept = self.level_is(next(lv for lv in LevelOfCare if lv.value == when))
-            else:
-                kept = self.space.bdd.true if when else self.space.bdd.false
-            parts.append(self.holds[rule.id] & (~self.override | kept))
-        return self.space.any_of(parts)
+        return self.space.any_of(
+            self.shown(rule) for rule in self.rule_set.rules if flag in rule.then.flags
+        )
+
+    # -- the alternative (built on first use: diff does not read it) ---------------------
+
+    @functools.cached_property
+    def blocked(self) -> Function:
+        """No alternative: the safety override is in force or a blocking flag is shown."""
+        blocking = self.rule_set.manifest.alternative_blocked_by_flags
+        return self.override | self.space.any_of(self.flags[flag] for flag in blocking)
+
+    @functools.cached_property
+    def alternative_at_least(self) -> list[Function]:
+        """``[k]``: an alternative of rank k or more is offered.
+
+        The most intensive offer of any fired rule that is below the level, unless blocked.
+        """
+        bdd = self.space.bdd
+        offers = [
+            (rule, rule.then.alternative.level.rank)
+            for rule in self.rule_set.rules
+            if rule.then.alternative is not None
+        ]
+        above = [*self.level_at_least, bdd.false]  # above[r + 1]: the level is above rank r
+        return [
+            ~self.blocked
+            & self.space.any_of(
+                self.holds[rule.id] & above[rank + 1] for rule, rank in offers if rank >= k
+            )
+            for k in range(len(LevelOfCare))
+        ]
+
+    def alternative_is(self, level: LevelOfCare | None) -> Function:
+        """The alternative offered is ``level`` (None: no alternative)."""
+        at_least = self.alternative_at_least
+        if level is None:
+            return ~at_least[0]
+        above = at_least[level.rank + 1] if level.rank + 1 < len(at_least) else None
+        return at_least[level.rank] if above is None else at_least[level.rank] & ~above
+
+    def alternative_at(self, answers: Mapping[str, Any]) -> LevelOfCare | None:
+        """The level of the alternative offered at one assessment (None: none)."""
+        point = self.space.point(answers)
+        offered = [
+            level
+            for level in LevelOfCare
+            if (self.alternative_is(level) & point) != self.space.bdd.false
+        ]
+        return offered[0] if offered else None
+
+    def fired_at(self, answers: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rules that fire at one assessment (before the override's filter), in order."""
+        point = self.space.point(answers)
+        false = self.space.bdd.false
+        return tuple(rule_id for rule_id, where in self.holds.items() if (where & point) != false)
 
     def at(
         self, answers: Mapping[str, Any]
