@@ -21,7 +21,7 @@ __all__ = ["add_verify_command"]
 
 _INSTALL = "iop-placement verify needs z3-solver and rich: pip install 'iop-placement[verify]'"
 _METHODS = {"symbolic": ("symbolic",), "diagrams": ("diagrams",), "both": ("symbolic", "diagrams")}
-_DEPRECATED = {"enumeration": "diagrams"}  # accepted until 3.0, with a warning
+_DEPRECATED = {"enumeration": "diagrams"}  # accepted, with a warning, until 0.5.0 at the earliest
 
 
 def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
         method = _DEPRECATED[method]
         args.stderr.write(
             f"iop-placement verify: --method {args.method} is deprecated (the NumPy enumeration"
-            f" is retired) and runs --method {method}; it will be removed in 3.0\n"
+            f" is retired) and runs --method {method}; it will be removed no earlier than 0.5.0\n"
         )
     directory = args.rules_dir or bundled_rules()
     try:

@@ -27,7 +27,7 @@ Two methods, two independent encodings:
 
 ``"both"`` in the CLI runs the two: agreement of two encodings written apart. The NumPy
 enumeration of earlier releases is retired: ``"enumeration"`` runs the diagrams, with a
-DeprecationWarning, until 3.0.
+DeprecationWarning, for the period docs/versioning.md sets (not before 0.5.0).
 
 Needs z3-solver for the symbolic method: ``pip install 'iop-placement[verify]'``.
 """
@@ -159,7 +159,8 @@ def _method(method: Method) -> str:
         instead = DEPRECATED_METHODS[method]
         warnings.warn(
             f"verify method {method!r} is deprecated and runs {instead!r}; it will be removed"
-            " in 3.0 (the NumPy enumeration is retired: the diagrams cover the whole space)",
+            " no earlier than 0.5.0 (the NumPy enumeration is retired: the diagrams cover"
+            " the whole space)",
             DeprecationWarning,
             stacklevel=3,
         )
