@@ -53,15 +53,22 @@ def test_the_space_is_every_assessment(space: Space) -> None:
     assert space.size() == _space_size() > 10**12
 
 
+@pytest.fixture(scope="module")
+def policies(space: Space) -> list[tuple[Outcomes, PlacementEngine]]:
+    """Each rule set's diagrams and engine, built once for every drawn assessment."""
+    rule_sets = [load_rule_set(rules) for rules in (DEFAULT_RULES, RULES_1)]
+    return [(Outcomes(space, r), PlacementEngine(r, backend="compiled")) for r in rule_sets]
+
+
 @settings(max_examples=300, deadline=None)
 @given(assessment=assessments())
-def test_the_diagrams_agree_with_the_engine(space: Space, assessment: Assessment) -> None:
+def test_the_diagrams_agree_with_the_engine(
+    policies: list[tuple[Outcomes, PlacementEngine]], assessment: Assessment
+) -> None:
     answers = assessment.model_dump(mode="json", exclude_unset=True)
-    for rules in (DEFAULT_RULES, RULES_1):
-        rule_set = load_rule_set(rules)
-        outcomes = Outcomes(space, rule_set)
+    for outcomes, engine in policies:
         level, flags, ratings = outcomes.at(answers)
-        rec = PlacementEngine(rule_set, backend="compiled").recommend(answers)
+        rec = engine.recommend(answers)
         assert level is rec.level
         assert flags == frozenset(rec.flags)
         assert ratings == tuple(d.rating for d in rec.dimensions)
