@@ -17,6 +17,10 @@ import pytest
 
 from helpers import assessment, copy_rules, run
 from iop_placement import DEFAULT_RULES, Flag, PlacementEngine
+from iop_placement._model.assessment import RISK_ORDERS
+from iop_placement._model.fields import field_specs
+from iop_placement._rules.operators import same
+from iop_placement._rules.risk import risk_depths
 from iop_placement.cli import main
 from iop_placement.reference import ReferenceEvaluator
 from iop_placement.verification import (
@@ -318,6 +322,25 @@ def test_the_two_methods_report_the_same_findings(planted: Planted, case: str) -
         assert [(f.kind, f.message) for f in getattr(symbolic, found)] == [
             (f.kind, f.message) for f in getattr(diagrams, found)
         ]
+    # Both give a least risky counterexample: the same fewest risk steps in all.
+    findings = [*symbolic.violations, *symbolic.lint], [*diagrams.violations, *diagrams.lint]
+    for by_z3, on_diagrams in zip(*findings, strict=True):
+        assert risk_steps(by_z3.example) == risk_steps(on_diagrams.example)
+
+
+def risk_steps(example: Any) -> int | None:
+    """An assessment's answers' steps from the lowest risk, in all (a list: one per item)."""
+    if example is None:
+        return None
+    total = 0
+    for name, spec in field_specs().items():
+        answer = example.get(name)
+        if spec.kind == "choices":
+            total += len(answer or ())
+        elif spec.kind != "integer":
+            depths = risk_depths(spec.answers, RISK_ORDERS.get(name, {}))
+            total += next(d for a, d in zip(spec.answers, depths, strict=True) if same(a, answer))
+    return total
 
 
 def test_diagram_counterexamples_show_what_they_claim(planted: Planted) -> None:

@@ -244,6 +244,56 @@ class Space:
                     break
         return point
 
+    def least_risky(self, where: Function, bounds: Sequence[Function]) -> dict[str, Any] | None:
+        """An assessment satisfying ``where`` whose answers are the fewest risk steps in all.
+
+        The total risk depth is the sum over fields of each answer's steps from the lowest
+        risk (``risk_depths``; a list counts one per item, the hours none), as the symbolic
+        verifier minimises it; among the assessments of least total, :meth:`example`'s.
+        ``bounds`` is :meth:`risk_bounds` (built once by the caller, who holds it only as
+        long as it needs it: the space lives as long as the process). None when nothing
+        satisfies ``where``.
+        """
+        rest = where & self.domain
+        if rest == self.bdd.false:
+            return None
+        bound = next(b for b in bounds if (rest & b) != self.bdd.false)
+        return self.example(rest & bound)
+
+    def risk_bounds(self) -> list[Function]:
+        """``[d]``: the assessments whose total risk depth is at most d, for every d."""
+        # Field by field, the total so far as a ladder: at_most[d] over the fields seen.
+        at_most: list[Function] = [self.bdd.true]
+        for name, field in self.fields.items():
+            spec = field.spec
+            if spec.kind == "integer":
+                continue
+            steps: list[tuple[tuple[Function, int], ...]]
+            if spec.kind == "choices":
+                steps = [
+                    ((~self.includes(name, item), 0), (self.includes(name, item), 1))
+                    for item in spec.values
+                ]
+            else:
+                depths = risk_depths(field.answers, RISK_ORDERS.get(name, {}))
+                steps = [
+                    tuple(
+                        (self.answer_is(name, a), d)
+                        for a, d in zip(field.answers, depths, strict=True)
+                    )
+                ]
+            for choices in steps:
+                top = len(at_most) - 1 + max(d for _, d in choices)
+                at_most = [
+                    self.any_of(
+                        test & at_most[min(d - step, len(at_most) - 1)]
+                        for test, step in choices
+                        if d - step >= 0
+                    )
+                    for d in range(top + 1)
+                ]
+        return at_most
+
     def point(self, answers: Mapping[str, Any]) -> Function:
         """The one assessment ``answers`` (a field left out is absent), as a diagram."""
         return self.holding({name: answers.get(name) for name in self.fields})

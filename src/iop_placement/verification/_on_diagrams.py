@@ -21,6 +21,7 @@ them: the two encodings share only the override's filter (``_rules/policy.py``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -34,12 +35,15 @@ __all__ = ["DiagramChecks"]
 _RATINGS: Final = range(5)  # RiskRating 0-4
 
 
-def _with(answers: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:  # noqa: ANN401
-    """``answers`` with ``name`` answered ``value`` (None: left out)."""
-    out = {key: found for key, found in answers.items() if key != name}
-    if value is not None:
-        out[name] = value
-    return out
+def _with(
+    order: Iterable[str],
+    answers: Mapping[str, Any],
+    name: str,
+    value: Any,  # noqa: ANN401
+) -> dict[str, Any]:
+    """``answers`` with ``name`` answered ``value`` (None: left out), fields in ``order``."""
+    changed = {**answers, name: value}
+    return {key: changed[key] for key in order if changed.get(key) is not None}
 
 
 class DiagramChecks:
@@ -102,10 +106,18 @@ class DiagramChecks:
         return level.value, ids
 
     def _report(self, kind: str, message: str, where: Function) -> list[Finding]:
-        example = self.space.example(where)
+        example = self._least_risky(where)
         if example is None:
             return []
         return [Finding(kind, message, self.out.fired_at(example), example)]
+
+    @functools.cached_property
+    def _bounds(self) -> list[Function]:
+        return self.space.risk_bounds()  # built on the first counterexample only
+
+    def _least_risky(self, where: Function) -> dict[str, Any] | None:
+        """The counterexample in ``where`` with the fewest risk steps, as Z3's optimiser."""
+        return self.space.least_risky(where, self._bounds)
 
     def shown(self, rule: Rule) -> Function:
         """The rule fired and the safety override keeps it."""
@@ -127,10 +139,11 @@ class DiagramChecks:
         findings = []
         for what, ladder, dimension in ladders:
             lowered = space.any_of(let(at_low, k) & ~let(at_high, k) for k in ladder)
-            rest = space.example(lowered)
+            rest = self._least_risky(lowered)
             if rest is None:
                 continue
-            point, worse = _with(rest, name, low), _with(rest, name, high)
+            order = space.fields
+            point, worse = _with(order, rest, name, low), _with(order, rest, name, high)
             if dimension is None:
                 (was, why_was), (now, why_now) = self._deciding(point), self._deciding(worse)
                 message = (
@@ -222,10 +235,10 @@ class DiagramChecks:
             mixed = inside & outside
             if mixed == self.false:
                 continue
-            point = space.example(mixed & part)
+            point = self._least_risky(mixed & part)
             assert point is not None  # mixed holds somewhere, and part with it
             others = space.holding({n: point.get(n) for n in space.fields if n != name})
-            other = space.example(others & ~part)
+            other = self._least_risky(others & ~part)
             assert other is not None  # the same answers, another value of name
             return point, other
         return None
@@ -262,7 +275,7 @@ class DiagramChecks:
             )
             useful.append(~others)
         if (fires & self.space.any_of(useful)) == self.false:
-            example = self.space.example(fires)
+            example = self._least_risky(fires)
             assert example is not None  # it fires somewhere
             others_fired = tuple(r for r in out.fired_at(example) if r != rule.id)
             findings.append(
