@@ -117,6 +117,8 @@ class DiagramChecks:
 
     def _least_risky(self, where: Function) -> dict[str, Any] | None:
         """The counterexample in ``where`` with the fewest risk steps, as Z3's optimiser."""
+        if (where & self.space.domain) == self.false:
+            return None  # a proof: no bounds needed
         return self.space.least_risky(where, self._bounds)
 
     def shown(self, rule: Rule) -> Function:
