@@ -306,10 +306,18 @@ def test_rule_data_the_rule_model_refuses_is_a_violation_on_diagrams(tmp_path: P
     def no_outcome(data: dict[str, Any]) -> None:
         rule(data, "safety.medically_unstable")["then"] = {}
 
-    broken = copy_rules(tmp_path / "r", ("safety.json", no_outcome))
-    report = verify_reference(ReferenceEvaluator.from_directory(str(broken)), method="diagrams")
-    assert [f.kind for f in report.violations] == ["rule-file"]
-    assert "the rules do not read" in report.violations[0].message
+    def unknown_field(data: dict[str, Any]) -> None:
+        rule(data, "safety.medically_unstable")["when"] = {"field": "blood_pressure", "gt": 3}
+
+    for name, change in (("a", no_outcome), ("b", unknown_field)):
+        broken = copy_rules(tmp_path / name, ("safety.json", change))
+        reference = ReferenceEvaluator.from_directory(str(broken))
+        report = verify_reference(reference, method="diagrams")
+        assert [f.kind for f in report.violations] == ["rule-file"]
+        assert "the rules do not read" in report.violations[0].message
+    assert "safety.medically_unstable reads unknown fields: blood_pressure" in str(
+        report.violations
+    )
 
 
 @pytest.mark.parametrize("case", [*PLANTED, *OLD_RULE_SETS])

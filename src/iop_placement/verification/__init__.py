@@ -274,8 +274,12 @@ def _new_report(rule_set: str, method: str) -> VerificationReport:
 def _unchecked_rule_set(reference: ReferenceEvaluator) -> RuleSet:
     """The reference's rule data as a RuleSet, each rule read by the model, nothing across."""
     families: dict[str, list[Rule]] = {}
+    known = field_specs(with_decided_level=True, with_derived=True)
     for data in reference.rules:
         rule = Rule.model_validate(data)
+        if unknown := sorted(set(rule.when.fields()) - set(known)):
+            msg = f"{rule.id} reads unknown fields: {', '.join(unknown)}"
+            raise ValueError(msg)
         families.setdefault(rule.id.split(".", 1)[0], []).append(rule)
     files = tuple(
         RuleFile(family=family, title=family, description=family, rules=tuple(rules))
