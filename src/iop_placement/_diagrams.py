@@ -3,12 +3,14 @@
 Every answer of every field is encoded in a few boolean variables (a choice field in
 binary with its domain bounded, the list field one variable per item, the number of
 hours in binary), so the whole space, about 1.4 x 10^12 assessments for the v2 model,
-is one diagram of a few hundred nodes. A rule set's level, flags and dimension ratings
-become diagrams by the engine's own policy (stages, highest rating, most intensive
-level, the safety override's filter), and counting the assessments where two rule sets
-differ is counting the satisfying assignments of a diagram: exact, whatever the size of
-the space. ``tests/test_comparison.py`` checks these diagrams against the engine on
-drawn assessments.
+is one diagram of a few hundred nodes. A rule set's level, flags, dimension ratings and
+alternative become diagrams by the engine's own policy (stages, highest rating, most
+intensive level, the safety override's filter, blocking), and counting the assessments
+where two rule sets differ is counting the satisfying assignments of a diagram: exact,
+whatever the size of the space (``diff``). ``verify --method diagrams`` checks the
+contract's invariants on them, and ``provisional()`` restricts them to the answers given.
+``tests/test_comparison.py`` checks these diagrams against the engine on drawn
+assessments.
 """
 
 from __future__ import annotations
@@ -383,7 +385,8 @@ class Outcomes:
     counts of dimensions rated at least k; the level is the most intensive a fired rule of
     stages 1-2 supports (else the least intensive); stage-3 rules read the level. Under
     the safety override only the rules ``_rules/policy.py`` keeps stay, and the flags are
-    those they raise.
+    those they raise. The alternative is the most intensive offer of a fired rule below
+    the level, none under the override or with a blocking flag shown.
     """
 
     def __init__(self, space: Space, rule_set: RuleSet) -> None:
