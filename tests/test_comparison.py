@@ -53,17 +53,44 @@ def test_the_space_is_every_assessment(space: Space) -> None:
     assert space.size() == _space_size() > 10**12
 
 
+@pytest.fixture(scope="module")
+def policies(space: Space) -> list[tuple[Outcomes, PlacementEngine]]:
+    """Each rule set's diagrams and engine, built once for every drawn assessment."""
+    rule_sets = [load_rule_set(rules) for rules in (DEFAULT_RULES, RULES_1)]
+    return [(Outcomes(space, r), PlacementEngine(r, backend="compiled")) for r in rule_sets]
+
+
 @settings(max_examples=300, deadline=None)
 @given(assessment=assessments())
-def test_the_diagrams_agree_with_the_engine(space: Space, assessment: Assessment) -> None:
+def test_the_diagrams_agree_with_the_engine(
+    policies: list[tuple[Outcomes, PlacementEngine]], assessment: Assessment
+) -> None:
     answers = assessment.model_dump(mode="json", exclude_unset=True)
-    for rules in (DEFAULT_RULES, RULES_1):
-        rule_set = load_rule_set(rules)
-        level, flags, ratings = Outcomes(space, rule_set).at(answers)
-        rec = PlacementEngine(rule_set, backend="compiled").recommend(answers)
+    for outcomes, engine in policies:
+        level, flags, ratings = outcomes.at(answers)
+        rec = engine.recommend(answers)
         assert level is rec.level
         assert flags == frozenset(rec.flags)
         assert ratings == tuple(d.rating for d in rec.dimensions)
+        offered = rec.alternative.level if rec.alternative is not None else None
+        assert outcomes.alternative_at(answers) is offered
+        assert set(outcomes.fired_at(answers)) >= {r.rule_id for r in rec.reasons}
+
+
+def test_the_alternative_diagrams_agree_with_the_engine_where_one_is_offered(space: Space) -> None:
+    # Drawn assessments are mostly inpatient: these intakes offer alternatives, and the
+    # diagrams must offer the same one, and none where the engine blocks it.
+    rule_set = load_rule_set(DEFAULT_RULES)
+    outcomes = Outcomes(space, rule_set)
+    engine = PlacementEngine(rule_set, backend="compiled")
+    seen = set()
+    for answers in population("low_acuity_referrals", 300):
+        rec = engine.recommend(answers)
+        offered = rec.alternative.level if rec.alternative is not None else None
+        assert outcomes.alternative_at(answers) is offered
+        seen.add(offered)
+    assert None in seen
+    assert len(seen) > 1
 
 
 def test_a_rule_set_compared_with_itself_shows_no_change() -> None:

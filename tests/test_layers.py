@@ -41,7 +41,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "reference": {"_model"},
     "reassessment": {"_model", "_rules", "_render", "_engine"},
     "placement": {"_model"},
-    "verification": {"_model", "_rules", "reference"},
+    "verification": {"_model", "_rules", "reference", "_diagrams"},
     "testing": {"_model", "_i18n"},
     "populations": set(),
     "comparison": {"_model", "_rules", "_render", "_engine", "_diagrams"},

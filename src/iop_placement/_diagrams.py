@@ -3,12 +3,14 @@
 Every answer of every field is encoded in a few boolean variables (a choice field in
 binary with its domain bounded, the list field one variable per item, the number of
 hours in binary), so the whole space, about 1.4 x 10^12 assessments for the v2 model,
-is one diagram of a few hundred nodes. A rule set's level, flags and dimension ratings
-become diagrams by the engine's own policy (stages, highest rating, most intensive
-level, the safety override's filter), and counting the assessments where two rule sets
-differ is counting the satisfying assignments of a diagram: exact, whatever the size of
-the space. ``tests/test_comparison.py`` checks these diagrams against the engine on
-drawn assessments.
+is one diagram of a few hundred nodes. A rule set's level, flags, dimension ratings and
+alternative become diagrams by the engine's own policy (stages, highest rating, most
+intensive level, the safety override's filter, blocking), and counting the assessments
+where two rule sets differ is counting the satisfying assignments of a diagram: exact,
+whatever the size of the space (``diff``). ``verify --method diagrams`` checks the
+contract's invariants on them, and ``provisional()`` restricts them to the answers given.
+``tests/test_comparison.py`` checks these diagrams against the engine on drawn
+assessments.
 """
 
 from __future__ import annotations
@@ -244,6 +246,56 @@ class Space:
                     break
         return point
 
+    def least_risky(self, where: Function, bounds: Sequence[Function]) -> dict[str, Any] | None:
+        """An assessment satisfying ``where`` whose answers are the fewest risk steps in all.
+
+        The total risk depth is the sum over fields of each answer's steps from the lowest
+        risk (``risk_depths``; a list counts one per item, the hours none), as the symbolic
+        verifier minimises it; among the assessments of least total, :meth:`example`'s.
+        ``bounds`` is :meth:`risk_bounds` (built once by the caller, who holds it only as
+        long as it needs it: the space lives as long as the process). None when nothing
+        satisfies ``where``.
+        """
+        rest = where & self.domain
+        if rest == self.bdd.false:
+            return None
+        bound = next(b for b in bounds if (rest & b) != self.bdd.false)
+        return self.example(rest & bound)
+
+    def risk_bounds(self) -> list[Function]:
+        """``[d]``: the assessments whose total risk depth is at most d, for every d."""
+        # Field by field, the total so far as a ladder: at_most[d] over the fields seen.
+        at_most: list[Function] = [self.bdd.true]
+        for name, field in self.fields.items():
+            spec = field.spec
+            if spec.kind == "integer":
+                continue
+            steps: list[tuple[tuple[Function, int], ...]]
+            if spec.kind == "choices":
+                steps = [
+                    ((~self.includes(name, item), 0), (self.includes(name, item), 1))
+                    for item in spec.values
+                ]
+            else:
+                depths = risk_depths(field.answers, RISK_ORDERS.get(name, {}))
+                steps = [
+                    tuple(
+                        (self.answer_is(name, a), d)
+                        for a, d in zip(field.answers, depths, strict=True)
+                    )
+                ]
+            for choices in steps:
+                top = len(at_most) - 1 + max(d for _, d in choices)
+                at_most = [
+                    self.any_of(
+                        test & at_most[min(d - step, len(at_most) - 1)]
+                        for test, step in choices
+                        if d - step >= 0
+                    )
+                    for d in range(top + 1)
+                ]
+        return at_most
+
     def point(self, answers: Mapping[str, Any]) -> Function:
         """The one assessment ``answers`` (a field left out is absent), as a diagram."""
         return self.holding({name: answers.get(name) for name in self.fields})
@@ -333,7 +385,8 @@ class Outcomes:
     counts of dimensions rated at least k; the level is the most intensive a fired rule of
     stages 1-2 supports (else the least intensive); stage-3 rules read the level. Under
     the safety override only the rules ``_rules/policy.py`` keeps stay, and the flags are
-    those they raise.
+    those they raise. The alternative is the most intensive offer of a fired rule below
+    the level, none under the override or with a blocking flag shown.
     """
 
     def __init__(self, space: Space, rule_set: RuleSet) -> None:
@@ -411,18 +464,72 @@ class Outcomes:
             if r.id in manifest.rules or flags & set(r.then.flags)
         )
 
+    def shown(self, rule: Rule) -> Function:
+        """The rule fired and the safety override keeps it (its reason and flags are shown)."""
+        when = rule.kept_under_override
+        if isinstance(when, str):
+            kept = self.level_is(LevelOfCare.of(when))
+        else:
+            kept = self.space.bdd.true if when else self.space.bdd.false
+        return self.holds[rule.id] & (~self.override | kept)
+
     def _flag(self, flag: Flag) -> Function:
-        parts = []
-        for rule in self.rule_set.rules:
-            if flag not in rule.then.flags:
-                continue
-            when = rule.kept_under_override
-            if isinstance(when, str):
-                kept = self.level_is(next(lv for lv in LevelOfCare if lv.value == when))
-            else:
-                kept = self.space.bdd.true if when else self.space.bdd.false
-            parts.append(self.holds[rule.id] & (~self.override | kept))
-        return self.space.any_of(parts)
+        return self.space.any_of(
+            self.shown(rule) for rule in self.rule_set.rules if flag in rule.then.flags
+        )
+
+    # -- the alternative (built on first use: diff does not read it) ---------------------
+
+    @functools.cached_property
+    def blocked(self) -> Function:
+        """No alternative: the safety override is in force or a blocking flag is shown."""
+        blocking = self.rule_set.manifest.alternative_blocked_by_flags
+        return self.override | self.space.any_of(self.flags[flag] for flag in blocking)
+
+    @functools.cached_property
+    def alternative_at_least(self) -> list[Function]:
+        """``[k]``: an alternative of rank k or more is offered.
+
+        The most intensive offer of any fired rule that is below the level, unless blocked.
+        """
+        bdd = self.space.bdd
+        offers = [
+            (rule, rule.then.alternative.level.rank)
+            for rule in self.rule_set.rules
+            if rule.then.alternative is not None
+        ]
+        above = [*self.level_at_least, bdd.false]  # above[r + 1]: the level is above rank r
+        return [
+            ~self.blocked
+            & self.space.any_of(
+                self.holds[rule.id] & above[rank + 1] for rule, rank in offers if rank >= k
+            )
+            for k in range(len(LevelOfCare))
+        ]
+
+    def alternative_is(self, level: LevelOfCare | None) -> Function:
+        """The alternative offered is ``level`` (None: no alternative)."""
+        at_least = self.alternative_at_least
+        if level is None:
+            return ~at_least[0]
+        above = at_least[level.rank + 1] if level.rank + 1 < len(at_least) else None
+        return at_least[level.rank] if above is None else at_least[level.rank] & ~above
+
+    def alternative_at(self, answers: Mapping[str, Any]) -> LevelOfCare | None:
+        """The level of the alternative offered at one assessment (None: none)."""
+        point = self.space.point(answers)
+        offered = [
+            level
+            for level in LevelOfCare
+            if (self.alternative_is(level) & point) != self.space.bdd.false
+        ]
+        return offered[0] if offered else None
+
+    def fired_at(self, answers: Mapping[str, Any]) -> tuple[str, ...]:
+        """The rules that fire at one assessment (before the override's filter), in order."""
+        point = self.space.point(answers)
+        false = self.space.bdd.false
+        return tuple(rule_id for rule_id, where in self.holds.items() if (where & point) != false)
 
     def at(
         self, answers: Mapping[str, Any]

@@ -19,19 +19,26 @@ from iop_placement.reassessment import (
 
 __all__ = ["add_verify_command"]
 
-_INSTALL = (
-    "iop-placement verify needs NumPy, z3-solver and rich: pip install 'iop-placement[verify]'"
-)
+_INSTALL = "iop-placement verify needs z3-solver and rich: pip install 'iop-placement[verify]'"
+_METHODS = {"symbolic": ("symbolic",), "diagrams": ("diagrams",), "both": ("symbolic", "diagrams")}
+_DEPRECATED = {"enumeration": "diagrams"}  # accepted, with a warning, until 0.5.0 at the earliest
 
 
 def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: ARG001
     try:
         from rich.progress import Progress  # noqa: PLC0415 - optional dependency
 
-        from iop_placement.verification import verify_rules  # noqa: PLC0415 - needs NumPy
+        from iop_placement.verification import verify_rules  # noqa: PLC0415 - needs z3
     except ImportError:
         sys.stderr.write(f"{_INSTALL}\n")
         return 1
+    method = args.method
+    if method in _DEPRECATED:
+        method = _DEPRECATED[method]
+        args.stderr.write(
+            f"iop-placement verify: --method {args.method} is deprecated (the NumPy enumeration"
+            f" is retired) and runs --method {method}; it will be removed no earlier than 0.5.0\n"
+        )
     directory = args.rules_dir or bundled_rules()
     try:
         load_rule_set(directory)
@@ -48,7 +55,7 @@ def _run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:  # noqa: 
             if progress_bar is not None:
                 progress_bar.update(task, description=step, completed=done, total=total)
 
-        methods = ("symbolic", "enumeration") if args.method == "both" else (args.method,)
+        methods = _METHODS[method]
         reports = [verify_rules(directory, method=m, progress=progress) for m in methods]
     for report in reports:
         for finding in [*report.violations, *report.lint]:
@@ -79,10 +86,11 @@ def add_verify_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     verify.add_argument(
         "--method",
-        choices=("symbolic", "enumeration", "both"),
+        choices=(*_METHODS, *_DEPRECATED),
         default="symbolic",
-        help="symbolic: prove over every assessment with Z3 (default); enumeration: the"
-        " NumPy grid of required fields (optional fields absent), an independent"
-        " cross-check; both: one after the other",
+        help="symbolic: prove over every assessment with Z3 over the rule files as the"
+        " reference reads them (default); diagrams: check them on the decision diagrams of"
+        " the policy the engine ships; both: the two independent encodings, one after the"
+        " other (enumeration: deprecated, runs diagrams)",
     )
     verify.set_defaults(run=_run)

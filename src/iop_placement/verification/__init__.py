@@ -1,71 +1,62 @@
-"""Exhaustive verification of a rule set over every assessment that can make a difference.
+"""Verification of a rule set over every assessment: the contract's invariants, and lint.
 
-Every choice and true/false field is taken at every value (about 3.7 million
-combinations); the number and list fields only at representatives derived from the rule
-conditions themselves (each threshold, one either side, the ends of the range; one list
-per distinct pattern of answers the conditions can see). The rules are evaluated once
-over that grid with NumPy, straight from the rule files, and every invariant of the
-contract is checked on every point:
+Every invariant of the contract is checked over the whole assessment space (every answer
+of every field, absence included):
 
-* total: every point gets exactly one level;
-* monotone: no single-step worsening along a risk order lowers the level;
-* flags: crisis, withdrawal management and overdose risk are raised exactly when the
-  answers that define them hold;
+* total: every assessment gets exactly one level;
+* monotone: no single-step worsening along a risk order lowers the level or a rating;
+* flags: crisis, withdrawal management, medical instability, overdose risk and housing
+  are shown exactly when the answers that define them hold;
 * safety: those answers, those flags, or medical instability mean inpatient;
-* feasibility never changes the level;
+* feasibility never changes the level or a rating;
 * an alternative is less intensive than the level and never offered with crisis,
   withdrawal management or medical instability.
 
-It also lints the rule set: rules that never fire, and rules that never decide the level,
-add a flag or supply the alternative (fully shadowed by others). A violation comes with a
-minimal, readable counterexample and the rules involved.
+It also lints the rule set: rules that never fire or fire on every assessment, and rules
+that never decide the level or a rating, add a flag or supply the alternative (fully
+shadowed by others). A violation comes with a minimal, readable counterexample (closest
+to the lowest risk) and the rules involved.
 
-Needs NumPy: ``pip install 'iop-placement[verify]'``.
+Two methods, two independent encodings:
+
+* ``"symbolic"`` (the default): Z3 proves each invariant over the rule files as the
+  independent reference evaluator reads them (``_symbolic.py``);
+* ``"diagrams"``: the invariants checked on the decision diagrams of the *shipped* policy
+  (``iop_placement._diagrams``: what the engine shows, tested against it), by
+  ``_on_diagrams.py``.
+
+``"both"`` in the CLI runs the two: agreement of two encodings written apart. The NumPy
+enumeration of earlier releases is retired: ``"enumeration"`` runs the diagrams, with a
+DeprecationWarning, for the period docs/versioning.md sets (not before 0.5.0).
+
+Needs z3-solver for the symbolic method: ``pip install 'iop-placement[verify]'``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any, Final
 
-try:
-    import numpy as np
-    import numpy.typing as npt
-except ImportError as error:  # pragma: no cover - depends on the environment
-    msg = "iop_placement.verification needs NumPy: pip install 'iop-placement[verify]'"
-    raise ImportError(msg) from error
+from pydantic import ValidationError
 
 from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.errors import RuleSetError
-from iop_placement._model.fields import FieldSpec, field_specs
-from iop_placement._model.levels import Dimension, Flag, LevelOfCare
-from iop_placement._rules.policy import kept_under_override_of
-from iop_placement._rules.risk import risk_depths
-from iop_placement._rules.ruleset import load_rule_set
+from iop_placement._model.fields import field_specs
+from iop_placement._model.levels import Dimension, Flag
+from iop_placement._rules.ruleset import Manifest, Rule, RuleFile, RuleSet, load_rule_set
 from iop_placement.reference import ReferenceEvaluator
-from iop_placement.reference import stage as rule_stage
-from iop_placement.verification._symbolic import Encoding, Finding, Prover, axes_of, words
+from iop_placement.verification._findings import Finding
 
 __all__ = ["METHODS", "Finding", "VerificationReport", "verify_reference", "verify_rules"]
 
-Bools = npt.NDArray[np.bool_]
-Ranks = npt.NDArray[np.int8]
 Progress = Callable[[str, int, int], None]
 
-_INPATIENT: Final = LevelOfCare.INPATIENT.rank
-# The ordering operators, spelled out here on purpose rather than read from the engine's
-# table (_rules/operators.py): the verifier is an independent check of the rules.
-_ORDER: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
-    "lt": np.less,
-    "le": np.less_equal,
-    "gt": np.greater,
-    "ge": np.greater_equal,
-}
-_RANK: Final = {level.value: level.rank for level in LevelOfCare}
 # The contract (DESIGN v2) defines these flags by the answers: each must be raised exactly
 # when its answers hold, whatever the rule set says.
 CONTRACT_FLAGS: Final[Mapping[str, Mapping[str, Any]]] = {
@@ -129,9 +120,11 @@ class VerificationReport:
     seconds: float
     violations: list[Finding] = field(default_factory=list)
     lint: list[Finding] = field(default_factory=list)
-    method: str = "enumeration"
+    method: str = "symbolic"
     queries: int = 0
     """Solver questions asked (symbolic method)."""
+    nodes: int = 0
+    """The size of the decision diagrams checked (diagrams method)."""
 
     @property
     def ok(self) -> bool:
@@ -140,420 +133,42 @@ class VerificationReport:
 
     def summary(self) -> str:
         """One paragraph for people."""
-        if self.method == "symbolic":
+        found = f"{len(self.violations)} violations, {len(self.lint)} lint findings"
+        if self.method == "diagrams":
             return (
-                f"{self.rule_set}: proved over all {self.points:,} assessments (every answer,"
-                f" absent ones included) by {self.queries:,} Z3 queries in"
-                f" {self.seconds:.1f} s; {len(self.violations)} violations,"
-                f" {len(self.lint)} lint findings"
+                f"{self.rule_set}: checked over all {self.points:,} assessments (every answer,"
+                f" absent ones included) on the shipped policy's decision diagrams"
+                f" ({self.nodes:,} nodes) in {self.seconds:.1f} s; {found}"
             )
         return (
-            f"{self.rule_set}: {self.points:,} points checked"
-            f" ({self.combinations:,} choice/true-false combinations x number and list"
-            f" representatives) in {self.seconds:.1f} s; {len(self.violations)} violations,"
-            f" {len(self.lint)} lint findings"
+            f"{self.rule_set}: proved over all {self.points:,} assessments (every answer,"
+            f" absent ones included) by {self.queries:,} Z3 queries in"
+            f" {self.seconds:.1f} s; {found}"
         )
 
 
-# --- the grid -------------------------------------------------------------------------
+Method = str  # "symbolic" or "diagrams" ("enumeration": deprecated, runs the diagrams)
+METHODS: Final = ("symbolic", "diagrams")
+DEPRECATED_METHODS: Final[Mapping[str, str]] = {"enumeration": "diagrams"}
+"""Methods still accepted for one release, with a DeprecationWarning, and what they run."""
 
 
-def _leaves(condition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for key in ("all", "any"):
-        if key in condition:
-            for part in condition[key]:
-                yield from _leaves(part)
-            return
-    if "not" in condition:
-        yield from _leaves(condition["not"])
-        return
-    yield condition
-
-
-def _representatives(spec: FieldSpec, leaves: list[Mapping[str, Any]]) -> list[Any]:
-    """The values of one field that the rules can tell apart, smallest first.
-
-    Optional fields are left out (absent) everywhere: enumerating their values too would
-    multiply the space beyond memory; the symbolic proof covers them.
-    """
-    if spec.optional:
-        return [None]
-    if spec.kind in {"choice", "boolean"}:
-        return list(spec.values)
-    if spec.kind == "integer":
-        low, high = spec.minimum or 0, spec.maximum or 0
-        points = {low, high}
-        for leaf in leaves:
-            for op in _ORDER:
-                if op in leaf:
-                    points |= {leaf[op] - 1, leaf[op], leaf[op] + 1}
-        return sorted(p for p in points if low <= p <= high)
-    tests = [tuple(leaf["includes_any"]) for leaf in leaves if "includes_any" in leaf]
-    items = sorted({item for test in tests for item in test}, key=list(spec.values).index)
-    seen: dict[tuple[bool, ...], tuple[str, ...]] = {}
-    for size in range(len(items) + 1):
-        for subset in itertools.combinations(items, size):
-            signature = tuple(any(item in subset for item in test) for test in tests)
-            seen.setdefault(signature, subset)
-    return list(seen.values())
-
-
-class _Grid:
-    """Every field on its own axis; arrays broadcast, so one test costs one field's size."""
-
-    def __init__(self, specs: Mapping[str, FieldSpec], rules: Sequence[Mapping[str, Any]]) -> None:
-        leaves = [leaf for rule in rules for leaf in _leaves(rule["when"]) if "field" in leaf]
-        self.names = list(specs)
-        self.specs = specs
-        self.values = {
-            name: _representatives(spec, [leaf for leaf in leaves if leaf["field"] == name])
-            for name, spec in specs.items()
-        }
-        self.shape = tuple(len(self.values[name]) for name in self.names)
-        self.level: Ranks | None = None
-        self.derived: dict[str, Ranks] = {}  # rating.<d>, dimensions_at_least.<k>
-
-    def axis(self, name: str) -> int:
-        return self.names.index(name)
-
-    def along(self, name: str, data: Sequence[Any]) -> npt.NDArray[Any]:
-        """``data`` laid along the axis of ``name``."""
-        shape = [1] * len(self.names)
-        shape[self.axis(name)] = len(self.values[name])
-        return np.asarray(data).reshape(shape)
-
-    def holds(self, condition: Mapping[str, Any]) -> Bools:
-        """Where a rule-file condition holds, as a (broadcastable) boolean array."""
-        if "all" in condition or "any" in condition:
-            parts = [self.holds(part) for part in condition.get("all", condition.get("any"))]
-            combine = np.logical_and if "all" in condition else np.logical_or
-            result: Bools = parts[0]
-            for part in parts[1:]:
-                result = combine(result, part)
-            return result
-        if "not" in condition:
-            return np.logical_not(self.holds(condition["not"]))
-        if "rating" in condition or "dimensions_at_least" in condition:
-            key = (
-                f"rating.{condition['rating']}"
-                if "rating" in condition
-                else f"dimensions_at_least.{condition['dimensions_at_least']}"
-            )
-            return _numeric(self.derived[key], condition)
-        name = condition["field"]
-        if name == "level":
-            if self.level is None:
-                msg = "the level is read before it is decided"
-                raise RuntimeError(msg)
-            wanted = condition.get("in", [condition.get("is")])
-            return np.isin(self.level, [_RANK[value] for value in wanted])
-        values = [self.specs[name].read(v) for v in self.values[name]]
-        if "is" in condition or "in" in condition:
-            wanted = condition["in"] if "in" in condition else [condition["is"]]
-            return self.along(name, [_member(v, wanted) for v in values])
-        if "includes_any" in condition:
-            items = condition["includes_any"]
-            return self.along(name, [any(i in v for i in items) for v in values])
-        (op,) = (key for key in _ORDER if key in condition)
-        return _ORDER[op](self.along(name, values), condition[op])  # type: ignore[no-any-return]
-
-    def point(self, index: Sequence[int]) -> dict[str, Any]:
-        """The assessment at one grid index, as a form would send it (absent left out)."""
-        return {
-            name: list(self.values[name][i])
-            if isinstance(self.values[name][i], tuple)
-            else self.values[name][i]
-            for name, i in zip(self.names, index, strict=True)
-            if self.values[name][i] is not None
-        }
-
-
-def _reads_any(condition: Mapping[str, Any], names: set[str]) -> bool:
-    return any(leaf.get("field") in names for leaf in _leaves(condition))
-
-
-def _numeric(values: Ranks, condition: Mapping[str, Any]) -> Bools:
-    if "is" in condition or "in" in condition:
-        wanted = condition["in"] if "in" in condition else [condition["is"]]
-        return np.isin(values, wanted)
-    (op,) = (key for key in ("lt", "le", "gt", "ge") if key in condition)
-    compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
-    return compare[op](values, condition[op])  # type: ignore[no-any-return]
-
-
-def _member(value: Any, wanted: Sequence[Any]) -> bool:  # noqa: ANN401 - JSON scalars
-    return any(type(value) is type(w) and value == w for w in wanted)
-
-
-# --- the checks -----------------------------------------------------------------------
-
-
-def _depth(grid: _Grid) -> list[npt.NDArray[np.int16]]:
-    """How far each value is from the lowest risk, per axis (for minimal counterexamples)."""
-    arrays = []
-    for name in grid.names:
-        data = risk_depths(grid.values[name], RISK_ORDERS.get(name, {}))
-        arrays.append(grid.along(name, data).astype(np.int16))
-    return arrays
-
-
-def _smallest(mask: Bools, depth: list[npt.NDArray[np.int16]]) -> list[int]:
-    """The index of the violating point closest to the lowest risk.
-
-    An axis of length 1 in ``mask`` is one the caller fixes itself.
-    """
-    score = np.zeros(mask.shape, dtype=np.int32)
-    for axis, array in enumerate(depth):
-        if mask.shape[axis] > 1:
-            score = score + array
-    score = np.where(mask, score, np.iinfo(np.int32).max)
-    return [int(i) for i in np.unravel_index(int(np.argmin(score)), score.shape)]
-
-
-class _Run:
-    """One verification: the rules evaluated over the grid once, then each check."""
-
-    def __init__(self, reference: ReferenceEvaluator, report: VerificationReport) -> None:
-        self.reference = reference
-        self.rules = reference.rules
-        self.report = report
-        self.specs = field_specs()
-        self.grid = _Grid(self.specs, self.rules)
-        self.depth = _depth(self.grid)
-        self.holds: dict[str, Bools] = {}
-        self.shown: dict[str, Bools] = {}  # fired and kept by the safety override
-        # Broadcastable arrays: an axis no rule behind them reads stays of length 1, so
-        # the feasibility axes multiply only what the feasibility rules compute.
-        self.level: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
-        self.flags: dict[str, Bools] = {}
-        self.alternative: Ranks = np.full(self.grid.shape, -1, dtype=np.int8)
-        self.ratings: dict[str, Ranks] = {}
-
-    def evaluate(self, tick: Callable[[], None]) -> None:
-        """Answer rules, ratings and counts, rating-reading rules, then level-reading rules."""
-        for stage in (1, 2, 3):
-            if stage == 2:
-                self._derive()
-            if stage == 3:
-                self.grid.level = self.level
-            for rule in self.rules:
-                if rule_stage(rule["when"]) != stage:
-                    continue
-                where = self.holds[rule["id"]] = self.grid.holds(rule["when"])
-                if stage < 3 and rule["then"].get("level"):
-                    rank = np.int8(_RANK[rule["then"]["level"]])
-                    self.level = np.maximum(self.level, np.where(where, rank, np.int8(0)))
-                tick()
-        # The override is put in force by the flags rules raise; while it is, only the
-        # rules it keeps are shown, and the flags are those they raise.
-        override = self.reference.manifest.get("safety_override", {})
-        forcing: Bools = np.zeros(self.grid.shape, dtype=bool)
-        for rule in self.rules:
-            if rule["id"] in override.get("rules", ()) or set(override.get("flags", ())) & set(
-                rule["then"].get("flags", ())
-            ):
-                forcing = forcing | self.holds[rule["id"]]
-        for rule in self.rules:
-            kept = kept_under_override_of(rule_stage(rule["when"]), rule["then"])
-            stays = kept if isinstance(kept, bool) else self.level == _RANK[kept]
-            self.shown[rule["id"]] = self.holds[rule["id"]] & (~forcing | stays)
-        for flag in Flag:
-            found: Bools = np.zeros(self.grid.shape, dtype=bool)
-            for rule in self.rules:
-                if flag.value in rule["then"].get("flags", ()):
-                    found = found | self.shown[rule["id"]]
-            self.flags[flag.value] = found
-        blocked: Bools = np.zeros(self.grid.shape, dtype=bool)
-        for flag in (
-            *self.reference.manifest.get("alternative_blocked_by_flags", ()),
-            *override.get("flags", ()),
-        ):
-            blocked = blocked | self.flags[flag]
-        for rule_id in override.get("rules", ()):
-            blocked = blocked | self.holds[rule_id]
-        for rule in self.rules:
-            if offer := rule["then"].get("alternative"):
-                rank = np.int8(_RANK[offer["level"]])
-                offered = self.holds[rule["id"]] & (rank < self.level) & ~blocked
-                np.maximum(
-                    self.alternative, np.where(offered, rank, np.int8(-1)), out=self.alternative
-                )
-
-    def _derive(self) -> None:
-        """Each dimension's rating (highest fired rating rule), and the counts per level."""
-        for dimension in Dimension:
-            rating: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
-            for rule in self.rules:
-                given = rule["then"].get("rating")
-                if given and given["dimension"] == dimension.value:
-                    value = np.int8(given["value"])
-                    where = self.holds[rule["id"]]
-                    rating = np.maximum(rating, np.where(where, value, np.int8(0)))
-            self.ratings[dimension.value] = rating
-            self.grid.derived[f"rating.{dimension.value}"] = rating
-        for at_least in range(1, 5):
-            count: Ranks = np.zeros((1,) * len(self.grid.shape), dtype=np.int8)
-            for rating in self.ratings.values():
-                count = count + (rating >= at_least).astype(np.int8)
-            self.grid.derived[f"dimensions_at_least.{at_least}"] = count
-
-    def deciding(self, point: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
-        """The level at one point and the rules that set it."""
-        result = self.reference.evaluate(point)
-        ids = tuple(
-            rule["id"]
-            for rule in self.rules
-            if rule["id"] in result.rule_ids and rule["then"].get("level") == result.level
+def _method(method: Method) -> str:
+    """The method to run; refuses an unknown one, warns about a deprecated one."""
+    if method in DEPRECATED_METHODS:
+        instead = DEPRECATED_METHODS[method]
+        warnings.warn(
+            f"verify method {method!r} is deprecated and runs {instead!r}; it will be removed"
+            " no earlier than 0.5.0 (the NumPy enumeration is retired: the diagrams cover"
+            " the whole space)",
+            DeprecationWarning,
+            stacklevel=3,
         )
-        return result.level, ids
-
-    def violation(self, kind: str, message: str, mask: Bools) -> None:
-        point = self.grid.point(_smallest(mask, self.depth))
-        fired = tuple(sorted(self.reference.evaluate(point).rule_ids))
-        self.report.violations.append(Finding(kind, message, fired, point))
-
-    def check_monotone(self, name: str, low: Any, high: Any) -> None:  # noqa: ANN401 - codes
-        """No point gets a lower level or rating when ``name`` worsens from ``low`` to ``high``."""
-        axis, values = self.grid.axis(name), self.grid.values[name]
-        if low not in values or high not in values:
-            return  # an optional field's value the grid does not enumerate
-        for dimension, rating in self.ratings.items():
-            if rating.shape[axis] == 1:
-                continue
-            before = np.take(rating, [values.index(low)], axis=axis)
-            mask = before > np.take(rating, [values.index(high)], axis=axis)
-            if mask.any():
-                index = _smallest(mask, self.depth)
-                index[axis] = values.index(low)
-                point = self.grid.point(index)
-                worse = {**point, name: high}
-                message = (
-                    f"worsening {name} from {low!r} to {high!r} lowers the rating of"
-                    f" {dimension}; {int(mask.sum()):,} points"
-                )
-                ids = tuple(sorted(self.reference.evaluate(point).rule_ids))
-                self.report.violations.append(Finding("monotone", message, ids, point, worse))
-        if self.level.shape[axis] == 1:
-            return  # no rule behind the level reads this field
-        before = np.take(self.level, [values.index(low)], axis=axis)
-        mask = before > np.take(self.level, [values.index(high)], axis=axis)
-        if not mask.any():
-            return
-        index = _smallest(mask, self.depth)
-        index[axis] = values.index(low)
-        point = self.grid.point(index)
-        worse = {**point, name: high}
-        (was, why_was), (now, why_now) = self.deciding(point), self.deciding(worse)
-        message = (
-            f"worsening {name} from {low!r} to {high!r} lowers the level from {was}"
-            f" ({', '.join(why_was) or 'no rule'}) to {now} ({', '.join(why_now) or 'no rule'});"
-            f" {int(mask.sum()):,} points"
-        )
-        rule_ids = tuple(dict.fromkeys((*why_was, *why_now)))
-        self.report.violations.append(Finding("monotone", message, rule_ids, point, worse))
-
-    def check_total_safety_feasibility(self) -> None:
-        """Every point has a level; safety means inpatient; feasibility never moves it."""
-        self.level = np.broadcast_to(self.level, self.grid.shape)
-        if self.level.min() < 0 or self.level.max() > _INPATIENT:
-            self.report.violations.append(Finding("total", "some points have no valid level"))
-        for flag, condition in CONTRACT_FLAGS.items():
-            should = self.grid.holds(condition)
-            if (mask := should & ~self.flags[flag]).any():
-                message = f"{flag} is not raised when {words(condition)}"
-                self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
-            if (mask := self.flags[flag] & ~should).any():
-                message = f"{flag} is raised although not {words(condition)}"
-                self.violation("flag-definition", message, np.broadcast_to(mask, self.grid.shape))
-        unsafe: Bools = np.zeros(self.grid.shape, dtype=bool)
-        for case in SAFETY_CASES:
-            where = self.grid.holds(case["answers"])
-            flagged = self.flags[case["flag"]]
-            if "also" in case:
-                flagged = flagged & self.grid.holds(case["also"])
-            where = np.broadcast_to(where | flagged, self.grid.shape)
-            if (mask := where & (self.level != _INPATIENT)).any():
-                self.violation("safety", f"{case['name']} below inpatient", mask)
-            if (mask := where & (self.alternative >= 0)).any():
-                self.violation(
-                    "alternative", f"an alternative is offered with {case['name']}", mask
-                )
-            unsafe = unsafe | where
-        for name, spec in self.specs.items():
-            if spec.feasibility:
-                axis = self.grid.axis(name)
-                low = self.level.min(axis=axis, keepdims=True)
-                moved = self.level.max(axis=axis, keepdims=True) != low
-                if moved.any():
-                    mask = np.broadcast_to(moved, self.grid.shape)
-                    self.violation("feasibility", f"{name} changes the level", mask)
-                for dimension, rating in self.ratings.items():
-                    low = rating.min(axis=axis, keepdims=True)
-                    if (moved := rating.max(axis=axis, keepdims=True) != low).any():
-                        mask = np.broadcast_to(moved, self.grid.shape)
-                        message = f"{name} changes the rating of {dimension}"
-                        self.violation("feasibility", message, mask)
-        if (mask := self.alternative >= self.level).any():
-            message = "an alternative is not less intensive than the level"
-            self.violation("alternative", message, mask)
-
-    def lint(self) -> None:
-        """Rules that never fire, and rules that never make a difference."""
-        counts = {flag: np.zeros(self.grid.shape, dtype=np.int8) for flag in self.flags}
-        for rule in self.rules:
-            for flag in rule["then"].get("flags", ()):
-                counts[flag] = counts[flag] + self.shown[rule["id"]]
-        optional = {name for name, spec in self.specs.items() if spec.optional}
-        for rule in self.rules:
-            if _reads_any(rule["when"], optional) or rule_stage(rule["when"]) == 2:
-                # The grid leaves optional fields out, and ratings may depend on them:
-                # such rules are linted by the symbolic method, which covers every answer.
-                continue
-            where, then = self.holds[rule["id"]], rule["then"]
-            if not where.any():
-                self.report.lint.append(
-                    Finding("never-fires", "the rule never fires", (rule["id"],))
-                )
-                continue
-            if where.all():
-                message = "the rule fires on every assessment"
-                self.report.lint.append(Finding("always-fires", message, (rule["id"],)))
-            useful: Bools = np.zeros(self.grid.shape, dtype=bool)
-            if then.get("level"):
-                useful = useful | (where & (self.level == _RANK[then["level"]]))
-            for flag in then.get("flags", ()):
-                useful = useful | (self.shown[rule["id"]] & (counts[flag] == 1))
-            if offer := then.get("alternative"):
-                useful = useful | (where & (self.alternative == _RANK[offer["level"]]))
-            if given := then.get("rating"):
-                others: Bools = np.zeros(self.grid.shape, dtype=bool)
-                for other in self.rules:
-                    theirs = other["then"].get("rating")
-                    if (
-                        other["id"] != rule["id"]
-                        and theirs
-                        and theirs["dimension"] == given["dimension"]
-                        and theirs["value"] >= given["value"]
-                    ):
-                        others = others | self.holds[other["id"]]
-                if given["value"] > 0:
-                    useful = useful | (where & ~others)
-            if not useful.any():
-                point = self.grid.point(
-                    _smallest(np.broadcast_to(where, self.grid.shape), self.depth)
-                )
-                fired = [
-                    r for r in sorted(self.reference.evaluate(point).rule_ids) if r != rule["id"]
-                ]
-                message = (
-                    "the rule never decides the level or a rating, adds a flag or supplies the"
-                    " alternative"
-                )
-                self.report.lint.append(Finding("shadowed", message, (rule["id"], *fired), point))
-
-
-Method = str  # "symbolic" or "enumeration"
-METHODS: Final = ("symbolic", "enumeration")
+        return instead
+    if method not in METHODS:
+        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
+        raise ValueError(msg)
+    return method
 
 
 def _edges() -> list[tuple[str, Any, Any]]:
@@ -577,6 +192,11 @@ def _space_size() -> int:
     return size
 
 
+def _combinations() -> int:
+    specs = field_specs().values()
+    return math.prod(len(spec.answers) for spec in specs if spec.kind in {"choice", "boolean"})
+
+
 def verify_rules(
     directory: Traversable | str,
     *,
@@ -585,14 +205,14 @@ def verify_rules(
 ) -> VerificationReport:
     """Check every invariant of the contract over the whole space; lint the rule set.
 
-    ``method`` "symbolic" proves each invariant with the Z3 solver over every assessment
-    (optional fields at every value and absent); "enumeration" evaluates the rules on a
-    NumPy grid of the required fields (optional fields absent), the independent
-    cross-check. Both report the same kinds of finding with minimal counterexamples.
+    ``method`` "symbolic" proves each invariant with the Z3 solver over the rule files as
+    the reference evaluator reads them; "diagrams" checks them on the decision diagrams
+    of the policy the engine ships (flags as shown under the safety override, levels,
+    ratings, alternatives). Both cover every assessment, absent answers included, and
+    report the same findings with minimal counterexamples. "enumeration" is deprecated
+    and runs "diagrams".
     """
-    if method not in METHODS:
-        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
-        raise ValueError(msg)
+    method = _method(method)
     started = time.perf_counter()
     try:
         rule_set = load_rule_set(directory)
@@ -602,9 +222,13 @@ def verify_rules(
         rule_ids = (error.rule_id,) if error.rule_id else ()
         report.violations.append(Finding("rule-file", str(error), rule_ids))
         return report
-    report = verify_reference(
-        ReferenceEvaluator.from_directory(directory), method=method, progress=progress
-    )
+    if method == "diagrams":
+        report = _new_report(f"{rule_set.name} {rule_set.version}", method)
+        _check_diagrams(rule_set, report, progress)
+    else:
+        report = verify_reference(
+            ReferenceEvaluator.from_directory(directory), method=method, progress=progress
+        )
     report.rule_set = f"{rule_set.name} {rule_set.version}"
     report.seconds = time.perf_counter() - started
     return report
@@ -620,27 +244,48 @@ def verify_reference(
 
     :func:`verify_rules` loads (and so validates) the rule set first; this checks rule
     data as it is, for rule sets the loader would refuse (the loader's checks and the
-    verifier's are independent defences).
+    verifier's are independent defences). With "diagrams" each rule is read with the
+    rule model but without the loader's checks across fields and rules.
     """
-    if method not in METHODS:
-        msg = f"method must be one of {', '.join(METHODS)}, not {method!r}"
-        raise ValueError(msg)
+    method = _method(method)
     started = time.perf_counter()
-    specs = field_specs()
-    finite = [len(spec.answers) for spec in specs.values() if spec.kind in {"choice", "boolean"}]
-    report = VerificationReport(
-        rule_set=f"{reference.manifest.get('name')} {reference.manifest.get('version')}",
-        points=0,
-        combinations=int(np.prod(finite)),
-        seconds=0.0,
-        method=method,
-    )
+    name = f"{reference.manifest.get('name')} {reference.manifest.get('version')}"
+    report = _new_report(name, method)
     if method == "symbolic":
         _prove(reference, report, progress)
     else:
-        _enumerate(reference, report, progress)
+        try:
+            rule_set = _unchecked_rule_set(reference)
+        except (ValidationError, ValueError, KeyError) as error:
+            problem = str(error).splitlines()[0]
+            report.violations.append(Finding("rule-file", f"the rules do not read: {problem}"))
+        else:
+            _check_diagrams(rule_set, report, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _new_report(rule_set: str, method: str) -> VerificationReport:
+    return VerificationReport(
+        rule_set=rule_set, points=0, combinations=_combinations(), seconds=0.0, method=method
+    )
+
+
+def _unchecked_rule_set(reference: ReferenceEvaluator) -> RuleSet:
+    """The reference's rule data as a RuleSet, each rule read by the model, nothing across."""
+    families: dict[str, list[Rule]] = {}
+    known = field_specs(with_decided_level=True, with_derived=True)
+    for data in reference.rules:
+        rule = Rule.model_validate(data)
+        if unknown := sorted(set(rule.when.fields()) - set(known)):
+            msg = f"{rule.id} reads unknown fields: {', '.join(unknown)}"
+            raise ValueError(msg)
+        families.setdefault(rule.id.split(".", 1)[0], []).append(rule)
+    files = tuple(
+        RuleFile(family=family, title=family, description=family, rules=tuple(rules))
+        for family, rules in families.items()
+    )
+    return RuleSet(Manifest.model_validate(reference.manifest), files, sha256="")
 
 
 def _ticker(progress: Progress | None, total: int) -> Callable[[str], None]:
@@ -651,6 +296,9 @@ def _ticker(progress: Progress | None, total: int) -> Callable[[str], None]:
 def _prove(
     reference: ReferenceEvaluator, report: VerificationReport, progress: Progress | None
 ) -> None:
+    # z3 is imported here: the diagrams method runs without it.
+    from iop_placement.verification._symbolic import Encoding, Prover, axes_of  # noqa: PLC0415
+
     encoding = Encoding(
         reference.manifest,
         reference.rules,
@@ -676,28 +324,31 @@ def _prove(
     report.queries = prover.queries
 
 
-def _enumerate(
-    reference: ReferenceEvaluator, report: VerificationReport, progress: Progress | None
+def _check_diagrams(
+    rule_set: RuleSet, report: VerificationReport, progress: Progress | None
 ) -> None:
-    run = _Run(reference, report)
-    report.points = int(np.prod(run.grid.shape))
-    report.combinations = int(
-        np.prod(
-            [
-                len(run.grid.values[name])
-                for name, spec in run.specs.items()
-                if spec.kind in {"choice", "boolean"}
-            ]
-        )
-    )
+    # dd's managers are not thread-safe: the process's one space is held while checking.
+    from iop_placement._diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
+    from iop_placement.verification._on_diagrams import DiagramChecks  # noqa: PLC0415
+
     edges = _edges()
-    total = len(run.rules) + len(edges) + 2
-    tick = _ticker(progress, total)
-    run.evaluate(lambda: tick("evaluating rules"))
-    for name, low, high in edges:
-        run.check_monotone(name, low, high)
-        tick("checking risk orders")
-    run.check_total_safety_feasibility()
-    tick("checking safety and feasibility")
-    run.lint()
-    tick("linting")
+    tick = _ticker(progress, len(edges) + 4 + len(rule_set.rules))
+    with SPACE_LOCK:
+        space = shared_space()
+        checks = DiagramChecks(space, rule_set, CONTRACT_FLAGS, SAFETY_CASES)
+        tick("building the decision diagrams")
+        report.points = space.size()
+        for name, low, high in edges:
+            report.violations += checks.edge(name, low, high)
+            tick("checking monotonicity")
+        report.violations += [*checks.total(), *checks.flags(), *checks.safety_checks()]
+        tick("checking flags and safety")
+        report.violations += checks.feasibility()
+        tick("checking feasibility")
+        for rule in rule_set.rules:
+            report.lint += checks.lint_rule(rule)
+            tick("linting")
+        report.nodes = checks.nodes()
+        del checks
+        space.bdd.collect_garbage()  # the shared manager keeps only what others hold
+    tick("done")

@@ -33,6 +33,7 @@ from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.policy import kept_under_override_of
 from iop_placement._rules.risk import risk_depths
 from iop_placement.reference import stage as rule_stage
+from iop_placement.verification._findings import Finding, words
 
 ABSENT: Final = None  # an optional field left out
 # Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
@@ -274,42 +275,25 @@ class Encoding:
         return Outcome(fired, ratings, counts, level, flags, alternative, override, shown)
 
 
+# The ordering operators, spelled out here on purpose rather than read from the engine's
+# table (_rules/operators.py): the proof is an independent check of the rules.
+ORDER: Final[Mapping[str, Callable[[Any, int], Any]]] = {
+    "lt": lambda x, n: x < n,
+    "le": lambda x, n: x <= n,
+    "gt": lambda x, n: x > n,
+    "ge": lambda x, n: x >= n,
+}
+
+
 def _numeric(c: Mapping[str, Any], value: Any) -> Any:
     if "is" in c:
         return value == c["is"]
     if "in" in c:
         return z3.Or(*[value == v for v in c["in"]])
-    ops: dict[str, Callable[[Any, int], Any]] = {
-        "lt": lambda x, n: x < n,
-        "le": lambda x, n: x <= n,
-        "gt": lambda x, n: x > n,
-        "ge": lambda x, n: x >= n,
-    }
-    for key, op in ops.items():
+    for key, op in ORDER.items():
         if key in c:
             return op(value, c[key])
     raise ValueError(sorted(c))
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One violation or lint finding, with a counterexample where there is one."""
-
-    kind: str
-    message: str
-    rule_ids: tuple[str, ...] = ()
-    example: Mapping[str, Any] | None = None
-    worsened: Mapping[str, Any] | None = None
-
-    def __str__(self) -> str:
-        lines = [f"[{self.kind}] {self.message}"]
-        if self.rule_ids:
-            lines.append(f"  rules: {', '.join(self.rule_ids)}")
-        if self.example is not None:
-            lines.append(f"  assessment: {dict(self.example)}")
-        if self.worsened is not None:
-            lines.append(f"  worsened:   {dict(self.worsened)}")
-        return "\n".join(lines)
 
 
 def axes_of(specs: Mapping[str, FieldSpec]) -> dict[str, Axis]:
@@ -588,13 +572,3 @@ class Prover:
             *self.feasibility(),
             *self.lint(),
         ]
-
-
-def words(condition: Mapping[str, Any]) -> str:
-    """A contract condition in words, for findings."""
-    if "all" in condition or "any" in condition:
-        joiner = " and " if "all" in condition else " or "
-        return joiner.join(words(p) for p in condition.get("all", condition.get("any", [])))
-    wanted = condition["in"] if "in" in condition else [condition["is"]]
-    shown = ["absent" if value is None else repr(value) for value in wanted]
-    return f"{condition['field']} is {' or '.join(shown)}"
