@@ -107,10 +107,11 @@ class _Prepared:
     # Under the safety override: never kept (False), always (True), or at this level code.
     kept: bool | str
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
-    # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
+    # The answers of every field the condition reads, as one tuple (for a dynamic rule
+    # they decide which fields triggered it); whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
     lists: bool
-    # What a reason is kept by: the static facts' answers (a bare value for one field).
+    # What a reason is kept by: the answers read, all scalars (a bare value for one field).
     key_of: Callable[[Mapping[str, Any]], Any] | None
     # Reasons come most intensive level first, then in file order: one int to sort by.
     sort_key: int
@@ -140,26 +141,27 @@ class _Prepared:
             flags=then.flags,
             kept=rule.kept_under_override,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
-            answers_of=None if dynamic else _answers_of(names),
+            answers_of=_answers_of(names) if names else None,
             lists=lists,
-            key_of=None if dynamic or lists or not names else operator.itemgetter(*names),
+            key_of=None if lists or not names else operator.itemgetter(*names),
             sort_key=-(then.level.rank if then.level is not None else -1) * _RANK_STEP + order,
         )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
+        # A reason follows from the answers of the fields the condition reads: which of
+        # them triggered a dynamic rule (an "any" inside) is worked out only on a miss.
         if self.key_of is not None:  # the usual case: the same scalar fields every time
-            names = cast("tuple[str, ...]", self.static_facts)
             key: Any = self.key_of(values)
         elif self.answers_of is not None:
-            names = cast("tuple[str, ...]", self.static_facts)
             key = tuple(map(_hashable, self.answers_of(values)))
-        else:
-            names = self.rule.when.triggering(values)
-            found = tuple(map(values.__getitem__, names))
-            key = (names, *map(_hashable, found))
+        else:  # a condition that reads no field
+            key = ()
         cached = self.reasons.get(key)
         if cached is not None:
             return cached
+        names = self.static_facts
+        if names is None:
+            names = self.rule.when.triggering(values)
         facts: dict[str, FactValue] = {name: values[name] for name in names}
         # Validating is faster than model_construct in Pydantic 2.14 (measured), and safer.
         reason = Reason(
@@ -207,6 +209,34 @@ class _Head:
     deciding: tuple[tuple[str, tuple[int, ...]], ...]
     reads: tuple[tuple[int, ...], ...]  # the second of each of those, for the hot path
     asam: dict[tuple[int, ...], object] = field(default_factory=dict)  # by basis (bits)
+    # The same, by the rating rules fired (the engine's rating key): one look-up per call.
+    asam_by_rating: dict[int, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rated:
+    """What one set of fired stage-1 rating rules gives, worked out once (shared, bounded)."""
+
+    ratings: tuple[int, ...]  # in Dimension order
+    fact: dict[str, int]  # the derived pseudo-fields, by fact key (read-only once built)
+    values: dict[str, int]  # the same, by field name
+
+
+@dataclass(frozen=True, slots=True)
+class _Behind:
+    """Each dimension's rating rules behind its rating (bits) and the ratings, shared."""
+
+    behind: list[int]  # never changed once built
+    dimensions: tuple[DimensionRating, ...]
+
+
+def _nothing(fact: Mapping[str, Any]) -> int:  # noqa: ARG001 - a phase without rules
+    return 0
+
+
+def _mask_of(phase: _Phase) -> Callable[[Mapping[str, Any]], int]:
+    """The phase's matcher's ``mask``, bound (no rules: always 0)."""
+    return _nothing if phase.matcher is None else phase.matcher.mask
 
 
 class _Phase:
@@ -411,6 +441,16 @@ class PlacementEngine:
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
         self._stages = _Stages(self._answers, self._placement, bits, derived_keys)
+        # recommend()'s hot path, bound once: the phases' masks and the parts that follow
+        # from the fired rating rules (one int, the "rating key"), shared (bounded).
+        self._answers_mask = _mask_of(self._answers)
+        self._placement_mask = _mask_of(self._placement)
+        self._context_mask = _mask_of(self._context) if self._context.matcher else None
+        self._rating_bits = sum(bits.rating_rules)
+        self._width = len(prepared) + len(_POSITIONS)  # above every rule's and marker's bit
+        self._level_codes = {rank: level.value for rank, level in self._levels.items()}
+        self._rated: dict[int, _Rated] = {}
+        self._behind: dict[int, _Behind] = {}
         self._prepared = prepared
         self._tag = tag
         # The searches' fast path: the same stages compiled to Python (built on first use).
@@ -472,16 +512,24 @@ class PlacementEngine:
         dict becomes the recommendation's (its reasons read it): give a fresh one.
         """
         fact = encode(values)
-        stages = self._stages
-        mask, ratings, derived = stages.run(fact)
-        bits = stages.bits
-        rank = bits.rank(mask)
+        # Stage 1; the ratings and what they derive (one look-up by the rating key).
+        mask = self._answers_mask(fact)
+        rated_key = mask & self._rating_bits
+        rated = self._rated.get(rated_key)
+        if rated is None:
+            rated = self._rate(rated_key)
+        fact.update(rated.fact)
+        mask |= self._placement_mask(fact)  # stage 2
+        bits = self._stages.bits
+        leveled = mask & bits.leveled
+        rank = bits.rank_of[leveled & -leveled] if leveled else -1
         level = self._levels[rank]
-        values.update(zip(DERIVED_NAMES, derived, strict=True))
-        if self._context.matcher is not None:
-            fact[DECIDED_LEVEL] = level.value
-            mask |= self._context.mask(fact)
-            values[DECIDED_LEVEL] = level.value
+        values.update(rated.values)
+        if self._context_mask is not None:  # stage 3: rules that read the decided level
+            code = self._level_codes[rank]
+            fact[DECIDED_LEVEL] = code
+            mask |= self._context_mask(fact)
+            values[DECIDED_LEVEL] = code
         key = mask & self._head_mask
         head = self._heads.get(key)
         new = head is None
@@ -489,12 +537,6 @@ class PlacementEngine:
             head = self._head(self._rules_in(mask), level)
         if head.override:  # nothing that suggests weighing a lower level: the danger leads
             mask &= self._kept[rank]
-        # For each dimension the rating rules that set its rating (the safety override
-        # keeps every rating rule: they all stay in), after the dimension's marker bit.
-        behind = [
-            unrated | (mask & giving[rating])
-            for unrated, giving, rating in zip(self._unrated, bits.giving, ratings, strict=True)
-        ]
         fields = dict(head.fields)
         by_bit = self._by_bit
         reasons = []
@@ -507,12 +549,15 @@ class PlacementEngine:
             reason = p.reasons.get(key_of(values)) if key_of is not None else None
             reasons.append(p.reason(values) if reason is None else reason)
         fields["reasons"] = tuple(reasons)
-        dimensions = self._dimensions
-        try:
-            fields["dimensions"] = tuple(map(dimensions.__getitem__, behind))
-        except KeyError:  # a rating first seen: built once
-            fields["dimensions"] = tuple(map(self._dimension, _POSITIONS, ratings, behind))
-        fields["asam"] = self._asam(head, behind)
+        # The rating rules that stay (all of them, unless the override drops one) and the
+        # ratings decide each dimension's rules behind it, and with the head the ASAM part.
+        behind_key = rated_key | ((mask & self._rating_bits) << self._width)
+        behind = self._behind.get(behind_key)
+        if behind is None:
+            behind = self._rated_behind(behind_key, rated.ratings, mask)
+        fields["dimensions"] = behind.dimensions
+        asam = head.asam_by_rating.get(behind_key, _MISSING)
+        fields["asam"] = self._asam(head, behind_key, behind.behind) if asam is _MISSING else asam
         if new:  # the parts are what they say: checked once per head, then shared
             Recommendation.model_validate(fields)
             if len(self._heads) < _SHARED_LIMIT:
@@ -565,6 +610,32 @@ class PlacementEngine:
 
         return level
 
+    def _rate(self, rated_key: int) -> _Rated:
+        """The ratings the fired rating rules in ``rated_key`` give, and what they derive."""
+        bits = self._stages.bits
+        ratings = bits.ratings(rated_key)
+        derived = bits.derived(ratings)
+        rated = _Rated(
+            ratings,
+            dict(zip(self._stages.derived_keys, derived, strict=True)),
+            dict(zip(DERIVED_NAMES, derived, strict=True)),
+        )
+        if len(self._rated) < _SHARED_LIMIT:
+            self._rated[rated_key] = rated
+        return rated
+
+    def _rated_behind(self, behind_key: int, ratings: tuple[int, ...], mask: int) -> _Behind:
+        """For each dimension the rating rules that set its rating, after its marker bit."""
+        giving = self._stages.bits.giving
+        behind = [
+            unrated | (mask & giving[i][rating])
+            for i, unrated, rating in zip(_POSITIONS, self._unrated, ratings, strict=True)
+        ]
+        found = _Behind(behind, tuple(map(self._dimension, _POSITIONS, ratings, behind)))
+        if len(self._behind) < _SHARED_LIMIT:
+            self._behind[behind_key] = found
+        return found
+
     def _head(self, fired: list[_Prepared], level: LevelOfCare) -> _Head:
         """The parts of a recommendation that follow from its fired non-plain rules."""
         override = any(p.order in self._overriding for p in fired)
@@ -601,8 +672,8 @@ class PlacementEngine:
                 self._dimensions[behind] = found
         return found
 
-    def _asam(self, head: _Head, behind: list[int]) -> object:
-        """The ASAM correspondence, shared.
+    def _asam(self, head: _Head, behind_key: int, behind: list[int]) -> object:
+        """The ASAM correspondence, shared (by ``behind_key`` too, the engine's key of behind).
 
         A deciding rule the crosswalk lists stands for itself; one it does not list that
         reads a dimension's rating stands for the rating rules that set that rating, where
@@ -629,6 +700,8 @@ class PlacementEngine:
             )
             if len(head.asam) < _SHARED_LIMIT:
                 head.asam[key] = found
+        if len(head.asam_by_rating) < _SHARED_LIMIT:
+            head.asam_by_rating[behind_key] = found
         return found
 
     def _rules_in(self, bits: int) -> list[_Prepared]:
