@@ -41,6 +41,7 @@ from iop_placement._backends.facts import (
     check_fact_keys,
     encode,
     encode_changes,
+    encode_validated,
     fact_keys,
     fact_name,
 )
@@ -503,15 +504,19 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        return self._recommend_values(parse_assessment(assessment).values())
+        return self._recommend_values(*encode_validated(parse_assessment(assessment).__dict__))
 
-    def _recommend_values(self, values: dict[str, Any]) -> Recommendation:
+    def _recommend_values(
+        self, values: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> Recommendation:
         """:meth:`recommend` for answers already valid (``Assessment.values()``), taken over.
 
         No validation: for callers that hold a validated assessment (``explain``). The
         dict becomes the recommendation's (its reasons read it): give a fresh one.
+        ``fact`` is ``encode(values)`` when the caller has it (a fresh one too).
         """
-        fact = encode(values)
+        if fact is None:
+            fact = encode(values)
         # Stage 1; the ratings and what they derive (one look-up by the rating key).
         mask = self._answers_mask(fact)
         rated_key = mask & self._rating_bits
