@@ -79,6 +79,7 @@ _ENGINES: Final = itertools.count(1)
 # the reasons it has built, up to this many, and hands out the same immutable object again.
 _REASONS_PER_RULE: Final = 2048
 _SHARED_LIMIT: Final = 8192
+_ASAM_PER_HEAD: Final = 512  # ASAM parts kept per head by rating key (heads x this, at most)
 _RANK_STEP: Final = 1 << 16  # above any rule's order (durable-rules holds 4,096 rules)
 _SORT_KEY: Final = operator.attrgetter("sort_key")
 _MISSING: Final = object()
@@ -195,12 +196,14 @@ def _hashable(value: Any) -> Any:  # noqa: ANN401 - an answer
 
 @dataclass(frozen=True, slots=True)
 class _Head:
-    """What a recommendation takes from the fired rules other than plain rating rules.
+    """What a recommendation takes from the fired rules that decide more than a reason.
 
-    A plain rating rule (a rating, nothing else) adds only its reason and its dimension's
-    rating: everything else (level, flags, alternative, override, which rules are the
-    basis of the ASAM codes) follows from the other rules that fired, far fewer
-    combinations than all fired rules together (random answers rarely repeat those).
+    Everything but the reasons, the ratings and the flags (level, alternative, override,
+    which rules are the basis of the ASAM codes) follows from the decided level and, among
+    the fired rules, those that offer an alternative, raise a flag that blocks one or put
+    the safety override in force, and those of the decided level: any other rule adds only
+    its reason, and its flags (looked up apart, by the fired rules that raise flags). Far
+    fewer combinations than all fired rules together (random answers rarely repeat those).
     """
 
     override: bool
@@ -277,6 +280,24 @@ class _RatingOf(dict[int, int]):
         if len(self) < _SHARED_LIMIT:  # at most one entry per subset of the dimension's rules
             self[fired] = rating
         return rating
+
+
+class _Built(dict[int, _T]):
+    """Parts built from an int key on first sight, then shared.
+
+    Bounded: past the limit a new key's part is built each time. The parts are immutable;
+    a race builds one twice and keeps one.
+    """
+
+    def __init__(self, build: Callable[[int], _T]) -> None:
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, key: int) -> _T:
+        value = self._build(key)
+        if len(self) < _SHARED_LIMIT:
+            self[key] = value
+        return value
 
 
 class _Bits:
@@ -414,10 +435,23 @@ class PlacementEngine:
             for p in prepared
             if p.rule.id in self._override_rules or self._override_flags & set(p.flags)
         )
-        # A plain rating rule gives a rating and nothing else (no flag, not overriding).
-        self._head_mask = sum(
-            p.bit for p in prepared if p.dimension is None or p.flags or p.order in self._overriding
+        # What a head is kept by (see _Head): for each decided level, the rules that offer
+        # an alternative, raise a flag that blocks one or override, and the rules of that
+        # level; then the level's rank, above every rule's bit.
+        deciding = sum(
+            p.bit
+            for p in prepared
+            if p.rule.then.alternative is not None
+            or self._blocking & set(p.flags)
+            or p.order in self._overriding
         )
+        self._flag_rules = sum(p.bit for p in prepared if p.flags)
+        self._flag_sets = _Built(self._flags)  # by the fired rules that raise them
+        self._head_masks = {
+            rank: deciding | sum(p.bit for p in prepared if p.rank == rank >= 0)
+            for rank in self._levels
+        }
+        self._head_ranks = {rank: (rank + 1) << (len(prepared) + 1) for rank in self._levels}
         self._listed = sum(p.bit for p in prepared if p.rule.id in self._asam_rules)
         self._by_bit = {p.bit: p for p in prepared}
         # Under the safety override, for each decided level: the rules whose reasons stay.
@@ -450,8 +484,9 @@ class PlacementEngine:
         self._rating_bits = sum(bits.rating_rules)
         self._width = len(prepared) + len(_POSITIONS)  # above every rule's and marker's bit
         self._level_codes = {rank: level.value for rank, level in self._levels.items()}
-        self._rated: dict[int, _Rated] = {}
-        self._behind: dict[int, _Behind] = {}
+        self._rated = _Built(self._rate)
+        self._by_ratings: dict[tuple[int, ...], _Rated] = {}
+        self._behind = _Built(self._rated_behind)
         self._prepared = prepared
         self._tag = tag
         # The searches' fast path: the same stages compiled to Python (built on first use).
@@ -520,9 +555,7 @@ class PlacementEngine:
         # Stage 1; the ratings and what they derive (one look-up by the rating key).
         mask = self._answers_mask(fact)
         rated_key = mask & self._rating_bits
-        rated = self._rated.get(rated_key)
-        if rated is None:
-            rated = self._rate(rated_key)
+        rated = self._rated[rated_key]
         fact.update(rated.fact)
         mask |= self._placement_mask(fact)  # stage 2
         bits = self._stages.bits
@@ -535,14 +568,15 @@ class PlacementEngine:
             fact[DECIDED_LEVEL] = code
             mask |= self._context_mask(fact)
             values[DECIDED_LEVEL] = code
-        key = mask & self._head_mask
+        key = (mask & self._head_masks[rank]) | self._head_ranks[rank]
         head = self._heads.get(key)
         new = head is None
         if head is None:
-            head = self._head(self._rules_in(mask), level)
+            head = self._head(self._rules_in(mask & self._head_masks[rank]), level)
         if head.override:  # nothing that suggests weighing a lower level: the danger leads
             mask &= self._kept[rank]
         fields = dict(head.fields)
+        fields["flags"] = self._flag_sets[mask & self._flag_rules]
         by_bit = self._by_bit
         reasons = []
         rest = mask
@@ -557,9 +591,7 @@ class PlacementEngine:
         # The rating rules that stay (all of them, unless the override drops one) and the
         # ratings decide each dimension's rules behind it, and with the head the ASAM part.
         behind_key = rated_key | ((mask & self._rating_bits) << self._width)
-        behind = self._behind.get(behind_key)
-        if behind is None:
-            behind = self._rated_behind(behind_key, rated.ratings, mask)
+        behind = self._behind[behind_key]
         fields["dimensions"] = behind.dimensions
         asam = head.asam_by_rating.get(behind_key, _MISSING)
         fields["asam"] = self._asam(head, behind_key, behind.behind) if asam is _MISSING else asam
@@ -619,27 +651,41 @@ class PlacementEngine:
         """The ratings the fired rating rules in ``rated_key`` give, and what they derive."""
         bits = self._stages.bits
         ratings = bits.ratings(rated_key)
-        derived = bits.derived(ratings)
-        rated = _Rated(
-            ratings,
-            dict(zip(self._stages.derived_keys, derived, strict=True)),
-            dict(zip(DERIVED_NAMES, derived, strict=True)),
-        )
-        if len(self._rated) < _SHARED_LIMIT:
-            self._rated[rated_key] = rated
+        rated = self._by_ratings.get(ratings)
+        if rated is None:
+            derived = bits.derived(ratings)
+            rated = _Rated(
+                ratings,
+                dict(zip(self._stages.derived_keys, derived, strict=True)),
+                dict(zip(DERIVED_NAMES, derived, strict=True)),
+            )
+            if len(self._by_ratings) < _SHARED_LIMIT:
+                self._by_ratings[ratings] = rated
         return rated
 
-    def _rated_behind(self, behind_key: int, ratings: tuple[int, ...], mask: int) -> _Behind:
-        """For each dimension the rating rules that set its rating, after its marker bit."""
+    def _rated_behind(self, behind_key: int) -> _Behind:
+        """For each dimension the rating rules that set its rating, after its marker bit.
+
+        ``behind_key``: the fired rating rules of stage 1 (which give the ratings), and
+        above :attr:`_width` those that stay in the recommendation.
+        """
+        ratings = self._rated[behind_key & ((1 << self._width) - 1)].ratings
+        staying = behind_key >> self._width
         giving = self._stages.bits.giving
         behind = [
-            unrated | (mask & giving[i][rating])
-            for i, unrated, rating in zip(_POSITIONS, self._unrated, ratings, strict=True)
+            unrated | (staying & gives[rating])
+            for unrated, gives, rating in zip(self._unrated, giving, ratings, strict=True)
         ]
-        found = _Behind(behind, tuple(map(self._dimension, _POSITIONS, ratings, behind)))
-        if len(self._behind) < _SHARED_LIMIT:
-            self._behind[behind_key] = found
-        return found
+        try:
+            dimensions = tuple(map(self._dimensions.__getitem__, behind))
+        except KeyError:  # a rating first seen: built once
+            dimensions = tuple(map(self._dimension, _POSITIONS, ratings, behind))
+        return _Behind(behind, dimensions)
+
+    def _flags(self, bits: int) -> tuple[Flag, ...]:
+        """The flags the rules in ``bits`` raise, in the order of Flag."""
+        raised = {flag for p in self._rules_in(bits) for flag in p.flags}
+        return tuple(flag for flag in _FLAGS if flag in raised)
 
     def _head(self, fired: list[_Prepared], level: LevelOfCare) -> _Head:
         """The parts of a recommendation that follow from its fired non-plain rules."""
@@ -656,7 +702,7 @@ class PlacementEngine:
         # In the model's order, with places for the parts of each call (Recommendation._trusted).
         fields = {
             "level": level,
-            "flags": tuple(flag for flag in _FLAGS if flag in raised),
+            "flags": (),
             "reasons": (),
             "alternative": None if override else self._alternative(level, fired, raised),
             "intensity": level.intensity,
@@ -705,7 +751,7 @@ class PlacementEngine:
             )
             if len(head.asam) < _SHARED_LIMIT:
                 head.asam[key] = found
-        if len(head.asam_by_rating) < _SHARED_LIMIT:
+        if len(head.asam_by_rating) < _ASAM_PER_HEAD:
             head.asam_by_rating[behind_key] = found
         return found
 
