@@ -87,6 +87,7 @@ _T = TypeVar("_T")
 # Iterating an Enum class is slow; the engine iterates these on every call.
 _DIMENSIONS: Final = tuple(Dimension)
 _POSITIONS: Final = tuple(range(len(_DIMENSIONS)))
+_RATINGS: Final = int(max(RiskRating)) + 1  # ratings 0..4
 _FLAGS: Final = tuple(Flag)
 
 
@@ -224,6 +225,8 @@ class _Rated:
     ratings: tuple[int, ...]  # in Dimension order
     fact: dict[str, int]  # the derived pseudo-fields, by fact key (read-only once built)
     values: dict[str, int]  # the same, by field name
+    giving: int  # the rating rules that give each dimension its rating (bits)
+    code: int  # the ratings as one int, above every rule's and marker's bit
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,8 +479,22 @@ class PlacementEngine:
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
         self._stages = _Stages(self._answers, self._placement, bits, derived_keys)
-        # recommend()'s hot path, bound once: the phases' masks and the parts that follow
-        # from the fired rating rules (one int, the "rating key"), shared (bounded).
+        self._hot_path(prepared, bits)
+        self._prepared = prepared
+        self._tag = tag
+        # The searches' fast path: the same stages compiled to Python (built on first use).
+        self._level_search: _LevelSearch | None = (
+            _LevelSearch(self._stages) if self.backend == "compiled" else None
+        )
+        self._search: DiagramSearch | ProvisionalSearch | None = None
+        self._search_lock = threading.Lock()
+
+    def _hot_path(self, prepared: list[_Prepared], bits: _Bits) -> None:
+        """Bind recommend()'s hot path once.
+
+        The phases' masks, the fired rules' places, and the parts that follow from the
+        fired rating rules, shared (bounded).
+        """
         self._answers_mask = _mask_of(self._answers)
         self._placement_mask = _mask_of(self._placement)
         self._context_mask = _mask_of(self._context) if self._context.matcher else None
@@ -487,14 +504,20 @@ class PlacementEngine:
         self._rated = _Built(self._rate)
         self._by_ratings: dict[tuple[int, ...], _Rated] = {}
         self._behind = _Built(self._rated_behind)
-        self._prepared = prepared
-        self._tag = tag
-        # The searches' fast path: the same stages compiled to Python (built on first use).
-        self._level_search: _LevelSearch | None = (
-            _LevelSearch(self._stages) if self.backend == "compiled" else None
+        # The fired rules of a mask read eight bits at a time: for each byte of the mask and
+        # each value of that byte, its rules, lowest bit first.
+        self._bytes = (len(prepared) + 7) // 8
+        self._by_byte = tuple(
+            tuple(
+                tuple(
+                    self._by_bit[1 << (8 * place + i)]
+                    for i in range(8)
+                    if byte >> i & 1 and 8 * place + i < len(prepared)
+                )
+                for byte in range(256)
+            )
+            for place in range(self._bytes)
         )
-        self._search: DiagramSearch | ProvisionalSearch | None = None
-        self._search_lock = threading.Lock()
 
     @classmethod
     def from_directory(
@@ -577,20 +600,18 @@ class PlacementEngine:
             mask &= self._kept[rank]
         fields = dict(head.fields)
         fields["flags"] = self._flag_sets[mask & self._flag_rules]
-        by_bit = self._by_bit
         reasons = []
-        rest = mask
-        while rest:  # lowest bit first: the reasons' order
-            low = rest & -rest
-            rest ^= low
-            p = by_bit[low]
-            key_of = p.key_of
-            reason = p.reasons.get(key_of(values)) if key_of is not None else None
-            reasons.append(p.reason(values) if reason is None else reason)
+        table = self._by_byte
+        for place, byte in enumerate(mask.to_bytes(self._bytes, "little")):
+            if byte:  # lowest bit first: the reasons' order
+                for p in table[place][byte]:
+                    key_of = p.key_of
+                    reason = p.reasons.get(key_of(values)) if key_of is not None else None
+                    reasons.append(p.reason(values) if reason is None else reason)
         fields["reasons"] = tuple(reasons)
-        # The rating rules that stay (all of them, unless the override drops one) and the
-        # ratings decide each dimension's rules behind it, and with the head the ASAM part.
-        behind_key = rated_key | ((mask & self._rating_bits) << self._width)
+        # The ratings and the rules that give them (all stay, unless the override drops
+        # one) decide each dimension's rules behind it, and with the head the ASAM part.
+        behind_key = (mask & rated.giving) | rated.code
         behind = self._behind[behind_key]
         fields["dimensions"] = behind.dimensions
         asam = head.asam_by_rating.get(behind_key, _MISSING)
@@ -654,10 +675,15 @@ class PlacementEngine:
         rated = self._by_ratings.get(ratings)
         if rated is None:
             derived = bits.derived(ratings)
+            code = 0
+            for rating in reversed(ratings):
+                code = code * _RATINGS + rating
             rated = _Rated(
                 ratings,
                 dict(zip(self._stages.derived_keys, derived, strict=True)),
                 dict(zip(DERIVED_NAMES, derived, strict=True)),
+                sum(gives[rating] for gives, rating in zip(bits.giving, ratings, strict=True)),
+                code << self._width,
             )
             if len(self._by_ratings) < _SHARED_LIMIT:
                 self._by_ratings[ratings] = rated
@@ -666,11 +692,15 @@ class PlacementEngine:
     def _rated_behind(self, behind_key: int) -> _Behind:
         """For each dimension the rating rules that set its rating, after its marker bit.
 
-        ``behind_key``: the fired rating rules of stage 1 (which give the ratings), and
-        above :attr:`_width` those that stay in the recommendation.
+        ``behind_key``: the rating rules that give the ratings and stay in the
+        recommendation, and above :attr:`_width` the ratings (:attr:`_Rated.code`).
         """
-        ratings = self._rated[behind_key & ((1 << self._width) - 1)].ratings
-        staying = behind_key >> self._width
+        staying = behind_key & ((1 << self._width) - 1)
+        code = behind_key >> self._width
+        ratings = []
+        for _ in _POSITIONS:
+            code, rating = divmod(code, _RATINGS)
+            ratings.append(rating)
         giving = self._stages.bits.giving
         behind = [
             unrated | (staying & gives[rating])
