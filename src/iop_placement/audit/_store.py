@@ -380,11 +380,13 @@ class AuditStore:
         An entry the database refuses is rolled back to its savepoint and fails alone.
         """
         written: list[tuple[_Pending, AuditEntry]] = []
+        alone = len(group) == 1  # its failure is the group's: no savepoint needed
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = conn.execute(_SELECT_LAST).fetchone()
             for item in group:
-                conn.execute("SAVEPOINT entry")
+                if not alone:
+                    conn.execute("SAVEPOINT entry")
                 try:
                     entry = _next_entry(
                         last,
@@ -395,13 +397,16 @@ class AuditStore:
                         note=item.note,
                     )
                     conn.execute(_INSERT, _row(entry))
-                except Exception as error:  # noqa: BLE001 - this entry fails, not the group
-                    conn.execute("ROLLBACK TO entry")
+                except Exception as error:
+                    if alone:
+                        raise
+                    conn.execute("ROLLBACK TO entry")  # this entry fails, not the group
                     item.error = error
                 else:
                     written.append((item, entry))
                     last = (entry.seq, entry.hash)
-                conn.execute("RELEASE entry")
+                if not alone:
+                    conn.execute("RELEASE entry")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
