@@ -79,7 +79,8 @@ _ENGINES: Final = itertools.count(1)
 # the reasons it has built, up to this many, and hands out the same immutable object again.
 _REASONS_PER_RULE: Final = 2048
 _SHARED_LIMIT: Final = 8192
-_ASAM_PER_HEAD: Final = 512  # ASAM parts kept per head by rating key (heads x this, at most)
+# The ASAM parts kept by (head, rating key), over all heads: a count shared by the heads.
+_ASAM_KEPT: Final = 8 * _SHARED_LIMIT
 _RANK_STEP: Final = 1 << 16  # above any rule's order (durable-rules holds 4,096 rules)
 _SORT_KEY: Final = operator.attrgetter("sort_key")
 _MISSING: Final = object()
@@ -504,6 +505,7 @@ class PlacementEngine:
         self._rated = _Built(self._rate)
         self._by_ratings: dict[tuple[int, ...], _Rated] = {}
         self._behind = _Built(self._rated_behind)
+        self._asam_kept = itertools.count()
         # The fired rules of a mask read eight bits at a time: for each byte of the mask and
         # each value of that byte, its rules, lowest bit first.
         self._bytes = (len(prepared) + 7) // 8
@@ -781,7 +783,7 @@ class PlacementEngine:
             )
             if len(head.asam) < _SHARED_LIMIT:
                 head.asam[key] = found
-        if len(head.asam_by_rating) < _ASAM_PER_HEAD:
+        if next(self._asam_kept) < _ASAM_KEPT:  # itertools.count: atomic under threads
             head.asam_by_rating[behind_key] = found
         return found
 
