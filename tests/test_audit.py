@@ -582,3 +582,80 @@ def test_postgres_replication_role_replica_does_not_pass_the_trigger(postgres_ur
     assert verify(postgres_url).problems == (
         "the append-only trigger iop_placement_audit_append_only is not always enabled",
     )
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Until ``condition`` holds (the threads below get there in microseconds)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError("the appends never queued up")
+
+
+def _grouped_appends(
+    store: AuditStore, contents: list[dict[str, Any]]
+) -> tuple[list[Any], list[str]]:
+    """Append ``contents`` from one thread each while the first one's commit is held up.
+
+    The first append takes its group and waits for the connection (held here, as an
+    fsync in flight would hold it); the others arrive meanwhile. Returns what each append
+    returned or raised, and the statements SQLite ran.
+    """
+    results: list[Any] = [None] * len(contents)
+    statements: list[str] = []
+
+    def work(index: int) -> None:
+        try:
+            results[index] = store.append("card", contents[index])
+        except AuditError as error:
+            results[index] = error
+
+    store._conn.set_trace_callback(statements.append)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(contents))]
+    with store._lock:
+        threads[0].start()
+        _wait_for(lambda: store._writing)
+        for thread in threads[1:]:
+            thread.start()
+        _wait_for(lambda: len(store._waiting) == len(contents) - 1)
+    for thread in threads:
+        thread.join()
+    store._conn.set_trace_callback(None)
+    return results, statements
+
+
+def test_sqlite_appends_arriving_during_a_commit_are_committed_together(
+    sqlite_url: str,
+) -> None:
+    with AuditStore.open(sqlite_url) as store:
+        results, statements = _grouped_appends(store, [{"n": n} for n in range(8)])
+        entries = list(store.entries())
+    # The first alone, then the seven that waited: two commits, not eight.
+    assert statements.count("COMMIT") == 2
+    assert statements.count("BEGIN IMMEDIATE") == 2
+    assert [entry.seq for entry in results] == [1, *sorted(e.seq for e in results[1:])]
+    # Each caller got its own entry back, as committed and chained.
+    assert sorted(results, key=lambda e: e.seq) == entries
+    assert {entry.content for entry in entries} == {f'{{"n":{n}}}' for n in range(8)}
+    report = verify(sqlite_url)
+    assert (report.ok, report.entries) == (True, 8)
+
+
+def test_sqlite_an_entry_refused_in_a_group_fails_alone(sqlite_url: str) -> None:
+    with AuditStore.open(sqlite_url) as store:
+        store._conn.execute(
+            "CREATE TRIGGER refuse_some BEFORE INSERT ON iop_placement_audit"
+            " WHEN NEW.content LIKE '%refuse%'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        contents: list[dict[str, Any]] = [{"n": 0}, {"n": 1}, {"refuse": True}, {"n": 3}, {"n": 4}]
+        results, statements = _grouped_appends(store, contents)
+    assert statements.count("COMMIT") == 2
+    refused = [r for r in results if isinstance(r, AuditError)]
+    assert len(refused) == 1
+    assert refused[0] is results[2]
+    assert "refused" not in str(refused[0])  # the driver's text is never echoed
+    assert sorted(r.seq for r in results if r is not results[2]) == [1, 2, 3, 4]
+    report = verify(sqlite_url)
+    assert (report.ok, report.entries) == (True, 4)

@@ -205,3 +205,31 @@ def test_matcher_mask_is_the_sum_of_the_weights_of_the_fired_conditions(backend:
         assert plain.mask(fact) == sum(1 << int(name[1:]) for name in names)
         seen.add(len(names))
     assert len(seen) > 3  # the inputs fire different numbers of conditions
+
+
+def test_encode_validated_is_values_then_encode() -> None:
+    import random
+
+    from iop_placement._backends.facts import encode, encode_validated
+    from iop_placement.populations import POPULATIONS, population
+
+    optional = [name for name, spec in field_specs().items() if spec.optional]
+    rng = random.Random(4)
+    inputs = random_assessments(300, seed=13)
+    for data in inputs:  # optional fields left out, or given as null
+        for name in rng.sample(optional, rng.randint(0, len(optional))):
+            if rng.random() < 0.5:
+                del data[name]
+            else:
+                data[name] = None
+    inputs += [intake for name in POPULATIONS for intake in population(name, 100, seed=4)]
+    left_out = 0
+    for data in inputs:
+        model = Assessment.model_validate(data)
+        values, fact = encode_validated(model.__dict__)
+        expected = model.values()
+        # Equal with the same key order: the reasons' facts and the dumps follow it.
+        assert list(values.items()) == list(expected.items())
+        assert list(fact.items()) == list(encode(expected).items())
+        left_out += None in values.values()
+    assert 0 < left_out < len(inputs)

@@ -41,6 +41,7 @@ from iop_placement._backends.facts import (
     check_fact_keys,
     encode,
     encode_changes,
+    encode_validated,
     fact_keys,
     fact_name,
 )
@@ -78,6 +79,8 @@ _ENGINES: Final = itertools.count(1)
 # the reasons it has built, up to this many, and hands out the same immutable object again.
 _REASONS_PER_RULE: Final = 2048
 _SHARED_LIMIT: Final = 8192
+# The ASAM parts kept by (head, rating key), over all heads: a count shared by the heads.
+_ASAM_KEPT: Final = 8 * _SHARED_LIMIT
 _RANK_STEP: Final = 1 << 16  # above any rule's order (durable-rules holds 4,096 rules)
 _SORT_KEY: Final = operator.attrgetter("sort_key")
 _MISSING: Final = object()
@@ -85,6 +88,7 @@ _T = TypeVar("_T")
 # Iterating an Enum class is slow; the engine iterates these on every call.
 _DIMENSIONS: Final = tuple(Dimension)
 _POSITIONS: Final = tuple(range(len(_DIMENSIONS)))
+_RATINGS: Final = int(max(RiskRating)) + 1  # ratings 0..4
 _FLAGS: Final = tuple(Flag)
 
 
@@ -107,10 +111,11 @@ class _Prepared:
     # Under the safety override: never kept (False), always (True), or at this level code.
     kept: bool | str
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
-    # The static facts' answers, as one tuple; whether any of them is a list (unhashable).
+    # The answers of every field the condition reads, as one tuple (for a dynamic rule
+    # they decide which fields triggered it); whether any of them is a list (unhashable).
     answers_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
     lists: bool
-    # What a reason is kept by: the static facts' answers (a bare value for one field).
+    # What a reason is kept by: the answers read, all scalars (a bare value for one field).
     key_of: Callable[[Mapping[str, Any]], Any] | None
     # Reasons come most intensive level first, then in file order: one int to sort by.
     sort_key: int
@@ -140,26 +145,27 @@ class _Prepared:
             flags=then.flags,
             kept=rule.kept_under_override,
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
-            answers_of=None if dynamic else _answers_of(names),
+            answers_of=_answers_of(names) if names else None,
             lists=lists,
-            key_of=None if dynamic or lists or not names else operator.itemgetter(*names),
+            key_of=None if lists or not names else operator.itemgetter(*names),
             sort_key=-(then.level.rank if then.level is not None else -1) * _RANK_STEP + order,
         )
 
     def reason(self, values: Mapping[str, Any]) -> Reason:
+        # A reason follows from the answers of the fields the condition reads: which of
+        # them triggered a dynamic rule (an "any" inside) is worked out only on a miss.
         if self.key_of is not None:  # the usual case: the same scalar fields every time
-            names = cast("tuple[str, ...]", self.static_facts)
             key: Any = self.key_of(values)
         elif self.answers_of is not None:
-            names = cast("tuple[str, ...]", self.static_facts)
             key = tuple(map(_hashable, self.answers_of(values)))
-        else:
-            names = self.rule.when.triggering(values)
-            found = tuple(map(values.__getitem__, names))
-            key = (names, *map(_hashable, found))
+        else:  # a condition that reads no field
+            key = ()
         cached = self.reasons.get(key)
         if cached is not None:
             return cached
+        names = self.static_facts
+        if names is None:
+            names = self.rule.when.triggering(values)
         facts: dict[str, FactValue] = {name: values[name] for name in names}
         # Validating is faster than model_construct in Pydantic 2.14 (measured), and safer.
         reason = Reason(
@@ -192,12 +198,14 @@ def _hashable(value: Any) -> Any:  # noqa: ANN401 - an answer
 
 @dataclass(frozen=True, slots=True)
 class _Head:
-    """What a recommendation takes from the fired rules other than plain rating rules.
+    """What a recommendation takes from the fired rules that decide more than a reason.
 
-    A plain rating rule (a rating, nothing else) adds only its reason and its dimension's
-    rating: everything else (level, flags, alternative, override, which rules are the
-    basis of the ASAM codes) follows from the other rules that fired, far fewer
-    combinations than all fired rules together (random answers rarely repeat those).
+    Everything but the reasons, the ratings and the flags (level, alternative, override,
+    which rules are the basis of the ASAM codes) follows from the decided level and, among
+    the fired rules, those that offer an alternative, raise a flag that blocks one or put
+    the safety override in force, and those of the decided level: any other rule adds only
+    its reason, and its flags (looked up apart, by the fired rules that raise flags). Far
+    fewer combinations than all fired rules together (random answers rarely repeat those).
     """
 
     override: bool
@@ -207,6 +215,36 @@ class _Head:
     deciding: tuple[tuple[str, tuple[int, ...]], ...]
     reads: tuple[tuple[int, ...], ...]  # the second of each of those, for the hot path
     asam: dict[tuple[int, ...], object] = field(default_factory=dict)  # by basis (bits)
+    # The same, by the rating rules fired (the engine's rating key): one look-up per call.
+    asam_by_rating: dict[int, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rated:
+    """What one set of fired stage-1 rating rules gives, worked out once (shared, bounded)."""
+
+    ratings: tuple[int, ...]  # in Dimension order
+    fact: dict[str, int]  # the derived pseudo-fields, by fact key (read-only once built)
+    values: dict[str, int]  # the same, by field name
+    giving: int  # the rating rules that give each dimension its rating (bits)
+    code: int  # the ratings as one int, above every rule's and marker's bit
+
+
+@dataclass(frozen=True, slots=True)
+class _Behind:
+    """Each dimension's rating rules behind its rating (bits) and the ratings, shared."""
+
+    behind: list[int]  # never changed once built
+    dimensions: tuple[DimensionRating, ...]
+
+
+def _nothing(fact: Mapping[str, Any]) -> int:  # noqa: ARG001 - a phase without rules
+    return 0
+
+
+def _mask_of(phase: _Phase) -> Callable[[Mapping[str, Any]], int]:
+    """The phase's matcher's ``mask``, bound (no rules: always 0)."""
+    return _nothing if phase.matcher is None else phase.matcher.mask
 
 
 class _Phase:
@@ -246,6 +284,24 @@ class _RatingOf(dict[int, int]):
         if len(self) < _SHARED_LIMIT:  # at most one entry per subset of the dimension's rules
             self[fired] = rating
         return rating
+
+
+class _Built(dict[int, _T]):
+    """Parts built from an int key on first sight, then shared.
+
+    Bounded: past the limit a new key's part is built each time. The parts are immutable;
+    a race builds one twice and keeps one.
+    """
+
+    def __init__(self, build: Callable[[int], _T]) -> None:
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, key: int) -> _T:
+        value = self._build(key)
+        if len(self) < _SHARED_LIMIT:
+            self[key] = value
+        return value
 
 
 class _Bits:
@@ -383,10 +439,23 @@ class PlacementEngine:
             for p in prepared
             if p.rule.id in self._override_rules or self._override_flags & set(p.flags)
         )
-        # A plain rating rule gives a rating and nothing else (no flag, not overriding).
-        self._head_mask = sum(
-            p.bit for p in prepared if p.dimension is None or p.flags or p.order in self._overriding
+        # What a head is kept by (see _Head): for each decided level, the rules that offer
+        # an alternative, raise a flag that blocks one or override, and the rules of that
+        # level; then the level's rank, above every rule's bit.
+        deciding = sum(
+            p.bit
+            for p in prepared
+            if p.rule.then.alternative is not None
+            or self._blocking & set(p.flags)
+            or p.order in self._overriding
         )
+        self._flag_rules = sum(p.bit for p in prepared if p.flags)
+        self._flag_sets = _Built(self._flags)  # by the fired rules that raise them
+        self._head_masks = {
+            rank: deciding | sum(p.bit for p in prepared if p.rank == rank >= 0)
+            for rank in self._levels
+        }
+        self._head_ranks = {rank: (rank + 1) << (len(prepared) + 1) for rank in self._levels}
         self._listed = sum(p.bit for p in prepared if p.rule.id in self._asam_rules)
         self._by_bit = {p.bit: p for p in prepared}
         # Under the safety override, for each decided level: the rules whose reasons stay.
@@ -411,6 +480,7 @@ class PlacementEngine:
             f"{tag}/context", [p for p in prepared if p.stage == 3], self.backend
         )
         self._stages = _Stages(self._answers, self._placement, bits, derived_keys)
+        self._hot_path(prepared, bits)
         self._prepared = prepared
         self._tag = tag
         # The searches' fast path: the same stages compiled to Python (built on first use).
@@ -419,6 +489,37 @@ class PlacementEngine:
         )
         self._search: DiagramSearch | ProvisionalSearch | None = None
         self._search_lock = threading.Lock()
+
+    def _hot_path(self, prepared: list[_Prepared], bits: _Bits) -> None:
+        """Bind recommend()'s hot path once.
+
+        The phases' masks, the fired rules' places, and the parts that follow from the
+        fired rating rules, shared (bounded).
+        """
+        self._answers_mask = _mask_of(self._answers)
+        self._placement_mask = _mask_of(self._placement)
+        self._context_mask = _mask_of(self._context) if self._context.matcher else None
+        self._rating_bits = sum(bits.rating_rules)
+        self._width = len(prepared) + len(_POSITIONS)  # above every rule's and marker's bit
+        self._level_codes = {rank: level.value for rank, level in self._levels.items()}
+        self._rated = _Built(self._rate)
+        self._by_ratings: dict[tuple[int, ...], _Rated] = {}
+        self._behind = _Built(self._rated_behind)
+        self._asam_kept = itertools.count()
+        # The fired rules of a mask read eight bits at a time: for each byte of the mask and
+        # each value of that byte, its rules, lowest bit first.
+        self._bytes = (len(prepared) + 7) // 8
+        self._by_byte = tuple(
+            tuple(
+                tuple(
+                    self._by_bit[1 << (8 * place + i)]
+                    for i in range(8)
+                    if byte >> i & 1 and 8 * place + i < len(prepared)
+                )
+                for byte in range(256)
+            )
+            for place in range(self._bytes)
+        )
 
     @classmethod
     def from_directory(
@@ -463,56 +564,60 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        return self._recommend_values(parse_assessment(assessment).values())
+        return self._recommend_values(*encode_validated(parse_assessment(assessment).__dict__))
 
-    def _recommend_values(self, values: dict[str, Any]) -> Recommendation:
+    def _recommend_values(
+        self, values: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> Recommendation:
         """:meth:`recommend` for answers already valid (``Assessment.values()``), taken over.
 
         No validation: for callers that hold a validated assessment (``explain``). The
         dict becomes the recommendation's (its reasons read it): give a fresh one.
+        ``fact`` is ``encode(values)`` when the caller has it (a fresh one too).
         """
-        fact = encode(values)
-        stages = self._stages
-        mask, ratings, derived = stages.run(fact)
-        bits = stages.bits
-        rank = bits.rank(mask)
+        if fact is None:
+            fact = encode(values)
+        # Stage 1; the ratings and what they derive (one look-up by the rating key).
+        mask = self._answers_mask(fact)
+        rated_key = mask & self._rating_bits
+        rated = self._rated[rated_key]
+        fact.update(rated.fact)
+        mask |= self._placement_mask(fact)  # stage 2
+        bits = self._stages.bits
+        leveled = mask & bits.leveled
+        rank = bits.rank_of[leveled & -leveled] if leveled else -1
         level = self._levels[rank]
-        values.update(zip(DERIVED_NAMES, derived, strict=True))
-        if self._context.matcher is not None:
-            fact[DECIDED_LEVEL] = level.value
-            mask |= self._context.mask(fact)
-            values[DECIDED_LEVEL] = level.value
-        key = mask & self._head_mask
+        values.update(rated.values)
+        if self._context_mask is not None:  # stage 3: rules that read the decided level
+            code = self._level_codes[rank]
+            fact[DECIDED_LEVEL] = code
+            mask |= self._context_mask(fact)
+            values[DECIDED_LEVEL] = code
+        key = (mask & self._head_masks[rank]) | self._head_ranks[rank]
         head = self._heads.get(key)
         new = head is None
         if head is None:
-            head = self._head(self._rules_in(mask), level)
+            head = self._head(self._rules_in(mask & self._head_masks[rank]), level)
         if head.override:  # nothing that suggests weighing a lower level: the danger leads
             mask &= self._kept[rank]
-        # For each dimension the rating rules that set its rating (the safety override
-        # keeps every rating rule: they all stay in), after the dimension's marker bit.
-        behind = [
-            unrated | (mask & giving[rating])
-            for unrated, giving, rating in zip(self._unrated, bits.giving, ratings, strict=True)
-        ]
         fields = dict(head.fields)
-        by_bit = self._by_bit
+        fields["flags"] = self._flag_sets[mask & self._flag_rules]
         reasons = []
-        rest = mask
-        while rest:  # lowest bit first: the reasons' order
-            low = rest & -rest
-            rest ^= low
-            p = by_bit[low]
-            key_of = p.key_of
-            reason = p.reasons.get(key_of(values)) if key_of is not None else None
-            reasons.append(p.reason(values) if reason is None else reason)
+        table = self._by_byte
+        for place, byte in enumerate(mask.to_bytes(self._bytes, "little")):
+            if byte:  # lowest bit first: the reasons' order
+                for p in table[place][byte]:
+                    key_of = p.key_of
+                    reason = p.reasons.get(key_of(values)) if key_of is not None else None
+                    reasons.append(p.reason(values) if reason is None else reason)
         fields["reasons"] = tuple(reasons)
-        dimensions = self._dimensions
-        try:
-            fields["dimensions"] = tuple(map(dimensions.__getitem__, behind))
-        except KeyError:  # a rating first seen: built once
-            fields["dimensions"] = tuple(map(self._dimension, _POSITIONS, ratings, behind))
-        fields["asam"] = self._asam(head, behind)
+        # The ratings and the rules that give them (all stay, unless the override drops
+        # one) decide each dimension's rules behind it, and with the head the ASAM part.
+        behind_key = (mask & rated.giving) | rated.code
+        behind = self._behind[behind_key]
+        fields["dimensions"] = behind.dimensions
+        asam = head.asam_by_rating.get(behind_key, _MISSING)
+        fields["asam"] = self._asam(head, behind_key, behind.behind) if asam is _MISSING else asam
         if new:  # the parts are what they say: checked once per head, then shared
             Recommendation.model_validate(fields)
             if len(self._heads) < _SHARED_LIMIT:
@@ -565,6 +670,55 @@ class PlacementEngine:
 
         return level
 
+    def _rate(self, rated_key: int) -> _Rated:
+        """The ratings the fired rating rules in ``rated_key`` give, and what they derive."""
+        bits = self._stages.bits
+        ratings = bits.ratings(rated_key)
+        rated = self._by_ratings.get(ratings)
+        if rated is None:
+            derived = bits.derived(ratings)
+            code = 0
+            for rating in reversed(ratings):
+                code = code * _RATINGS + rating
+            rated = _Rated(
+                ratings,
+                dict(zip(self._stages.derived_keys, derived, strict=True)),
+                dict(zip(DERIVED_NAMES, derived, strict=True)),
+                sum(gives[rating] for gives, rating in zip(bits.giving, ratings, strict=True)),
+                code << self._width,
+            )
+            if len(self._by_ratings) < _SHARED_LIMIT:
+                self._by_ratings[ratings] = rated
+        return rated
+
+    def _rated_behind(self, behind_key: int) -> _Behind:
+        """For each dimension the rating rules that set its rating, after its marker bit.
+
+        ``behind_key``: the rating rules that give the ratings and stay in the
+        recommendation, and above :attr:`_width` the ratings (:attr:`_Rated.code`).
+        """
+        staying = behind_key & ((1 << self._width) - 1)
+        code = behind_key >> self._width
+        ratings = []
+        for _ in _POSITIONS:
+            code, rating = divmod(code, _RATINGS)
+            ratings.append(rating)
+        giving = self._stages.bits.giving
+        behind = [
+            unrated | (staying & gives[rating])
+            for unrated, gives, rating in zip(self._unrated, giving, ratings, strict=True)
+        ]
+        try:
+            dimensions = tuple(map(self._dimensions.__getitem__, behind))
+        except KeyError:  # a rating first seen: built once
+            dimensions = tuple(map(self._dimension, _POSITIONS, ratings, behind))
+        return _Behind(behind, dimensions)
+
+    def _flags(self, bits: int) -> tuple[Flag, ...]:
+        """The flags the rules in ``bits`` raise, in the order of Flag."""
+        raised = {flag for p in self._rules_in(bits) for flag in p.flags}
+        return tuple(flag for flag in _FLAGS if flag in raised)
+
     def _head(self, fired: list[_Prepared], level: LevelOfCare) -> _Head:
         """The parts of a recommendation that follow from its fired non-plain rules."""
         override = any(p.order in self._overriding for p in fired)
@@ -580,7 +734,7 @@ class PlacementEngine:
         # In the model's order, with places for the parts of each call (Recommendation._trusted).
         fields = {
             "level": level,
-            "flags": tuple(flag for flag in _FLAGS if flag in raised),
+            "flags": (),
             "reasons": (),
             "alternative": None if override else self._alternative(level, fired, raised),
             "intensity": level.intensity,
@@ -601,8 +755,8 @@ class PlacementEngine:
                 self._dimensions[behind] = found
         return found
 
-    def _asam(self, head: _Head, behind: list[int]) -> object:
-        """The ASAM correspondence, shared.
+    def _asam(self, head: _Head, behind_key: int, behind: list[int]) -> object:
+        """The ASAM correspondence, shared (by ``behind_key`` too, the engine's key of behind).
 
         A deciding rule the crosswalk lists stands for itself; one it does not list that
         reads a dimension's rating stands for the rating rules that set that rating, where
@@ -629,6 +783,8 @@ class PlacementEngine:
             )
             if len(head.asam) < _SHARED_LIMIT:
                 head.asam[key] = found
+        if next(self._asam_kept) < _ASAM_KEPT:  # itertools.count: atomic under threads
+            head.asam_by_rating[behind_key] = found
         return found
 
     def _rules_in(self, bits: int) -> list[_Prepared]:

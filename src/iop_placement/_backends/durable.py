@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import durable_rules_engine as _core
+import orjson
 
 from iop_placement._backends.base import default_weights
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
@@ -147,7 +148,9 @@ class DurableMatcher:
     def fired(self, fact: Mapping[str, Any]) -> list[str]:
         """Names of the rules that hold for ``fact`` (without the keys ``sid``, ``id``)."""
         read = {key: fact[key] for key in self._keys}
-        message = json.dumps({**read, SENTINEL_KEY: True, "sid": _SESSION})
+        read[SENTINEL_KEY] = True
+        read["sid"] = _SESSION
+        message = orjson.dumps(read).decode()  # the C core takes str
         with self._lock:
             try:
                 names = self._fire(message)

@@ -14,6 +14,13 @@ Appends from several threads or processes keep one chain: each reads the newest 
 inserts under the database's write lock (SQLite ``BEGIN IMMEDIATE`` with a 30 s busy
 timeout; PostgreSQL ``LOCK TABLE``). PostgreSQL is reached through a small
 ``psycopg_pool`` pool that checks connections and reconnects after a server restart.
+
+SQLite commits appends in groups: the appends that arrive while a commit (and its fsync)
+is in flight wait, and the first of them then writes them all, chained in arrival order,
+in one transaction with one fsync. Every append still returns only after its own entry
+is committed to disk; an entry the database refuses fails alone (a savepoint each).
+PostgreSQL commits each append in its own transaction; its server groups concurrent
+commits' WAL flushes itself (``commit_delay``, ``commit_siblings``).
 A second table, ``iop_placement_token_ids``, holds the ids of the bearer tokens already
 accepted (:meth:`AuditStore.claim_token_id`), so that replay protection holds across the
 server's worker processes; it is not part of the chain, and its rows are deleted once
@@ -207,11 +214,29 @@ class Verification:
         return f"{self.head_seq}:{self.head}"
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One SQLite append waiting for its group's commit, and what came of it."""
+
+    kind: str
+    recorded_at: str
+    card_uuid: str | None
+    text: str
+    note: str | None
+    entry: AuditEntry | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class AuditStore:
     """The audit table in one database; safe to share between threads of one process."""
 
     def __init__(self, url: str) -> None:
         self._lock = threading.Lock()
+        # SQLite's group commit: the appends waiting, and whether a group is being written.
+        self._group = threading.Condition(threading.Lock())
+        self._waiting: list[_Pending] = []
+        self._writing = False
         self._postgres = url.startswith(("postgresql://", "postgres://"))
         self.url = url
         self._conn: Any = None
@@ -287,6 +312,8 @@ class AuditStore:
             raise AuditError(msg)
         text = _canonical(dict(content))
         recorded_at = datetime.now(UTC).isoformat()
+        if not self._postgres:
+            return self._append_in_group(_Pending(kind, recorded_at, card_uuid, text, note))
         try:
             with self._connection() as conn:
                 return self._append(
@@ -306,26 +333,86 @@ class AuditStore:
         text: str,
         note: str | None,
     ) -> AuditEntry:
-        if self._postgres:
-            with conn.transaction():
-                conn.execute(_LOCK)
-                last = conn.execute(_SELECT_LAST).fetchone()
-                entry = _next_entry(last, kind, recorded_at, card_uuid, text=text, note=note)
-                conn.execute(
-                    self._sql(_INSERT),
-                    _row(entry),
-                )
-            return entry
+        """Append on PostgreSQL: one transaction under the table lock."""
+        with conn.transaction():
+            conn.execute(_LOCK)
+            last = conn.execute(_SELECT_LAST).fetchone()
+            entry = _next_entry(last, kind, recorded_at, card_uuid, text=text, note=note)
+            conn.execute(self._sql(_INSERT), _row(entry))
+        return entry
+
+    def _append_in_group(self, pending: _Pending) -> AuditEntry:
+        """Append on SQLite: wait while a group is being written, then write one's own group.
+
+        The caller that finds no group being written writes every append waiting by then
+        (its own first among them); the others wait for it, and one of those left over
+        writes the next group.
+        """
+        with self._group:
+            self._waiting.append(pending)
+            while self._writing and not pending.done:
+                self._group.wait()
+            if not pending.done:
+                self._writing = True
+                group, self._waiting = self._waiting, []
+        if not pending.done:
+            try:
+                with self._lock:
+                    self._write_group(self._conn, group)
+            except Exception as error:  # noqa: BLE001 - the group failed: nothing committed
+                for item in group:
+                    item.entry, item.error = None, error
+            finally:  # also when interrupted: every waiting append hears back
+                with self._group:
+                    for item in group:
+                        item.done = True
+                    self._writing = False
+                    self._group.notify_all()
+        if pending.entry is None:
+            msg = f"the audit entry could not be written ({type(pending.error).__name__})"
+            raise AuditError(msg)
+        return pending.entry
+
+    @staticmethod
+    def _write_group(conn: sqlite3.Connection, group: list[_Pending]) -> None:
+        """Chain and insert ``group`` in one transaction (one fsync).
+
+        An entry the database refuses is rolled back to its savepoint and fails alone.
+        """
+        written: list[tuple[_Pending, AuditEntry]] = []
+        alone = len(group) == 1  # its failure is the group's: no savepoint needed
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = conn.execute(_SELECT_LAST).fetchone()
-            entry = _next_entry(last, kind, recorded_at, card_uuid, text=text, note=note)
-            conn.execute(_INSERT, _row(entry))
+            for item in group:
+                if not alone:
+                    conn.execute("SAVEPOINT entry")
+                try:
+                    entry = _next_entry(
+                        last,
+                        item.kind,
+                        item.recorded_at,
+                        item.card_uuid,
+                        text=item.text,
+                        note=item.note,
+                    )
+                    conn.execute(_INSERT, _row(entry))
+                except Exception as error:
+                    if alone:
+                        raise
+                    conn.execute("ROLLBACK TO entry")  # this entry fails, not the group
+                    item.error = error
+                else:
+                    written.append((item, entry))
+                    last = (entry.seq, entry.hash)
+                if not alone:
+                    conn.execute("RELEASE entry")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        return entry
+        for item, entry in written:  # durable now
+            item.entry = entry
 
     def claim_token_id(self, issuer: str, jti: str, *, expires: float, now: float) -> bool:
         """Record a bearer token's id until ``expires``; False if it is already recorded.
