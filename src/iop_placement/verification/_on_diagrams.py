@@ -28,7 +28,12 @@ from typing import Any, Final
 from iop_placement._diagrams import Function, Outcomes, Space
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._rules.ruleset import Rule, RuleSet
-from iop_placement.verification._findings import Finding, words
+from iop_placement.verification._findings import (
+    Finding,
+    level_lowered,
+    rating_lowered,
+    words,
+)
 
 __all__ = ["DiagramChecks"]
 
@@ -146,22 +151,14 @@ class DiagramChecks:
                 continue
             order = space.fields
             point, worse = _with(order, rest, name, low), _with(order, rest, name, high)
+            step = (name, low, high)
             if dimension is None:
-                (was, why_was), (now, why_now) = self._deciding(point), self._deciding(worse)
-                message = (
-                    f"worsening {name} from {low!r} to {high!r} lowers the level from {was}"
-                    f" ({', '.join(why_was) or 'no rule'}) to {now}"
-                    f" ({', '.join(why_now) or 'no rule'})"
-                )
-                ids = tuple(dict.fromkeys((*why_was, *why_now)))
+                before = self._deciding(point)
+                findings.append(level_lowered(step, before, self._deciding(worse), (point, worse)))
             else:
-                before, after = self._rating_at(dimension, point), self._rating_at(dimension, worse)
-                message = (
-                    f"worsening {name} from {low!r} to {high!r} lowers the {what} from"
-                    f" {before} to {after}"
-                )
-                ids = tuple(dict.fromkeys((*out.fired_at(point), *out.fired_at(worse))))
-            findings.append(Finding("monotone", message, ids, point, worse))
+                ratings = self._rating_at(dimension, point), self._rating_at(dimension, worse)
+                fired = (*out.fired_at(point), *out.fired_at(worse))
+                findings.append(rating_lowered(step, what, ratings, fired, (point, worse)))
         return findings
 
     def total(self) -> list[Finding]:

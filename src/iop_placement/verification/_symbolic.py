@@ -33,7 +33,12 @@ from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.policy import kept_under_override_of
 from iop_placement._rules.risk import risk_depths
 from iop_placement.reference import stage as rule_stage
-from iop_placement.verification._findings import Finding, words
+from iop_placement.verification._findings import (
+    Finding,
+    level_lowered,
+    rating_lowered,
+    words,
+)
 
 ABSENT: Final = None  # an optional field left out
 # Every number (answer index, hours, rating, count, level rank) is a signed bit-vector:
@@ -411,26 +416,14 @@ class Prover:
             if model is None:
                 continue
             point, worse = self.a.decode(model), b.decode(model)
+            step = (name, low, high)
             if what == "level":
-                (was, why_was), (now, why_now) = (
-                    self.deciding(model, self.out),
-                    self.deciding(model, out_b),
-                )
-                message = (
-                    f"worsening {name} from {low!r} to {high!r} lowers the level from {was}"
-                    f" ({', '.join(why_was) or 'no rule'}) to {now}"
-                    f" ({', '.join(why_now) or 'no rule'})"
-                )
-                ids = tuple(dict.fromkeys((*why_was, *why_now)))
+                was, now = self.deciding(model, self.out), self.deciding(model, out_b)
+                yield level_lowered(step, was, now, (point, worse))
             else:
-                message = (
-                    f"worsening {name} from {low!r} to {high!r} lowers the {what} from"
-                    f" {model.eval(before, True)} to {model.eval(after, True)}"
-                )
-                ids = tuple(
-                    dict.fromkeys((*self.fired_at(model, self.out), *self.fired_at(model, out_b)))
-                )
-            yield Finding("monotone", message, ids, point, worse)
+                ratings = model.eval(before, True), model.eval(after, True)
+                fired = (*self.fired_at(model, self.out), *self.fired_at(model, out_b))
+                yield rating_lowered(step, what, ratings, fired, (point, worse))
 
     def _answers_hold(self, condition: Mapping[str, Any]) -> Any:
         return self.encoding.condition(condition, self.a, {})
