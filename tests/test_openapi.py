@@ -84,3 +84,21 @@ def test_no_request_gives_a_server_error(api_schema: Any, mode: GenerationMode) 
             case.call_and_validate(checks=CHECKS)
 
         check()
+
+
+def test_a_request_from_another_origin_is_described(app: Any) -> None:
+    # schemathesis sends no Origin, so the intake API's 403 is checked here: each route
+    # that refuses another origin's page must say so in the description.
+    paths = openapi()["paths"]
+    foreign = {"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "cross-site"}
+    refusing = []
+    with TestClient(app) as client:
+        for path, operations in paths.items():
+            if "post" not in operations or "{" in path:
+                continue
+            response = client.post(path, json={}, headers=foreign)
+            if response.status_code == 403:
+                refusing.append(path)
+                assert "403" in operations["post"]["responses"], path
+    assert "/api/provisional" in refusing
+    assert "/api/summary.pdf" in refusing
