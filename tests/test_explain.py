@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from iop_placement import (
 )
 from iop_placement._explain.modifiable import goal_options, modifiable_goals
 from iop_placement._model.assessment import MODIFIABLE_TO
+from iop_placement._model.labels import in_sentence
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "Jane Doe, DOB 1980-01-01"
@@ -173,7 +175,7 @@ def test_no_goal_for_answers_treatment_does_not_change() -> None:
     assert ex.what_would_change == ()
     assert (
         "The level rests on: substance use severity, current use, completed residential"
-        " treatment, prior iop failed." in " ".join(ex.to_text().split())
+        " treatment, prior IOP failed." in " ".join(ex.to_text().split())
     )
 
 
@@ -275,3 +277,13 @@ def test_ways_of_a_number_condition_are_ranges() -> None:
     assert way == {"available_hours_per_week": frozenset(range(9))}
     spec = specs["available_hours_per_week"]
     assert _answers(spec, (0, 1, 2, 3, 20, 21, 168)) == "0 to 3, 20 to 21 or 168"
+
+
+def test_titles_inside_sentences_keep_their_acronyms() -> None:
+    # "Prior IOP failed" reads "prior IOP failed" inside a sentence, not "prior iop failed".
+    ex = explain(assessment(substance_use_severity="severe", prior_iop_failed=True))
+    for text in (ex.to_text(), ex.to_text("es"), ex.to_markdown()):
+        assert "IOP" in text
+        assert re.search(r"(?<![\w.-])iop(?![\w-])", text) is None  # rule ids aside
+    assert in_sentence("Prior IOP failed") == "prior IOP failed"
+    assert in_sentence("Rating of A") == "rating of a"

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from iop_placement import Recommendation, default_engine
 from iop_placement._model.fields import FactValue, field_specs
+from iop_placement._model.labels import in_sentence
 from iop_placement._model.levels import Flag, LevelOfCare
 from iop_placement._model.memo import IdentityMemo
 from iop_placement._model.recommendation import OVERRIDE_NOTICE, DimensionRating, Reason
@@ -46,9 +47,9 @@ def _facts(facts: dict[str, FactValue]) -> str:
             parts.append(f"{name} = {value}")
         elif isinstance(value, list):
             words = ", ".join(spec.label(item) for item in value) or "none"
-            parts.append(f"{spec.title.lower()} = {words}")
+            parts.append(f"{in_sentence(spec.title)} = {words}")
         else:
-            parts.append(f"{spec.title.lower()} = {spec.label(value)}")
+            parts.append(f"{in_sentence(spec.title)} = {spec.label(value)}")
     return "; ".join(parts)
 
 

@@ -15,7 +15,7 @@ from iop_placement._model.base import Frozen
 from iop_placement._model.fields import FactValue, FieldSpec, field_specs, rating_field
 from iop_placement._model.levels import LevelOfCare
 from iop_placement._model.recommendation import Reason, Recommendation, framed, why_sections
-from iop_placement._model.wording import describe_facts, field_title, value_label
+from iop_placement._model.wording import describe_facts, field_title_in_sentence, value_label
 from iop_placement._render.document import Detail, Document, Item, Section
 from iop_placement._render.html import render_html
 from iop_placement._render.markdown import render_markdown
@@ -164,7 +164,7 @@ def _unmet_text(
         now = value_label(spec, current[name]) if name in current else "?"
         parts.append(
             _("{field} is {now}, not {answers}").format(
-                field=field_title(spec).lower(), now=now, answers=_answers(spec, answers)
+                field=field_title_in_sentence(spec), now=now, answers=_answers(spec, answers)
             )
         )
     return "; ".join(parts)
@@ -199,7 +199,9 @@ def _goal_item(goal: Counterfactual) -> Item:
         details.append(
             Detail(
                 _("{field}: {goal} (now {before})").format(
-                    field=field_title(spec).lower(), goal=value_label(spec, value), before=before
+                    field=field_title_in_sentence(spec),
+                    goal=value_label(spec, value),
+                    before=before,
                 )
             )
         )
@@ -247,7 +249,7 @@ def _what_would_change(explanation: Explanation) -> Section:
         return Section(heading, intro, tuple(_goal_item(goal) for goal in goals))
     specs = field_specs()
     if explanation.goal_fields:
-        titles = ", ".join(field_title(specs[name]).lower() for name in explanation.goal_fields)
+        titles = ", ".join(field_title_in_sentence(specs[name]) for name in explanation.goal_fields)
         reason = _(
             "No combination of goals for the answers that treatment or circumstances can"
             " change ({titles}) makes a less intensive level fit."
@@ -270,7 +272,7 @@ def _what_would_change(explanation: Explanation) -> Section:
     deciding = dict.fromkeys(
         name for r in (*rec.deciding, *behind) for name in r.facts if name in specs
     )
-    rests = ", ".join(field_title(specs[name]).lower() for name in deciding)
+    rests = ", ".join(field_title_in_sentence(specs[name]) for name in deciding)
     rests_on = _("The level rests on: {fields}.").format(fields=rests)
     return Section(heading, (reason, rests_on) if rests else (reason,))
 

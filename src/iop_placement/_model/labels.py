@@ -1,4 +1,7 @@
-"""String enums whose members carry the human label and description shown to people."""
+"""String enums whose members carry the human label and description shown to people.
+
+And how a title or label reads inside a sentence (:func:`in_sentence`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,13 @@ from enum import StrEnum
 from typing import Self, TypeVar
 
 E = TypeVar("E", bound="LabelledEnum")
+
+
+def in_sentence(title: str) -> str:
+    """A title as it reads inside a sentence: lower case, but acronyms ("IOP") kept."""
+    return " ".join(
+        word if len(word) > 1 and word.isupper() else word.lower() for word in title.split(" ")
+    )
 
 
 def new_member(cls: type[E], value: str, label: str, description: str) -> E:

@@ -14,6 +14,7 @@ from pydantic import Field
 from iop_placement._i18n import N_, _, rating_label, use_language
 from iop_placement._model.base import Frozen
 from iop_placement._model.fields import field_specs
+from iop_placement._model.labels import in_sentence
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._model.recommendation import Recommendation, recommendation_document
 from iop_placement._model.record import RulesetInfo
@@ -207,7 +208,7 @@ def provisional_document(p: Provisional) -> Document:
     ]
     if p.incomplete_safety_screen:
         missing = ", ".join(
-            field_title(specs[name]).lower() for name in SAFETY_SCREEN if name in p.unanswered
+            in_sentence(field_title(specs[name])) for name in SAFETY_SCREEN if name in p.unanswered
         )
         summary.insert(
             0,

@@ -17,12 +17,14 @@ from iop_placement._model.fields import (
     FieldSpec,
     field_specs,
 )
+from iop_placement._model.labels import in_sentence
 from iop_placement._model.levels import Dimension, RiskRating
 
 __all__ = [
     "NOTICE",
     "describe_facts",
     "field_title",
+    "field_title_in_sentence",
     "option_context",
     "option_text",
     "value_label",
@@ -65,6 +67,11 @@ def field_title(spec: FieldSpec) -> str:
     return _(spec.title)
 
 
+def field_title_in_sentence(spec: FieldSpec) -> str:
+    """:func:`field_title` as it reads inside a sentence ("prior IOP failed")."""
+    return in_sentence(field_title(spec))
+
+
 def _label(spec: FieldSpec, value: FactValue) -> str:
     """One value's label (``spec.label``) in the current language."""
     if value is None and spec.optional:
@@ -94,5 +101,5 @@ def describe_facts(facts: Mapping[str, FactValue]) -> str:
         if spec is None:
             parts.append(f"{name} = {value}")
             continue
-        parts.append(f"{field_title(spec).lower()} = {value_label(spec, value)}")
+        parts.append(f"{field_title_in_sentence(spec)} = {value_label(spec, value)}")
     return "; ".join(parts)

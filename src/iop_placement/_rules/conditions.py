@@ -31,6 +31,7 @@ from iop_placement._model.fields import (
     count_field,
     rating_field,
 )
+from iop_placement._model.labels import in_sentence
 from iop_placement._rules.operators import OPERATORS, Operator, same
 
 __all__ = ["AllOf", "AnyOf", "Comparison", "Condition", "NotCondition"]
@@ -159,7 +160,7 @@ class Comparison(_Node):
     def describe(self, specs: Mapping[str, FieldSpec]) -> str:
         """The test in words, with the field's title and the values' labels."""
         spec = specs[self.field]
-        title = spec.title.lower() if spec.title else self.field
+        title = in_sentence(spec.title) if spec.title else self.field
         op = self.operator
         if op.order is not None:
             return f"{title} {op.words} {self.operand}"
