@@ -18,7 +18,7 @@ import pytest
 from iop_placement import DEFAULT_RULES
 from iop_placement._model.fields import field_specs
 from iop_placement._model.validation import parse_assessment
-from iop_placement._rules.decision import DecisionProgram, Derived, decide, one_of
+from iop_placement._rules.decision import DecisionProgram, Derived, count, decide, one_of
 from iop_placement.populations import POPULATIONS, population
 from iop_placement.reference import ReferenceEvaluator, holds
 from iop_placement.reference import stage as reference_stage
@@ -55,6 +55,9 @@ class Booleans:
 
     def not_(self, part: bool) -> bool:
         return not part
+
+    def at_least(self, parts: Sequence[bool]) -> list[bool]:
+        return count(self, parts)
 
     def atom(self, rule: str, derived: Derived[bool]) -> bool:
         known = dict(self.answers)

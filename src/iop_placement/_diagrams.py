@@ -32,7 +32,14 @@ from iop_placement._model.fields import (
     field_specs,
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
-from iop_placement._rules.decision import TOP_RATING, DecisionProgram, Derived, decide, one_of
+from iop_placement._rules.decision import (
+    TOP_RATING,
+    DecisionProgram,
+    Derived,
+    count,
+    decide,
+    one_of,
+)
 from iop_placement._rules.normal_form import (
     Compare,
     Equals,
@@ -515,6 +522,9 @@ class BddAlgebra:
 
     def not_(self, part: Function) -> Function:
         return ~part
+
+    def at_least(self, parts: Sequence[Function]) -> list[Function]:
+        return count(self, parts)
 
     def atom(self, rule: str, derived: Derived[Function]) -> Function:
         form = normal_form(self._rules[rule].when, self._specs)

@@ -22,6 +22,7 @@ data as written (the symbolic verifier checks data the loader would refuse).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
@@ -39,6 +40,7 @@ __all__ = [
     "Derived",
     "Effect",
     "Outcome",
+    "count",
     "decide",
     "ladder_value",
     "one_of",
@@ -75,6 +77,10 @@ class Algebra(Protocol[B]):
         """The part does not hold."""
         ...
 
+    def at_least(self, parts: Sequence[B]) -> list[B]:
+        """``[n]``: at least n of ``parts`` hold, n from 0 to len(parts) (:func:`count`)."""
+        ...
+
     def atom(self, rule: str, derived: Derived[B]) -> B:
         """Rule ``rule``'s condition, reading the numbers derived so far."""
         ...
@@ -104,6 +110,10 @@ class DecisionProgram:
     dimensions: tuple[str, ...] = tuple(d.value for d in Dimension)
     flags: tuple[str, ...] = tuple(f.value for f in Flag)
     levels: tuple[str, ...] = _LEVELS
+    plan: _Plan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", _Plan.of(self))
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> DecisionProgram:
@@ -176,17 +186,25 @@ class Derived(Generic[B]):
     level: list[B] = field(default_factory=list)  # [0..levels-1], by rank
 
 
-@dataclass(slots=True)
 class Outcome(Generic[B]):
-    """The decision, every part a truth value (numbers as ladders)."""
+    """The decision, every part a truth value (numbers as ladders).
 
-    fired: dict[str, B]  # by stage, then in the rule set's order
-    derived: Derived[B]
-    override: B
-    shown: dict[str, B]  # fired and kept by the safety override
-    flags: dict[str, B]  # shown by some rule
-    blocked: B
-    alternative: list[B]  # [k]: an alternative of rank k or more is offered
+    The rules fired, the ratings, counts and level are computed by :func:`decide`; the
+    safety override, the rules and flags shown and the alternative on first use (a search
+    bounding the level need not build them), by the same statement.
+    """
+
+    def __init__(
+        self,
+        program: DecisionProgram,
+        algebra: Algebra[B],
+        fired: dict[str, B],
+        derived: Derived[B],
+    ) -> None:
+        self.program = program
+        self.algebra = algebra
+        self.fired = fired  # by stage, then in the rule set's order
+        self.derived = derived
 
     @property
     def ratings(self) -> dict[str, list[B]]:
@@ -197,6 +215,61 @@ class Outcome(Generic[B]):
     def level(self) -> list[B]:
         """The level's rank, as a ladder."""
         return self.derived.level
+
+    @functools.cached_property
+    def override(self) -> B:
+        """The safety override is in force (a rule raising its flags, or its rule, fired)."""
+        return self.algebra.any_of(self.fired[rule] for rule in self.program.plan.overriding)
+
+    @functools.cached_property
+    def shown(self) -> dict[str, B]:
+        """Each rule fired and the safety override keeps it (its reason and flags shown)."""
+        algebra, fired = self.algebra, self.fired
+        stays = algebra.not_(self.override)
+        level_is = [one_of(algebra, self.level, rank) for rank in range(len(self.program.levels))]
+        return {
+            e.id: fired[e.id]
+            if e.kept is True
+            else algebra.all_of((fired[e.id], algebra.any_of((stays, _kept(algebra, e, level_is)))))
+            for e in self.program.effects
+        }
+
+    @functools.cached_property
+    def flags(self) -> dict[str, B]:
+        """Each flag is shown: a rule raising it is shown."""
+        shown = self.shown
+        return {
+            flag: self.algebra.any_of(shown[rule] for rule in rules)
+            for flag, rules in self.program.plan.raising.items()
+        }
+
+    @functools.cached_property
+    def blocked(self) -> B:
+        """No alternative: the override is in force or a blocking flag is shown."""
+        flags = self.flags
+        blocking = (flags[flag] for flag in self.program.blocking)
+        return self.algebra.any_of((self.override, *blocking))
+
+    @functools.cached_property
+    def alternative(self) -> list[B]:
+        """``[k]``: an alternative of rank k or more is offered.
+
+        The most intensive offer of a fired rule below the level, unless blocked.
+        """
+        algebra, fired = self.algebra, self.fired
+        above = [*self.level[1:], algebra.false]  # above[r]: the level is above rank r
+        free = algebra.not_(self.blocked)
+        return [
+            algebra.all_of(
+                (
+                    free,
+                    algebra.any_of(
+                        algebra.all_of((fired[rule], above[rank])) for rule, rank in offers
+                    ),
+                )
+            )
+            for offers in self.program.plan.offers
+        ]
 
 
 def one_of(algebra: Algebra[B], ladder: Sequence[B], k: int) -> B:
@@ -214,8 +287,11 @@ def ladder_value(ladder: Sequence[B], one: Callable[[B], Any], start: Any) -> An
     return total
 
 
-def _at_least(algebra: Algebra[B], parts: Sequence[B]) -> list[B]:
-    """``[n]``: at least n of ``parts`` hold, for n from 0 to len(parts)."""
+def count(algebra: Algebra[B], parts: Sequence[B]) -> list[B]:
+    """``[n]``: at least n of ``parts`` hold, for n from 0 to len(parts), by and / or.
+
+    Any algebra's :meth:`Algebra.at_least` may be this; one with numbers may count faster.
+    """
     ladder = [algebra.true] + [algebra.false] * len(parts)
     for part in parts:
         ladder = [ladder[0]] + [
@@ -227,71 +303,79 @@ def _at_least(algebra: Algebra[B], parts: Sequence[B]) -> list[B]:
 
 def decide(program: DecisionProgram, algebra: Algebra[B]) -> Outcome[B]:
     """The decision of ``program`` in ``algebra``: the policy, the one time it is written."""
+    plan = program.plan
     fired: dict[str, B] = {}
     derived: Derived[B] = Derived()
-    by_stage = [[e for e in program.effects if e.stage == s] for s in (1, 2, 3)]
-    for effect in by_stage[0]:
-        fired[effect.id] = algebra.atom(effect.id, derived)
+    for rule in plan.stages[0]:
+        fired[rule] = algebra.atom(rule, derived)
     # A dimension's rating: the highest a fired (stage-1) rating rule gives it.
-    for dimension in program.dimensions:
+    for dimension, raters in plan.raters.items():
         derived.ratings[dimension] = [algebra.true] + [
-            algebra.any_of(
-                fired[e.id]
-                for e in by_stage[0]
-                if e.rating is not None and e.rating[0] == dimension and e.rating[1] >= k
-            )
-            for k in range(1, TOP_RATING + 1)
+            algebra.any_of(fired[rule] for rule in rules) for rules in raters
         ]
     for k in range(1, TOP_RATING + 1):
-        derived.counts[k] = _at_least(algebra, [derived.ratings[d][k] for d in program.dimensions])
-    for effect in by_stage[1]:
-        fired[effect.id] = algebra.atom(effect.id, derived)
+        derived.counts[k] = algebra.at_least([derived.ratings[d][k] for d in program.dimensions])
+    for rule in plan.stages[1]:
+        fired[rule] = algebra.atom(rule, derived)
     # The level: the most intensive a fired rule of stages 1-2 supports.
-    placing = [e for e in (*by_stage[0], *by_stage[1]) if e.level is not None]
     derived.level = [algebra.true] + [
-        algebra.any_of(fired[e.id] for e in placing if e.level is not None and e.level >= rank)
-        for rank in range(1, len(program.levels))
+        algebra.any_of(fired[rule] for rule in rules) for rules in plan.placers
     ]
-    for effect in by_stage[2]:
-        fired[effect.id] = algebra.atom(effect.id, derived)
-    # The safety override: put in force by the flags rules raise, before its filter...
-    effects = program.effects
-    override = algebra.any_of(
-        fired[e.id]
-        for e in effects
-        if e.id in program.override_rules or program.override_flags & set(e.flags)
-    )
-    # ...and while it is, only the rules it keeps are shown, their flags with them.
-    stays = algebra.not_(override)
-    shown = {
-        e.id: algebra.all_of((fired[e.id], algebra.any_of((stays, _kept(algebra, e, derived)))))
-        for e in effects
-    }
-    flags = {
-        flag: algebra.any_of(shown[e.id] for e in effects if flag in e.flags)
-        for flag in program.flags
-    }
-    blocked = algebra.any_of((override, *(flags[flag] for flag in program.blocking)))
-    # The alternative: the most intensive offer of a fired rule below the level.
-    above = [*derived.level[1:], algebra.false]  # above[r]: the level is above rank r
-    free = algebra.not_(blocked)
-    alternative = [
-        algebra.all_of(
-            (
-                free,
-                algebra.any_of(
-                    algebra.all_of((fired[e.id], above[e.offer]))
-                    for e in effects
-                    if e.offer is not None and e.offer >= k
-                ),
-            )
+    for rule in plan.stages[2]:
+        fired[rule] = algebra.atom(rule, derived)
+    # The safety override, its filter, the flags and the alternative: see Outcome.
+    return Outcome(program, algebra, fired, derived)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A program's rules grouped as the policy reads them (built once, for speed)."""
+
+    stages: tuple[tuple[str, ...], ...]  # rule ids by stage
+    raters: dict[str, tuple[tuple[str, ...], ...]]  # dimension -> [k-1]: rating >= k
+    placers: tuple[tuple[str, ...], ...]  # [rank-1]: stage 1-2, supporting rank or more
+    overriding: tuple[str, ...]  # put the safety override in force when fired
+    raising: dict[str, tuple[str, ...]]  # flag -> the rules raising it
+    offers: tuple[tuple[tuple[str, int], ...], ...]  # [k]: (rule, rank) offering k or more
+
+    @classmethod
+    def of(cls, program: DecisionProgram) -> _Plan:
+        effects = program.effects
+        stages = tuple(tuple(e.id for e in effects if e.stage == s) for s in (1, 2, 3))
+        first = [e for e in effects if e.stage == 1]
+        return cls(
+            stages,
+            {
+                dimension: tuple(
+                    tuple(
+                        e.id
+                        for e in first
+                        if e.rating is not None and e.rating[0] == dimension and e.rating[1] >= k
+                    )
+                    for k in range(1, TOP_RATING + 1)
+                )
+                for dimension in program.dimensions
+            },
+            tuple(
+                tuple(
+                    e.id for e in effects if e.stage < 3 and e.level is not None and e.level >= rank
+                )
+                for rank in range(1, len(program.levels))
+            ),
+            tuple(
+                e.id
+                for e in effects
+                if e.id in program.override_rules or program.override_flags & set(e.flags)
+            ),
+            {flag: tuple(e.id for e in effects if flag in e.flags) for flag in program.flags},
+            tuple(
+                tuple((e.id, e.offer) for e in effects if e.offer is not None and e.offer >= k)
+                for k in range(len(program.levels))
+            ),
         )
-        for k in range(len(program.levels))
-    ]
-    return Outcome(fired, derived, override, shown, flags, blocked, alternative)
 
 
-def _kept(algebra: Algebra[B], effect: Effect, derived: Derived[B]) -> B:
+def _kept(algebra: Algebra[B], effect: Effect, level_is: Sequence[B]) -> B:
     if isinstance(effect.kept, str):
-        return one_of(algebra, derived.level, LevelOfCare.of(effect.kept).rank)
+        return level_is[LevelOfCare.of(effect.kept).rank]
     return algebra.true if effect.kept else algebra.false

@@ -35,7 +35,13 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(msg) from error
 
 from iop_placement._model.fields import FieldSpec
-from iop_placement._rules.decision import DecisionProgram, Derived, decide, ladder_value
+from iop_placement._rules.decision import (
+    DecisionProgram,
+    Derived,
+    count,
+    decide,
+    ladder_value,
+)
 from iop_placement._rules.risk import risk_depths
 from iop_placement.reference import stage as rule_stage
 from iop_placement.verification._findings import (
@@ -189,6 +195,9 @@ class Z3Algebra:
 
     def not_(self, part: Any) -> Any:
         return z3.Not(part)
+
+    def at_least(self, parts: Sequence[Any]) -> list[Any]:
+        return count(self, parts)
 
     def atom(self, rule: str, derived: Derived[Any]) -> Any:
         return self.encoding.condition(self.encoding.when[rule], self.a, self.numbers(derived))
