@@ -14,9 +14,11 @@ the rules compare it against, so a few intervals stand for its whole range.
 Three-valued evaluation is sound (true/false only when it holds in every completion), and
 a node is skipped only when none of its completions can beat a value some completion
 reaches, so every minimum and maximum is exact. No monotonicity is assumed: it holds for
-any rule set, monotone or not. The engine's assembly (rating = highest fired rating,
-level = most intensive fired level, flags filtered by the safety override) is mirrored
-here; property tests compare the two on random partial intakes by brute force.
+any rule set, monotone or not. The policy (rating = highest fired rating, level = most
+intensive fired level, flags filtered by the safety override) is not restated here: each
+node's ranges are ``_rules/decision.decide`` in Kleene's three-valued logic
+(:class:`_Kleene`); property tests compare the result with the engine on random partial
+intakes by brute force.
 """
 
 from __future__ import annotations
