@@ -4,8 +4,8 @@ Every answer of every field is encoded in a few boolean variables (a choice fiel
 binary with its domain bounded, the list field one variable per item, the number of
 hours in binary), so the whole space, about 1.4 x 10^12 assessments for the v2 model,
 is one diagram of a few hundred nodes. A rule set's level, flags, dimension ratings and
-alternative become diagrams by the engine's own policy (stages, highest rating, most
-intensive level, the safety override's filter, blocking), and counting the assessments
+alternative become diagrams by the one statement of the policy
+(``_rules/decision.decide`` in :class:`BddAlgebra`), and counting the assessments
 where two rule sets differ is counting the satisfying assignments of a diagram: exact,
 whatever the size of the space (``diff``). ``verify --method diagrams`` checks the
 contract's invariants on them, and ``provisional()`` restricts them to the answers given.
@@ -32,11 +32,18 @@ from iop_placement._model.fields import (
     field_specs,
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
+from iop_placement._rules.decision import (
+    TOP_RATING,
+    DecisionProgram,
+    Derived,
+    count,
+    decide,
+    one_of,
+)
 from iop_placement._rules.normal_form import (
     Compare,
     Equals,
     Includes,
-    Node,
     fold,
     normal_form,
 )
@@ -44,9 +51,9 @@ from iop_placement._rules.operators import same
 from iop_placement._rules.risk import risk_depths
 from iop_placement._rules.ruleset import Rule, RuleSet
 
-__all__ = ["SPACE_LOCK", "Function", "Outcomes", "Space", "shared_space"]
+__all__ = ["SPACE_LOCK", "BddAlgebra", "Function", "Outcomes", "Space", "shared_space"]
 
-_TOP: Final = 4  # the highest risk rating
+_TOP: Final = TOP_RATING
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,140 +387,52 @@ SPACE_LOCK: Final = threading.Lock()
 class Outcomes:
     """One rule set's level, flags and ratings over the whole space, by the engine's policy.
 
-    The engine's policy, restated over diagrams: stage-1 rules read answers; a dimension's
-    rating is the highest a fired rating rule gives it; stage-2 rules read ratings and the
-    counts of dimensions rated at least k; the level is the most intensive a fired rule of
-    stages 1-2 supports (else the least intensive); stage-3 rules read the level. Under
-    the safety override only the rules ``_rules/policy.py`` keeps stay, and the flags are
-    those they raise. The alternative is the most intensive offer of a fired rule below
-    the level, none under the override or with a blocking flag shown.
+    The policy is ``_rules/decision.decide`` in the algebra of decision diagrams
+    (:class:`BddAlgebra`); this class names its parts for ``diff``, ``verify`` and
+    ``provisional()``.
     """
 
     def __init__(self, space: Space, rule_set: RuleSet) -> None:
         self.space = space
         self.rule_set = rule_set
-        self._specs = field_specs(with_decided_level=True, with_derived=True)
-        self.holds: dict[str, Function] = {}
-        self.rating_at_least: dict[Dimension, list[Function]] = {}
-        self._count_at_least: dict[int, list[Function]] = {}
-        self.level_at_least: list[Function] = []
-        stages = [[r for r in rule_set.rules if r.stage == s] for s in (1, 2, 3)]
-        for rule in stages[0]:
-            self.holds[rule.id] = self._condition(rule)
-        self._rate(stages[0])
-        for rule in stages[1]:
-            self.holds[rule.id] = self._condition(rule)
-        self._place([*stages[0], *stages[1]])
-        for rule in stages[2]:
-            self.holds[rule.id] = self._condition(rule)
-        self.override = self._override()
-        self.flags = {flag: self._flag(flag) for flag in Flag}
-
-    # -- the engine's policy -------------------------------------------------------------
-
-    def _rate(self, rules: Sequence[Rule]) -> None:
-        bdd = self.space.bdd
-        for dimension in Dimension:
-            self.rating_at_least[dimension] = [bdd.true] + [
-                self.space.any_of(
-                    self.holds[r.id]
-                    for r in rules
-                    if r.then.rating is not None
-                    and r.then.rating.dimension == dimension
-                    and int(r.then.rating.value) >= k
-                )
-                for k in range(1, _TOP + 1)
-            ]
-        for k in range(1, _TOP + 1):
-            # at_least[n]: at least n dimensions are rated k or more.
-            at_least = [bdd.true] + [bdd.false] * len(Dimension)
-            for dimension in Dimension:
-                rated = self.rating_at_least[dimension][k]
-                at_least = [at_least[0]] + [
-                    at_least[n] | (at_least[n - 1] & rated) for n in range(1, len(at_least))
-                ]
-            self._count_at_least[k] = at_least
-
-    def _place(self, rules: Sequence[Rule]) -> None:
-        self.level_at_least = [self.space.bdd.true] + [
-            self.space.any_of(
-                self.holds[r.id]
-                for r in rules
-                if r.then.level is not None and r.then.level.rank >= rank
-            )
-            for rank in range(1, len(LevelOfCare))
-        ]
+        self.program = DecisionProgram.of(rule_set)
+        self.outcome = decide(self.program, BddAlgebra(space, rule_set))
+        derived = self.outcome.derived
+        self.holds: dict[str, Function] = self.outcome.fired
+        self.rating_at_least: dict[Dimension, list[Function]] = {
+            dimension: derived.ratings[dimension.value] for dimension in Dimension
+        }
+        self._count_at_least = derived.counts
+        self.level_at_least: list[Function] = derived.level
+        self.override: Function = self.outcome.override
+        self.flags: dict[Flag, Function] = {flag: self.outcome.flags[flag.value] for flag in Flag}
+        self.blocked: Function = self.outcome.blocked
+        """No alternative: the safety override is in force or a blocking flag is shown."""
+        self.alternative_at_least: list[Function] = self.outcome.alternative
+        """``[k]``: an alternative of rank k or more is offered."""
 
     def level_is(self, level: LevelOfCare) -> Function:
         """The rule set recommends ``level``."""
-        above = self.level_at_least[level.rank + 1] if level.rank + 1 < len(LevelOfCare) else None
-        here = self.level_at_least[level.rank]
-        return here if above is None else here & ~above
+        return _level_is(self.level_at_least, level)
 
     def rating_is(self, dimension: Dimension, rating: int) -> Function:
         """The rule set rates ``dimension`` at ``rating``."""
-        at_least = self.rating_at_least[dimension]
-        return at_least[rating] if rating == _TOP else at_least[rating] & ~at_least[rating + 1]
+        return one_of(self._algebra, self.rating_at_least[dimension], rating)
 
-    def _override(self) -> Function:
-        manifest = self.rule_set.manifest.safety_override
-        flags = set(manifest.flags)
-        return self.space.any_of(
-            self.holds[r.id]
-            for r in self.rule_set.rules
-            if r.id in manifest.rules or flags & set(r.then.flags)
-        )
+    @functools.cached_property
+    def _algebra(self) -> BddAlgebra:
+        return BddAlgebra(self.space, self.rule_set)
 
     def shown(self, rule: Rule) -> Function:
         """The rule fired and the safety override keeps it (its reason and flags are shown)."""
-        when = rule.kept_under_override
-        if isinstance(when, str):
-            kept = self.level_is(LevelOfCare.of(when))
-        else:
-            kept = self.space.bdd.true if when else self.space.bdd.false
-        return self.holds[rule.id] & (~self.override | kept)
-
-    def _flag(self, flag: Flag) -> Function:
-        return self.space.any_of(
-            self.shown(rule) for rule in self.rule_set.rules if flag in rule.then.flags
-        )
-
-    # -- the alternative (built on first use: diff does not read it) ---------------------
-
-    @functools.cached_property
-    def blocked(self) -> Function:
-        """No alternative: the safety override is in force or a blocking flag is shown."""
-        blocking = self.rule_set.manifest.alternative_blocked_by_flags
-        return self.override | self.space.any_of(self.flags[flag] for flag in blocking)
-
-    @functools.cached_property
-    def alternative_at_least(self) -> list[Function]:
-        """``[k]``: an alternative of rank k or more is offered.
-
-        The most intensive offer of any fired rule that is below the level, unless blocked.
-        """
-        bdd = self.space.bdd
-        offers = [
-            (rule, rule.then.alternative.level.rank)
-            for rule in self.rule_set.rules
-            if rule.then.alternative is not None
-        ]
-        above = [*self.level_at_least, bdd.false]  # above[r + 1]: the level is above rank r
-        return [
-            ~self.blocked
-            & self.space.any_of(
-                self.holds[rule.id] & above[rank + 1] for rule, rank in offers if rank >= k
-            )
-            for k in range(len(LevelOfCare))
-        ]
+        return self.outcome.shown[rule.id]
 
     def alternative_is(self, level: LevelOfCare | None) -> Function:
         """The alternative offered is ``level`` (None: no alternative)."""
         at_least = self.alternative_at_least
         if level is None:
             return ~at_least[0]
-        above = at_least[level.rank + 1] if level.rank + 1 < len(at_least) else None
-        return at_least[level.rank] if above is None else at_least[level.rank] & ~above
+        return one_of(self._algebra, at_least, level.rank)
 
     def alternative_at(self, answers: Mapping[str, Any]) -> LevelOfCare | None:
         """The level of the alternative offered at one assessment (None: none)."""
@@ -549,14 +468,6 @@ class Outcomes:
         )
         return level, flags, ratings
 
-    # -- conditions ----------------------------------------------------------------------
-
-    def _condition(self, rule: Rule) -> Function:
-        return self._node(normal_form(rule.when, self._specs))
-
-    def _node(self, node: Node) -> Function:
-        return fold(node, _Conditions(self))
-
     @staticmethod
     def derived(name: str) -> bool:
         """Whether ``name`` is a derived field (a rating, a count of dimensions)."""
@@ -564,23 +475,68 @@ class Outcomes:
 
     def derived_between(self, name: str, low: int, high: int) -> Function:
         """A derived number (a rating, a count of dimensions) lies in ``[low, high]``."""
-        if name.startswith(RATING_PREFIX):
-            ladder = self.rating_at_least[Dimension.of(name.removeprefix(RATING_PREFIX))]
-        else:
-            ladder = self._count_at_least[int(name.removeprefix(COUNT_PREFIX))]
-        top = len(ladder) - 1
-        low, high = max(low, 0), min(high, top)
-        if low > high:
-            return self.space.bdd.false
-        return ladder[low] & (~ladder[high + 1] if high < top else self.space.bdd.true)
+        return _derived_between(self.space, self.outcome.derived, name, low, high)
+
+
+def _level_is(ladder: Sequence[Function], level: LevelOfCare) -> Function:
+    here = ladder[level.rank]
+    return here & ~ladder[level.rank + 1] if level.rank + 1 < len(ladder) else here
+
+
+def _derived_between(
+    space: Space, derived: Derived[Function], name: str, low: int, high: int
+) -> Function:
+    """A derived number (a rating, a count of dimensions) lies in ``[low, high]``."""
+    if name.startswith(RATING_PREFIX):
+        ladder = derived.ratings[Dimension.of(name.removeprefix(RATING_PREFIX)).value]
+    else:
+        ladder = derived.counts[int(name.removeprefix(COUNT_PREFIX))]
+    top = len(ladder) - 1
+    low, high = max(low, 0), min(high, top)
+    if low > high:
+        return space.bdd.false
+    return ladder[low] & (~ladder[high + 1] if high < top else space.bdd.true)
+
+
+class BddAlgebra:
+    """The decision policy's algebra over decision diagrams of the whole space."""
+
+    def __init__(self, space: Space, rule_set: RuleSet) -> None:
+        self.space = space
+        self._specs = field_specs(with_decided_level=True, with_derived=True)
+        self._rules = {rule.id: rule for rule in rule_set.rules}
+
+    @property
+    def true(self) -> Function:
+        return self.space.bdd.true
+
+    @property
+    def false(self) -> Function:
+        return self.space.bdd.false
+
+    def all_of(self, parts: Iterable[Function]) -> Function:
+        return self.space.all_of(parts)
+
+    def any_of(self, parts: Iterable[Function]) -> Function:
+        return self.space.any_of(parts)
+
+    def not_(self, part: Function) -> Function:
+        return ~part
+
+    def at_least(self, parts: Sequence[Function]) -> list[Function]:
+        return count(self, parts)
+
+    def atom(self, rule: str, derived: Derived[Function]) -> Function:
+        form = normal_form(self._rules[rule].when, self._specs)
+        return fold(form, _Conditions(self.space, derived))
 
 
 class _Conditions:
-    """The algebra of decision diagrams over an engine's outcomes (derived fields read them)."""
+    """The algebra of conditions over decision diagrams (derived fields read the ladders)."""
 
-    def __init__(self, outcomes: Outcomes) -> None:
-        self.outcomes = outcomes
-        self.space = outcomes.space
+    def __init__(self, space: Space, derived: Derived[Function]) -> None:
+        self.space = space
+        self.derived = derived
 
     def constant(self, value: bool) -> Function:
         return self.space.bdd.true if value else self.space.bdd.false
@@ -597,9 +553,9 @@ class _Conditions:
 
     def equals(self, node: Equals) -> Function:
         if node.field == DECIDED_LEVEL:
-            return self.outcomes.level_is(LevelOfCare.of(node.value))
+            return _level_is(self.derived.level, LevelOfCare.of(node.value))
         if Outcomes.derived(node.field):
-            return self.outcomes.derived_between(node.field, node.value, node.value)
+            return _derived_between(self.space, self.derived, node.field, node.value, node.value)
         return self.space.reads_as(node.field, node.value)
 
     def compare(self, node: Compare) -> Function:
@@ -610,7 +566,7 @@ class _Conditions:
                 "gt": (node.number + 1, _TOP * len(Dimension)),
                 "ge": (node.number, _TOP * len(Dimension)),
             }[node.op]
-            return self.outcomes.derived_between(node.field, low, high)
+            return _derived_between(self.space, self.derived, node.field, low, high)
         return self.space.compare(node.field, node.op, node.number)
 
 

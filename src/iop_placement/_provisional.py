@@ -14,16 +14,18 @@ the rules compare it against, so a few intervals stand for its whole range.
 Three-valued evaluation is sound (true/false only when it holds in every completion), and
 a node is skipped only when none of its completions can beat a value some completion
 reaches, so every minimum and maximum is exact. No monotonicity is assumed: it holds for
-any rule set, monotone or not. The engine's assembly (rating = highest fired rating,
-level = most intensive fired level, flags filtered by the safety override) is mirrored
-here; property tests compare the two on random partial intakes by brute force.
+any rule set, monotone or not. The policy (rating = highest fired rating, level = most
+intensive fired level, flags filtered by the safety override) is not restated here: each
+node's ranges are ``_rules/decision.decide`` in Kleene's three-valued logic
+(:class:`_Kleene`); property tests compare the result with the engine on random partial
+intakes by brute force.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
@@ -45,6 +47,7 @@ from iop_placement._model.provisional import (
 )
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._model.record import RulesetInfo
+from iop_placement._rules.decision import DecisionProgram, Derived, decide
 from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, cut_points, fold
 from iop_placement._rules.normal_form import normal_form as to_normal_form
 from iop_placement._rules.operators import ORDERS
@@ -67,15 +70,16 @@ Answer = Any
 """One possible answer of a field: a code, a bool, None (left out), a tuple of codes (the
 list field), or for the integer field an interval (low, high) of equivalent answers."""
 
-_TRUE: Final = 1
+# Ordered so that "or" is the greatest and "and" the least (Kleene's logic).
+_TRUE: Final = 2
+_UNKNOWN: Final = 1
 _FALSE: Final = 0
-_UNKNOWN: Final = -1
 _LEVELS: Final = tuple(LevelOfCare)
 _MAX_RATING: Final = int(max(RiskRating))
 
 
 class _ThreeValued:
-    """The algebra of three-valued truth (1, 0, -1: unknown) over domains of answers."""
+    """The algebra of three-valued truth (2, 0, 1: unknown) over domains of answers."""
 
     def __init__(self, dom: Mapping[str, Domain]) -> None:
         self.dom = dom
@@ -112,15 +116,91 @@ class _ThreeValued:
             return _FALSE
         return _TRUE if len(d) == 1 else _UNKNOWN
 
-    def all_of(self, parts: Sequence[int]) -> int:
-        if _FALSE in parts:
-            return _FALSE
-        return _TRUE if all(r == _TRUE for r in parts) else _UNKNOWN
+    def all_of(self, parts: Iterable[int]) -> int:
+        return _all_of(parts)
 
-    def any_of(self, parts: Sequence[int]) -> int:
-        if _TRUE in parts:
-            return _TRUE
-        return _FALSE if all(r == _FALSE for r in parts) else _UNKNOWN
+    def any_of(self, parts: Iterable[int]) -> int:
+        return _any_of(parts)
+
+
+def _all_of(parts: Iterable[int]) -> int:
+    return min(parts, default=_TRUE)
+
+
+def _any_of(parts: Iterable[int]) -> int:
+    return max(parts, default=_FALSE)
+
+
+def _interval(ladder: Sequence[int]) -> Interval:
+    """The range of the number a three-valued ladder stands for (rungs never rise)."""
+    low = high = 0
+    for k, rung in enumerate(ladder):
+        if rung == _FALSE:
+            break
+        high = k
+        if rung == _TRUE:
+            low = k
+    return low, high
+
+
+class _Kleene:
+    """The decision policy's algebra over one node: three-valued truth, conditions cached.
+
+    A rule's condition is read over the node's domains (:class:`_ThreeValued`) and kept in
+    ``status`` once decided (a child node inherits its parent's); the numbers the policy
+    derives (ratings, counts, the level) become the domains later stages read. A rule of
+    a stage beyond ``stages`` (what the search's target reads) is left unknown: unknown is
+    always sound, so the policy's other quantities are only looser.
+    """
+
+    true = _TRUE
+    false = _FALSE
+
+    def __init__(
+        self, search: ProvisionalSearch, dom: dict[str, Domain], status: list[int], stages: int
+    ) -> None:
+        self.search = search
+        self.dom = dom
+        self.status = status
+        self.stages = stages
+        self._stage = 1
+
+    def all_of(self, parts: Iterable[int]) -> int:
+        return _all_of(parts)
+
+    def any_of(self, parts: Iterable[int]) -> int:
+        return _any_of(parts)
+
+    def not_(self, part: int) -> int:
+        return _TRUE - part
+
+    def at_least(self, parts: Sequence[int]) -> list[int]:
+        surely = sum(part == _TRUE for part in parts)
+        possibly = sum(part != _FALSE for part in parts)
+        return [
+            _TRUE if n <= surely else _FALSE if n > possibly else _UNKNOWN
+            for n in range(len(parts) + 1)
+        ]
+
+    def atom(self, rule: str, derived: Derived[int]) -> int:
+        i = self.search.index[rule]
+        if self.status[i] != _UNKNOWN:
+            return self.status[i]
+        if self.search.rules[i].stage > self.stages:
+            return _UNKNOWN  # sound, and the target reads nothing it decides
+        dom = self.dom
+        if derived.ratings and self._stage < 2:
+            self._stage = 2
+            for dimension, ladder in derived.ratings.items():
+                dom[fact_name(rating_field(dimension))] = _interval(ladder)
+            for k, ladder in derived.counts.items():
+                dom[fact_name(count_field(k))] = _interval(ladder)
+        if derived.level and self._stage < 3:
+            self._stage = 3
+            low, high = _interval(derived.level)
+            dom[DECIDED_LEVEL] = frozenset(level.value for level in _LEVELS[low : high + 1])
+        self.status[i] = fold(self.search.rules[i].node, _ThreeValued(dom))
+        return self.status[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +211,6 @@ class _Rule:
     dimension: Dimension | None
     rating: int
     flags: frozenset[Flag]
-    survives_override: bool
-    override: bool  # listed in the manifest's safety override
     overriding: bool  # listed, or raises a flag the safety override lists
 
 
@@ -184,6 +262,7 @@ class ProvisionalSearch:
         override_rules = frozenset(manifest.safety_override.rules)
         self._override_flags = frozenset(manifest.safety_override.flags)
         rules: list[_Rule] = []
+        kept: list[str] = []
         cuts: dict[str, set[int]] = {}
         for rule in rule_set.rules:
             then = rule.then
@@ -200,14 +279,16 @@ class ProvisionalSearch:
                     dimension=then.rating.dimension if then.rating is not None else None,
                     rating=int(then.rating.value) if then.rating is not None else 0,
                     flags=frozenset(then.flags),
-                    survives_override=rule.survives_override,
-                    override=listed,
                     overriding=listed or bool(set(then.flags) & self._override_flags),
                 )
             )
-        self._rules = tuple(rules)
-        self._stages = tuple(
-            tuple(i for i, r in enumerate(rules) if r.stage == s) for s in (1, 2, 3)
+            kept.append(rule.id)
+        self.rules = tuple(rules)
+        self.index = {rule_id: i for i, rule_id in enumerate(kept)}
+        program = DecisionProgram.of(rule_set)
+        # The policy over the rules that bear on a bound or a flag (not the alternative).
+        self._program = replace(
+            program, effects=tuple(e for e in program.effects if e.id in self.index)
         )
         self.cuts: Mapping[str, frozenset[int]] = {k: frozenset(v) for k, v in cuts.items()}
         self._specs = field_specs()
@@ -322,7 +403,7 @@ class ProvisionalSearch:
         sign = -1 if maximize else 1
         best: int | None = None
         dom = dict(start)
-        status = [_UNKNOWN] * len(self._rules)
+        status = [_UNKNOWN] * len(self.rules)
         stack = [(dom, status, self._state(dom, status, target.stages))]
         nodes = 0
         while stack:
@@ -354,74 +435,20 @@ class ProvisionalSearch:
         assert best is not None
         return best * sign
 
-    def _reevaluate(self, stage: int, dom: Mapping[str, Domain], status: list[int]) -> None:
-        truth = _ThreeValued(dom)
-        for i in self._stages[stage - 1]:
-            if status[i] == _UNKNOWN:
-                status[i] = fold(self._rules[i].node, truth)
-
     def _state(self, dom: dict[str, Domain], status: list[int], stages: int) -> _State:
-        """The engine's assembly in three-valued form: ratings, level and override ranges."""
-        rules = self._rules
-        self._reevaluate(1, dom, status)
-        low = dict.fromkeys(Dimension, 0)
-        high = dict.fromkeys(Dimension, 0)
-        for i in self._stages[0]:
-            rule = rules[i]
-            if rule.dimension is None or status[i] == _FALSE:
-                continue
-            high[rule.dimension] = max(high[rule.dimension], rule.rating)
-            if status[i] == _TRUE:
-                low[rule.dimension] = max(low[rule.dimension], rule.rating)
-        state = _State(status, low, high)
-        if stages == 1:
-            return state
-        for d in Dimension:
-            dom[fact_name(rating_field(d.value))] = (low[d], high[d])
-        for k in range(1, _MAX_RATING + 1):
-            dom[fact_name(count_field(k))] = (
-                sum(v >= k for v in low.values()),
-                sum(v >= k for v in high.values()),
-            )
-        self._reevaluate(2, dom, status)
-        for i in (*self._stages[0], *self._stages[1]):
-            rank = rules[i].level
-            if rank is None or status[i] == _FALSE:
-                continue
-            state.level_high = max(state.level_high, rank)
-            if status[i] == _TRUE:
-                state.level_low = max(state.level_low, rank)
-        if stages == 2:
-            return state
-        levels = _LEVELS[state.level_low : state.level_high + 1]
-        dom[DECIDED_LEVEL] = frozenset(level.value for level in levels)
-        self._reevaluate(3, dom, status)
-        overriding = [status[i] for i, rule in enumerate(rules) if rule.overriding]
-        state.override = (
-            _TRUE if _TRUE in overriding else _UNKNOWN if _UNKNOWN in overriding else _FALSE
+        """The decision policy (``_rules/decision.decide``) in three-valued form."""
+        outcome = decide(self._program, _Kleene(self, dom, status, stages))
+        ratings = {d: _interval(outcome.ratings[d.value]) for d in Dimension}
+        level_low, level_high = _interval(outcome.level)
+        return _State(
+            status,
+            {d: low for d, (low, _) in ratings.items()},
+            {d: high for d, (_, high) in ratings.items()},
+            level_low,
+            level_high,
+            outcome.override,
+            {flag: outcome.flags[flag.value] for flag in Flag},
         )
-        return state
-
-    def flag_status(self, flag: Flag, state: _State) -> int:
-        """Whether ``flag`` is in the recommendation in every completion, in none, or unknown."""
-        possibly = False
-        for i, rule in enumerate(self._rules):
-            if flag not in rule.flags or state.status[i] == _FALSE:
-                continue
-            # Under the safety override only some rules' flags stand (the engine's filter).
-            if not rule.survives_override:
-                kept = _FALSE
-            elif rule.level is None or state.level_low == state.level_high == rule.level:
-                kept = _TRUE
-            elif not state.level_low <= rule.level <= state.level_high:
-                kept = _FALSE
-            else:
-                kept = _UNKNOWN
-            if state.status[i] == _TRUE and (state.override == _FALSE or kept == _TRUE):
-                return _TRUE
-            if state.override != _TRUE or kept != _FALSE:
-                possibly = True
-        return _UNKNOWN if possibly else _FALSE
 
     def _branch_key(self, dom: Mapping[str, Domain], status: list[int], target: _Target) -> str:
         """The open answer key read most often by the undecided rules the target needs.
@@ -431,7 +458,7 @@ class ProvisionalSearch:
         """
         for relevant in (target.relevant, None):
             counts: dict[str, int] = {}
-            for i, rule in enumerate(self._rules):
+            for i, rule in enumerate(self.rules):
                 if status[i] != _UNKNOWN or (relevant is not None and not relevant(rule)):
                     continue
                 for key in fact_keys(rule.node):
@@ -451,10 +478,11 @@ class _State:
     level_low: int = 0
     level_high: int = 0
     override: int = _UNKNOWN
+    flags: dict[Flag, int] = field(default_factory=dict)  # shown: _TRUE, _FALSE, _UNKNOWN
 
 
 class _Target:
-    """What one search bounds; ``stages``: how far the assembly must run for it."""
+    """What one search bounds; ``stages``: how far the policy must read conditions for it."""
 
     stages = 3
 
@@ -481,9 +509,9 @@ class _LevelTarget(_Target):
 class _FlagTarget(_Target):
     flag: Flag
 
-    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:
-        status = search.flag_status(self.flag, state)
-        return (0, 1) if status == _UNKNOWN else (status, status)
+    def bounds(self, search: ProvisionalSearch, state: _State) -> tuple[int, int]:  # noqa: ARG002
+        status = state.flags[self.flag]
+        return (0, 1) if status == _UNKNOWN else (status // _TRUE,) * 2
 
     def relevant(self, rule: _Rule) -> bool:
         return self.flag in rule.flags or rule.overriding

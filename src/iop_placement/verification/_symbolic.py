@@ -3,24 +3,29 @@
 Each invariant is turned into a question for the Z3 SMT solver: "is there an assessment
 (or a pair of assessments one step apart) on which the invariant fails?". The rule files
 are encoded as they are written: every answer is a variable over its allowed values
-(absent included, for optional fields), each dimension's rating is the highest value of
-the rating rules whose conditions hold, the counts of dimensions at each rating follow,
-then the level, flags and alternative, exactly as the decision policy says. An
+(absent included, for optional fields), and each rule's condition is read from its JSON
+as the reference evaluator reads it. The policy over those conditions (ratings, counts,
+level, the safety override's filter, flags, alternative) is not restated here: it is
+``_rules/decision.decide``, the one statement the engine's decision diagrams also use, in
+a Z3 algebra (:class:`Z3Algebra`), so the proof is about the flags the engine shows. An
 "unsatisfiable" answer is a proof over the whole space; a "satisfiable" one comes with a
 model, which is turned into a minimal counterexample (closest to the lowest risk) by
 Z3's optimiser.
 
 The cost grows with the size of the rules, not with the number of assessments: one more
 field adds one variable, where enumeration multiplies the space by its number of values.
-It reads the rule files' JSON itself; the one thing it shares with the engine is the
-statement of which fired rules the safety override keeps (``_rules/policy.py``), so that
-the flags it proves are the flags the engine shows.
+Why the conditions stay the reference's: the oracle's independence is in how a rule's
+condition is read (operators, absence, sets; ``reference.py``), where a shared bug would
+go unseen by both; the policy is the contract's to state once, and a second statement of
+it is what let the two verifiers prove a policy that did not ship (issue 22). The stages
+too are the reference's reading (``reference.stage``); the program is built from the rule
+data as written, so rule data the loader would refuse is still checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 try:
@@ -30,7 +35,13 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(msg) from error
 
 from iop_placement._model.fields import FieldSpec
-from iop_placement._rules.policy import kept_under_override_of
+from iop_placement._rules.decision import (
+    DecisionProgram,
+    Derived,
+    count,
+    decide,
+    ladder_value,
+)
 from iop_placement._rules.risk import risk_depths
 from iop_placement.reference import stage as rule_stage
 from iop_placement.verification._findings import (
@@ -153,15 +164,66 @@ class Outcome:
     shown: dict[str, Any]  # rule id -> fired and kept by the safety override
 
 
-def _maximum(pairs: Iterable[tuple[Any, int]], floor: int) -> Any:
-    best: Any = _val(floor)
-    for condition, value in pairs:
-        best = z3.If(z3.And(condition, best < value), _val(value), best)
-    return best
+class Z3Algebra:
+    """The decision policy's algebra over Z3 formulas of one symbolic assessment.
+
+    A rule's condition is read by :meth:`Encoding.condition` (the reference's reading of
+    the rule data); the numbers it compares (ratings, counts, the level) are the policy's
+    ladders read back as bit-vectors.
+    """
+
+    def __init__(self, encoding: Encoding, a: Answers) -> None:
+        self.encoding = encoding
+        self.a = a
+        self._numbers: dict[str, Any] = {}
+
+    @property
+    def true(self) -> Any:
+        return z3.BoolVal(True)
+
+    @property
+    def false(self) -> Any:
+        return z3.BoolVal(False)
+
+    def all_of(self, parts: Iterable[Any]) -> Any:
+        parts = list(parts)
+        return parts[0] if len(parts) == 1 else z3.And(z3.BoolVal(True), *parts)
+
+    def any_of(self, parts: Iterable[Any]) -> Any:
+        parts = list(parts)
+        return parts[0] if len(parts) == 1 else z3.Or(z3.BoolVal(False), *parts)
+
+    def not_(self, part: Any) -> Any:
+        return z3.Not(part)
+
+    def at_least(self, parts: Sequence[Any]) -> list[Any]:
+        return count(self, parts)
+
+    def atom(self, rule: str, derived: Derived[Any]) -> Any:
+        return self.encoding.condition(self.encoding.when[rule], self.a, self.numbers(derived))
+
+    def numbers(self, derived: Derived[Any]) -> dict[str, Any]:
+        """The derived numbers known so far, as bit-vectors (each built once)."""
+        numbers = self._numbers
+        if derived.ratings and "rating" not in numbers:
+            numbers["rating"] = {d: _number(ladder) for d, ladder in derived.ratings.items()}
+            numbers["count"] = {k: _number(ladder) for k, ladder in derived.counts.items()}
+        if derived.level and "level" not in numbers:
+            numbers["level"] = _number(derived.level)
+        return numbers
+
+
+def _number(ladder: Sequence[Any], start: int = 0) -> Any:
+    return ladder_value(ladder, lambda rung: z3.If(rung, _val(1), _val(0)), _val(start))
 
 
 class Encoding:
-    """A rule set's decision policy over symbolic answers."""
+    """A rule set's decision policy over symbolic answers.
+
+    The policy is ``_rules/decision.decide``, the statement the engine's diagrams use,
+    over a :class:`~iop_placement._rules.decision.DecisionProgram` built from the rule
+    data as written (stages by the reference's reading).
+    """
 
     def __init__(
         self,
@@ -176,6 +238,9 @@ class Encoding:
         self.axes = axes
         self.dimensions = list(dimensions)
         self.flag_names = list(flags)
+        self.when = {rule["id"]: rule["when"] for rule in self.rules}
+        program = DecisionProgram.from_data(manifest, self.rules, rule_stage)
+        self.program = replace(program, dimensions=tuple(dimensions), flags=tuple(flags))
 
     def condition(self, c: Mapping[str, Any], a: Answers, derived: Mapping[str, Any]) -> Any:
         if "all" in c:
@@ -201,83 +266,19 @@ class Encoding:
         return z3.Or(*[a.equals(name, v) for v in wanted])
 
     def outcome(self, a: Answers) -> Outcome:
-        fired: dict[str, Any] = {}
-        derived: dict[str, Any] = {}
-        stage = {rule["id"]: rule_stage(rule["when"]) for rule in self.rules}
-        for rule in self.rules:
-            if stage[rule["id"]] == 1:
-                fired[rule["id"]] = self.condition(rule["when"], a, derived)
-        ratings = {
-            d: _maximum(
-                (
-                    (fired[r["id"]], r["then"]["rating"]["value"])
-                    for r in self.rules
-                    if r["then"].get("rating", {}).get("dimension") == d
-                ),
-                0,
-            )
-            for d in self.dimensions
-        }
-        counts = {
-            k: z3.Sum(*[z3.If(ratings[d] >= k, _val(1), _val(0)) for d in self.dimensions])
-            for k in range(1, _MAX_RATING + 1)
-        }
-        derived.update(rating=ratings, count=counts)
-        for rule in self.rules:
-            if stage[rule["id"]] == 2:
-                fired[rule["id"]] = self.condition(rule["when"], a, derived)
-        level = _maximum(
-            (
-                (fired[r["id"]], _RANK[r["then"]["level"]])
-                for r in self.rules
-                if r["then"].get("level") and stage[r["id"]] < 3
-            ),
-            0,
+        algebra = Z3Algebra(self, a)
+        decided = decide(self.program, algebra)
+        numbers = algebra.numbers(decided.derived)
+        return Outcome(
+            decided.fired,
+            numbers["rating"],
+            numbers["count"],
+            numbers["level"],
+            decided.flags,
+            _number([algebra.true, *decided.alternative], -1),  # the rank, or -1: none
+            decided.override,
+            decided.shown,
         )
-        derived["level"] = level
-        for rule in self.rules:
-            if stage[rule["id"]] == 3:
-                fired[rule["id"]] = self.condition(rule["when"], a, derived)
-        override_spec = self.manifest.get("safety_override", {})
-        # The override is put in force by the flags rules raise (before its filter)...
-        override = z3.Or(
-            z3.BoolVal(False),
-            *[
-                fired[r["id"]]
-                for r in self.rules
-                if set(override_spec.get("flags", ())) & set(r["then"].get("flags", ()))
-            ],
-            *[fired[r] for r in override_spec.get("rules", ())],
-        )
-        # ...and, while it is, only the rules it keeps are shown (their flags with them).
-        shown: dict[str, Any] = {}
-        for r in self.rules:
-            kept = kept_under_override_of(stage[r["id"]], r["then"])
-            stays = z3.BoolVal(kept) if isinstance(kept, bool) else level == _RANK[kept]
-            shown[r["id"]] = z3.And(fired[r["id"]], z3.Or(z3.Not(override), stays))
-        flags = {
-            f: z3.Or(
-                z3.BoolVal(False),
-                *[shown[r["id"]] for r in self.rules if f in r["then"].get("flags", ())],
-            )
-            for f in self.flag_names
-        }
-        blocked = z3.Or(
-            override, *[flags[f] for f in self.manifest.get("alternative_blocked_by_flags", ())]
-        )
-        offered = _maximum(
-            (
-                (
-                    z3.And(fired[r["id"]], _RANK[r["then"]["alternative"]["level"]] < level),
-                    _RANK[r["then"]["alternative"]["level"]],
-                )
-                for r in self.rules
-                if r["then"].get("alternative")
-            ),
-            -1,
-        )
-        alternative = z3.If(blocked, _val(-1), offered)
-        return Outcome(fired, ratings, counts, level, flags, alternative, override, shown)
 
 
 # The ordering operators, spelled out here on purpose rather than read from the engine's

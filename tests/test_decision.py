@@ -1,0 +1,105 @@
+"""``decide(program, algebra)``: the one statement of the policy, against the reference.
+
+Plain booleans are an algebra too: each rule's condition read by the reference evaluator
+(``reference.holds``) at one assessment, the policy by ``decide``. The result must be the
+reference's own decision (level, ratings, flags shown, the rules kept, the alternative)
+on every drawn assessment, for the bundled rules and for older rule sets; the reference
+states the policy independently, so a slip in ``decide`` shows here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iop_placement import DEFAULT_RULES
+from iop_placement._model.fields import field_specs
+from iop_placement._model.validation import parse_assessment
+from iop_placement._rules.decision import DecisionProgram, Derived, count, decide, one_of
+from iop_placement.populations import POPULATIONS, population
+from iop_placement.reference import ReferenceEvaluator, holds
+from iop_placement.reference import stage as reference_stage
+
+DATA = Path(__file__).parent / "data"
+RULE_SETS = {
+    "bundled": DEFAULT_RULES,
+    "rules 1.0.0": DATA / "rules-1.0.0",
+    "rules 2.0.0": DATA / "rules-2.0.0",
+}
+
+
+class Booleans:
+    """The policy's algebra at one assessment: conditions read as the reference reads them."""
+
+    def __init__(
+        self,
+        rules: Sequence[Mapping[str, Any]],
+        answers: Mapping[str, Any],
+        levels: Sequence[str],
+    ) -> None:
+        self.when = {rule["id"]: rule["when"] for rule in rules}
+        self.answers = answers
+        self.levels = levels
+
+    true = True
+    false = False
+
+    def all_of(self, parts: Iterable[bool]) -> bool:
+        return all(parts)
+
+    def any_of(self, parts: Iterable[bool]) -> bool:
+        return any(parts)
+
+    def not_(self, part: bool) -> bool:
+        return not part
+
+    def at_least(self, parts: Sequence[bool]) -> list[bool]:
+        return count(self, parts)
+
+    def atom(self, rule: str, derived: Derived[bool]) -> bool:
+        known = dict(self.answers)
+        for dimension, ladder in derived.ratings.items():
+            known[f"rating.{dimension}"] = _value(ladder)
+        for k, ladder in derived.counts.items():
+            known[f"dimensions_at_least.{k}"] = _value(ladder)
+        if derived.level:
+            known["level"] = self.levels[_value(derived.level)]
+        return holds(self.when[rule], known)
+
+
+def _value(ladder: Sequence[bool]) -> int:
+    return sum(ladder[1:])
+
+
+@pytest.mark.parametrize("name", sorted(RULE_SETS))
+def test_decide_over_booleans_is_the_references_decision(name: str) -> None:
+    reference = ReferenceEvaluator.from_directory(str(RULE_SETS[name]))
+    program = DecisionProgram.from_data(reference.manifest, reference.rules, reference_stage)
+    absent = {name: spec.absent_means for name, spec in field_specs().items()}
+    checked = 0
+    for source in sorted(POPULATIONS):
+        for assessment in population(source, 150):
+            answers = parse_assessment(assessment).values()
+            for field_name, means in absent.items():
+                if answers[field_name] is None and means is not None:
+                    answers[field_name] = means
+            algebra = Booleans(reference.rules, answers, program.levels)
+            outcome = decide(program, algebra)
+            expected = reference.evaluate(assessment)
+            assert program.levels[_value(outcome.level)] == expected.level
+            assert {d: _value(ladder) for d, ladder in outcome.ratings.items()} == dict(
+                expected.ratings
+            )
+            assert {f for f, shown in outcome.flags.items() if shown} == expected.flags
+            assert {r for r, shown in outcome.shown.items() if shown} == expected.rule_ids
+            offered = [
+                program.levels[k]
+                for k in range(len(program.levels))
+                if one_of(algebra, outcome.alternative, k)
+            ]
+            assert offered == ([expected.alternative[0]] if expected.alternative else [])
+            checked += 1
+    assert checked == 150 * len(POPULATIONS)
