@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from iop_placement import InvalidAssessment, fhir
+from iop_placement._model.fields import field_specs
 from iop_placement.fhir import _response
 from iop_placement.populations import population
 
@@ -48,7 +49,7 @@ def _responses(count: int) -> list[dict[str, Any]]:
 
 
 def _item(response: dict[str, Any], kind: str) -> dict[str, Any]:
-    specs = _response.field_specs()
+    specs = field_specs()
     return next(i for i in response["item"] if specs[i["linkId"]].kind == kind)
 
 
