@@ -243,28 +243,29 @@ def _plain_values(items: list[Any], base: str) -> dict[str, Any] | None:
     """
     questions = _questions(check_base(base))
     values: dict[str, Any] = {}
-    for item in items:
-        if type(item) is not dict:
-            return None
-        link = item.get("linkId")
-        if type(link) is not str or link in values:
-            return None
-        question = questions.get(link)
-        answers = item.get("answer")
-        if question is None or type(answers) is not list:
-            return None
-        if question.repeats:
-            read = [_plain_value(question, answer) for answer in answers]
-            if _UNREAD in read:
+    try:  # a missing key, or an unhashable linkId, is for the careful reading to name
+        for item in items:
+            if type(item) is not dict:
                 return None
-            values[link] = read
-        elif len(answers) == 1:
-            value = _plain_value(question, answers[0])
-            if value is _UNREAD:
+            link = item["linkId"]
+            question = questions[link]
+            answers = item["answer"]
+            if link in values or type(answers) is not list:
                 return None
-            values[link] = value
-        else:
-            return None
+            if question.repeats:
+                read = [_plain_value(question, answer) for answer in answers]
+                if _UNREAD in read:
+                    return None
+                values[link] = read
+            elif len(answers) == 1:
+                value = _plain_value(question, answers[0])
+                if value is _UNREAD:
+                    return None
+                values[link] = value
+            else:
+                return None
+    except (KeyError, TypeError):
+        return None
     return values
 
 
@@ -276,9 +277,10 @@ def _plain_value(question: _Question, answer: object) -> object:
     if type(answer) is not dict or len(answer) != 1:
         return _UNREAD
     value = answer.get(question.key, _UNREAD)
-    if question.system is None or value is _UNREAD:
+    system = question.system
+    if system is None or value is _UNREAD:
         return value
-    if type(value) is not dict or value.get("system") != question.system:
+    if type(value) is not dict or value.get("system") != system:
         return _UNREAD
     code = value.get("code")
     return code if type(code) is str else _UNREAD
