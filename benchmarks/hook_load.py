@@ -8,26 +8,37 @@ keep-alive connections from an asyncio load generator in this process (it shares
 machine's cores), in turn within each round; the figure of record is the median over rounds
 of the ratio within a round. Latencies are per request, pooled over the rounds.
 
-    python benchmarks/hook_load.py [--seconds 4] [--rounds 5] [--connections 1 8]
+    python benchmarks/hook_load.py [--seconds 4] [--rounds 5] [--connections 1 8] [--split]
+
+``--split`` also times, in this process, each part of the work one served call does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from run import free_port, server
 
-from iop_placement import fhir
+from iop_placement import DEFAULT_RULES, fhir
+from iop_placement._engine import PlacementEngine
+from iop_placement._limits import loads_bounded
+from iop_placement.audit._store import AuditStore
+from iop_placement.cds_hooks._models import HookRequest
+from iop_placement.cds_hooks._service import answer_hook
 from iop_placement.populations import population
+from iop_placement.service._app import JSONResponse
 
 HOOK = "/cds-services/iop-placement"
 
@@ -191,6 +202,60 @@ def report(results: dict[int, dict[str, Served]]) -> str:
     return "\n".join(lines)
 
 
+def _p50_us(fn: Callable[[Any], object], items: Sequence[Any], rounds: int = 3) -> float:
+    """The median over ``rounds`` of each round's p50, in µs (one call timed at a time)."""
+    medians = []
+    for _ in range(rounds):
+        times = []
+        for item in items:
+            started = time.perf_counter_ns()
+            fn(item)
+            times.append(time.perf_counter_ns() - started)
+        medians.append(statistics.median(times))
+    return statistics.median(medians) / 1000
+
+
+def split(count: int = 300, audit_dir: str | None = None) -> list[tuple[str, float]]:
+    """p50 µs of each part of one served hook call's work, in this process, each backend.
+
+    What `serve` does per call (the JSON parse, ``answer_hook``, the audit append, the
+    response), beside what the minimal endpoint does (validating the body as JSON).
+    """
+    raw = hook_bodies(count)
+    bodies = [loads_bounded(body) for body in raw]
+    rows = [
+        ("bounded JSON parse of the body (`loads_bounded`)", _p50_us(loads_bounded, raw)),
+        ("the minimal endpoint's work (`HookRequest.model_validate_json`)",
+         _p50_us(HookRequest.model_validate_json, raw)),
+    ]  # fmt: skip
+    for backend in ("durable", "compiled"):
+        engine = PlacementEngine.from_directory(DEFAULT_RULES, backend=backend)
+        answer = functools.partial(answer_hook, engine=engine)
+        rows.append((f"`answer_hook`, {backend} backend", _p50_us(answer, bodies)))
+    answers = [answer_hook(body) for body in bodies]
+    with tempfile.TemporaryDirectory(dir=audit_dir) as tmp:
+        store = AuditStore.open(f"sqlite:///{tmp}/audit.db")
+        rows.append(
+            (
+                "the audit append (SQLite, one call at a time: no group to commit with)",
+                _p50_us(
+                    lambda a: store.append("card", a.audit_content(), card_uuid=a.card_uuid),
+                    answers[:100],
+                ),
+            )
+        )
+    rows.append(
+        ("`JSONResponse(answer.response)`", _p50_us(lambda a: JSONResponse(a.response), answers))
+    )
+    return rows
+
+
+def split_report(rows: list[tuple[str, float]]) -> str:
+    lines = ["| part of one served call | p50 µs |", "|---|---:|"]
+    lines += [f"| {what} | {us:.1f} |" for what, us in rows]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="per server per round")
@@ -198,7 +263,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--baseline", metavar="SRC", help="also serve from this source folder")
     parser.add_argument("--audit-dir", metavar="DIR", help="where the audit databases go")
+    parser.add_argument("--split", action="store_true", help="also time each part of a call")
     args = parser.parse_args()
+    if args.split:
+        print(split_report(split(audit_dir=args.audit_dir)), end="\n\n")
     connections = tuple(args.connections)
     results = measure(args.seconds, args.rounds, connections, args.baseline, args.audit_dir)
     print(report(results))

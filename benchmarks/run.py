@@ -851,6 +851,12 @@ def hook_section(report: Report) -> None:
         "",
         hook_load.report(results),
         "",
+        "Where one served call's work goes: each part timed alone in the benchmark's process"
+        " (p50 of one call at a time; the threadpool hop, uvicorn and Starlette not included;"
+        " the audit append here has no concurrent call to share its commit with).",
+        "",
+        hook_load.split_report(hook_load.split()),
+        "",
     ]
     worst = min(statistics.median(hook_load.ratio(served, "serve")) for served in results.values())
     report.target(

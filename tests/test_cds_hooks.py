@@ -616,3 +616,31 @@ class TestWhichIntake:
         final = cds_hooks.answer_hook(_call(_qr("crisis")))
         assert final.recommendation is not None
         assert final.audit_content()["recommended_level"] == "inpatient"
+
+
+@pytest.mark.parametrize(
+    ("status", "authored"),
+    [
+        ("completed", AUTHORED),
+        ("completed", None),
+        ("in-progress", AUTHORED),
+        ("completed", (datetime.now(UTC) - timedelta(days=400)).isoformat()),
+    ],
+    ids=["recommendation", "no authored date", "provisional", "stale"],
+)
+def test_every_kind_of_answer_is_a_cds_response_as_its_model_dumps_it(
+    status: str, authored: str | None
+) -> None:
+    # The service sends each card as the Card model dumped it, without a second pass.
+    for name in ("crisis", "intensive_outpatient", "standard_outpatient"):
+        response = fhir.to_questionnaire_response(
+            _example(name), subject=PATIENT, authored=authored
+        )
+        response["status"] = status
+        if status == "in-progress":
+            response["item"] = response["item"][:5]
+        answer = cds_hooks.answer_hook_call(_call(response))
+        dumped = CdsResponse.model_validate(answer).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+        assert json.dumps(answer) == json.dumps(dumped)

@@ -138,13 +138,23 @@ def _bounded(name: str, value: object) -> object:
     return items
 
 
-def _plain_and_within_bounds(data: Mapping[Any, Any]) -> bool:
-    """Whether ``data`` is a dict of scalars and short lists, safe to validate as it is."""
-    if type(data) is not dict or len(data) > MAX_FIELDS:
+_PLAIN: Final = _SCALARS | _SEQUENCES
+# The fields whose answer is a list: validation reads each item of what they are given.
+_LISTS: Final = tuple(name for name, spec in field_specs().items() if spec.kind == "choices")
+
+
+def _plain_and_within_bounds(data: dict[Any, Any]) -> bool:
+    """Whether the dict ``data`` holds scalars and lists, safe to validate as it is.
+
+    A list answer to a list field must be within :data:`MAX_ITEMS`; a list anywhere else
+    fails validation unread (a scalar field refuses it by its type, an unknown key is
+    forbidden), and the careful reading then names it, long lists as too long.
+    """
+    if len(data) > MAX_FIELDS or not _PLAIN.issuperset(map(type, data.values())):
         return False
-    for value in data.values():
-        kind = type(value)
-        if kind not in _SCALARS and not (kind in _SEQUENCES and len(value) <= MAX_ITEMS):
+    for name in _LISTS:
+        value = data.get(name)
+        if type(value) in _SEQUENCES and len(value) > MAX_ITEMS:  # type: ignore[arg-type]
             return False
     return True
 
@@ -183,21 +193,41 @@ def parse_assessment(data: object) -> Assessment:
             the input does while it is read.
 
     """
+    if type(data) is dict and _plain_and_within_bounds(data):
+        # What forms send: validated as it is; a problem is read again carefully below.
+        try:
+            assessment: Assessment = Assessment.__pydantic_validator__.validate_python(data)
+        except ValidationError:  # the careful path below names the problems
+            pass
+        except Exception:  # noqa: BLE001 - a form must never see anything but InvalidAssessment
+            raise _whole("could not be read", data) from None
+        else:
+            return assessment
+    return _parse_carefully(data)
+
+
+def _validate(data: dict[Any, Any]) -> Assessment:
+    """``Assessment.model_validate(data)``: the same validator, without the keyword handling."""
+    assessment: Assessment = Assessment.__pydantic_validator__.validate_python(data)
+    return assessment
+
+
+def _parse_carefully(data: object) -> Assessment:
+    """:func:`parse_assessment` for any input: read within bounds, problems named."""
     positions: dict[object, int] = {}
     try:
         if isinstance(data, Assessment):
             # Not trusted as is: model_copy(update=...) and model_construct skip validation.
             data = {name: getattr(data, name) for name in Assessment.model_fields}
+            if _plain_and_within_bounds(data):  # its values: validated as they are
+                try:
+                    return _validate(data)
+                except ValidationError:  # read again below, to name the problems
+                    pass
         if not isinstance(data, Mapping):
             raise _whole("must be an object (a mapping of field names to answers)", data)
-        if _plain_and_within_bounds(data):
-            # What forms send: validated as it is; a problem is read again carefully below.
-            try:
-                return Assessment.model_validate(data)
-            except ValidationError:  # the careful path below names the problems
-                pass
         copy, positions = _plain_copy(data)
-        return Assessment.model_validate(copy)
+        return _validate(copy)
     except InvalidAssessment:
         raise
     except _Unreadable as error:

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from typing import Any, Final
 
 from iop_placement._model.fields import field_specs
-from iop_placement._model.levels import Flag
+from iop_placement._model.levels import Dimension, Flag
 from iop_placement._model.provisional import Provisional, range_words
 from iop_placement._model.recommendation import Reason, Recommendation
 from iop_placement._model.record import OverrideReason
@@ -149,13 +149,23 @@ def _dimension_table(rec: Recommendation, parts: list[tuple[Reason, _ReasonParts
         "| Dimension | Rating | Why |",
         "|---|---|---|",
     ]
+    whys: dict[object, list[str]] = {}
+    for reason, part in parts:
+        if reason.dimension is not None:
+            whys.setdefault(reason.dimension, []).append(part.why)
     for rating in rec.dimensions:
-        why = "; ".join(part.why for r, part in parts if r.dimension == rating.dimension)
+        why = "; ".join(whys.get(rating.dimension, ()))
         rows.append(
-            f"| {_md(rating.dimension.label)} | {rating.rating} ({_md(rating.label.lower())})"
+            f"{_rating_cells(rating.dimension, rating.rating, rating.label)}"
             f" | {why or 'no rating rule holds'} |"
         )
     return [*rows, ""]
+
+
+@lru_cache(maxsize=256)
+def _rating_cells(dimension: Dimension, rating: int, label: str) -> str:
+    """A dimension row's first cells: the dimension and its rating in words, escaped."""
+    return f"| {_md(dimension.label)} | {rating} ({_md(label.lower())})"
 
 
 def _detail(rec: Recommendation) -> str:

@@ -44,7 +44,7 @@ from iop_placement._model.validation import describe_kind
 from iop_placement.cds_hooks._card import to_cds_card
 from iop_placement.cds_hooks._fetch import FhirFetchError, fetch_intake
 from iop_placement.cds_hooks._intake_cards import in_progress_card, stale_intake_card
-from iop_placement.cds_hooks._models import CdsResponse, Discovery, HookRequest, ServiceDefinition
+from iop_placement.cds_hooks._models import Discovery, HookRequest, ServiceDefinition
 from iop_placement.fhir._canonical import QUESTIONNAIRE_URL
 from iop_placement.fhir._response import (
     IN_PROGRESS,
@@ -399,9 +399,10 @@ def _answer(
     provisional: Provisional | None = None,
     authored: datetime | None = None,
 ) -> HookAnswer:
-    answer = CdsResponse.model_validate({"cards": [card]}).model_dump(
-        mode="json", by_alias=True, exclude_none=True
-    )
+    # Each card is already a validated Card's JSON dump (to_cds_card, in_progress_card,
+    # stale_intake_card; _unknown_date only appends to its detail): the response is a
+    # valid CdsResponse as it is, and validating and dumping it again gave the same dict.
+    answer = {"cards": [card]}
     return HookAnswer(answer, rec, request.hook_instance, card["uuid"], kind, provisional, authored)
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from iop_placement._model.assessment import Assessment
@@ -18,7 +19,12 @@ from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import FieldSpec, field_specs
 from iop_placement._model.intake import intake_order
 from iop_placement._model.validation import describe_kind, parse_assessment
-from iop_placement.fhir._canonical import CANONICAL_BASE, code_system, questionnaire_url
+from iop_placement.fhir._canonical import (
+    CANONICAL_BASE,
+    check_base,
+    code_system,
+    questionnaire_url,
+)
 from iop_placement.fhir._questionnaire import is_required
 
 __all__ = [
@@ -195,10 +201,98 @@ def _check_resource(response: Mapping[str, Any], base: str) -> list[FieldProblem
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """What one item's answers must be: a choice's (or choices') value key and code system."""
+
+    key: str
+    system: str | None
+    repeats: bool
+
+
+@lru_cache(maxsize=32)
+def _questions(base: str) -> dict[str, _Question]:
+    """The intake's questions by linkId under ``base`` (a checked base), made once per base."""
+    return {
+        name: _Question(
+            _VALUE_KEY[spec.kind],
+            code_system(name, base) if spec.kind in {"choice", "choices"} else None,
+            spec.kind == "choices",
+        )
+        for name, spec in field_specs().items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _optional_lists() -> tuple[str, ...]:
+    """The list questions that may be left out (a completed response then means none)."""
+    return tuple(
+        name
+        for name, spec in field_specs().items()
+        if spec.kind == "choices" and not is_required(spec)
+    )
+
+
+def _plain_values(items: list[Any], base: str) -> dict[str, Any] | None:
+    """The answers by field when every item is plain and well-formed, else None.
+
+    What EHRs send: dicts and lists as JSON parsing makes them, each question once, each
+    answer only its value. Gives exactly what :func:`_read_items` gives such items (with
+    no problem); anything else (another mapping type, an unknown or repeated linkId, an
+    answer with other keys, a foreign coding) is left to it, which names the problem.
+    """
+    questions = _questions(check_base(base))
+    values: dict[str, Any] = {}
+    try:  # a missing key, or an unhashable linkId, is for the careful reading to name
+        for item in items:
+            if type(item) is not dict:
+                return None
+            link = item["linkId"]
+            question = questions[link]
+            answers = item["answer"]
+            if link in values or type(answers) is not list:
+                return None
+            if question.repeats:
+                read = [_plain_value(question, answer) for answer in answers]
+                if _UNREAD in read:
+                    return None
+                values[link] = read
+            elif len(answers) == 1:
+                value = _plain_value(question, answers[0])
+                if value is _UNREAD:
+                    return None
+                values[link] = value
+            else:
+                return None
+    except (KeyError, TypeError):
+        return None
+    return values
+
+
+_UNREAD: Final = object()
+
+
+def _plain_value(question: _Question, answer: object) -> object:
+    """One plain answer's code or value as :func:`_value` reads it, or ``_UNREAD``."""
+    if type(answer) is not dict or len(answer) != 1:
+        return _UNREAD
+    value = answer.get(question.key, _UNREAD)
+    system = question.system
+    if system is None or value is _UNREAD:
+        return value
+    if type(value) is not dict or value.get("system") != system:
+        return _UNREAD
+    code = value.get("code")
+    return code if type(code) is str else _UNREAD
+
+
 def _read_items(
     items: list[Any], problems: list[FieldProblem], base: str
 ) -> tuple[dict[str, Any], set[str]]:
     """The answers by field, and the fields whose items had problems (added to ``problems``)."""
+    plain = _plain_values(items, base)
+    if plain is not None:
+        return plain, set()
     specs = field_specs()
     values: dict[str, Any] = {}
     bad: set[str] = set()
@@ -273,14 +367,8 @@ def from_questionnaire_response(response: object, *, base: str = CANONICAL_BASE)
             raise  # refused or in progress: nothing else matters
         problems += error.problems
     values, bad = _read_items(items, problems, base)
-    specs = field_specs()
-    for name, spec in specs.items():
-        if (
-            spec.kind == "choices"
-            and name not in values
-            and name not in bad
-            and not is_required(spec)
-        ):
+    for name in _optional_lists():
+        if name not in values and name not in bad:
             values[name] = []
     try:
         assessment = parse_assessment(values)
