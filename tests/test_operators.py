@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from iop_placement._model.fields import field_specs
+from iop_placement._model.labels import in_sentence
 from iop_placement._rules.conditions import Comparison
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.operators import OPERATORS, ORDERS
@@ -55,7 +56,7 @@ def test_parser_normal_form_and_reference_agree_on_every_operator(op: str) -> No
         condition = {"field": name, op: operand}
         test = Comparison.model_validate(condition)
         assert test.problems(field_specs(with_decided_level=True)) == []
-        assert test.describe(specs).startswith(spec.title.lower() + " " + OPERATORS[op].words)
+        assert test.describe(specs).startswith(in_sentence(spec.title) + " " + OPERATORS[op].words)
         normal_form(test, specs)  # every operator has a normal form
         samples: list[Any] = (
             [0, 8, 9, 10, 168]
