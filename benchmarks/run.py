@@ -1002,7 +1002,7 @@ def memory_section(report: Report, models: list[Assessment], data: list[dict[str
         "",
         f"- `import iop_placement`: {imported:.0f} ms, median of 7 fresh interpreters"
         f" ({imported / pydantic_ms:.1f}x `import pydantic` measured the same way,"
-        f" {pydantic_ms:.0f} ms). Heaviest imports of the package's own modules"
+        f" {pydantic_ms:.0f} ms). Heaviest third-party imports the package's own modules pull in"
         " (`python -X importtime`, cumulative, one run): "
         + ", ".join(f"`{name}` {ms:.0f} ms" for name, ms in import_costs()),
         f"- RSS of one durable engine's process: {start:.1f} MiB before,"
