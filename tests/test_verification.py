@@ -300,9 +300,10 @@ def test_a_malformed_rule_file_is_a_violation(tmp_path: Path) -> None:
     assert "blood_pressure" in report.violations[0].message
 
 
-def test_rule_data_the_rule_model_refuses_is_a_violation_on_diagrams(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["symbolic", "diagrams"])
+def test_rule_data_the_rule_model_refuses_is_a_violation(tmp_path: Path, method: str) -> None:
     # verify_reference reads each rule with the rule model: data that is no rule at all is
-    # reported, not raised (the symbolic method reads the JSON as it is).
+    # reported, not raised (the Z3 encoding raised KeyError on an unknown field).
     def no_outcome(data: dict[str, Any]) -> None:
         rule(data, "safety.medically_unstable")["then"] = {}
 
@@ -312,7 +313,7 @@ def test_rule_data_the_rule_model_refuses_is_a_violation_on_diagrams(tmp_path: P
     for name, change in (("a", no_outcome), ("b", unknown_field)):
         broken = copy_rules(tmp_path / name, ("safety.json", change))
         reference = ReferenceEvaluator.from_directory(str(broken))
-        report = verify_reference(reference, method="diagrams")
+        report = verify_reference(reference, method=method)
         assert [f.kind for f in report.violations] == ["rule-file"]
         assert "the rules do not read" in report.violations[0].message
     assert "safety.medically_unstable reads unknown fields: blood_pressure" in str(

@@ -244,21 +244,24 @@ def verify_reference(
 
     :func:`verify_rules` loads (and so validates) the rule set first; this checks rule
     data as it is, for rule sets the loader would refuse (the loader's checks and the
-    verifier's are independent defences). With "diagrams" each rule is read with the
-    rule model but without the loader's checks across fields and rules.
+    verifier's are independent defences). Each rule is read with the rule model first (a
+    rule that is no rule, or reads an unknown field, is a "rule-file" finding), but
+    without the loader's checks across fields and rules.
     """
     method = _method(method)
     started = time.perf_counter()
     name = f"{reference.manifest.get('name')} {reference.manifest.get('version')}"
     report = _new_report(name, method)
-    if method == "symbolic":
-        _prove(reference, report, progress)
+    try:
+        # Both methods need each rule to read as a rule (known fields, an outcome); the
+        # loader's checks across fields and rules are left to the invariants.
+        rule_set = _unchecked_rule_set(reference)
+    except (ValidationError, ValueError, KeyError) as error:
+        problem = str(error).splitlines()[0]
+        report.violations.append(Finding("rule-file", f"the rules do not read: {problem}"))
     else:
-        try:
-            rule_set = _unchecked_rule_set(reference)
-        except (ValidationError, ValueError, KeyError) as error:
-            problem = str(error).splitlines()[0]
-            report.violations.append(Finding("rule-file", f"the rules do not read: {problem}"))
+        if method == "symbolic":
+            _prove(reference, report, progress)
         else:
             _check_diagrams(rule_set, report, progress)
     report.seconds = time.perf_counter() - started
