@@ -77,7 +77,7 @@ class DiagramSearch:
             self._raised = {flag: f.node for flag, f in raised.items()}
             self._lowered = {flag: f.node for flag, f in lowered.items()}
             self._rated = {d: [f.node for f in fs] for d, fs in rated.items()}
-            self._succ = space.bdd._bdd.succ
+            self._forks = _forks(space.bdd._bdd.succ, [f.node for f in everything])
             level_of = space.bdd._bdd.vars
             self._pieces: dict[str, dict[Answer, list[Assignment]]] = {
                 name: {
@@ -97,7 +97,7 @@ class DiagramSearch:
         bounds = Bounds()
         with SPACE_LOCK:
             fixed = {self._level_of[v]: bit for v, bit in self._fixing(given).items()}
-            sat = _Walk(self._succ, fixed)
+            sat = _Walk(self._forks, fixed)
             possible = [rank for rank, u in enumerate(self._levels) if sat(u)]
             bounds.lowest, bounds.highest = possible[0], possible[-1]
             for name in unanswered:
@@ -128,27 +128,43 @@ class DiagramSearch:
         return [low, high]
 
 
-class _Walk:
-    """Whether a diagram has a path to true under fixed answers (memoised per intake).
+Fork = tuple[int, int, int]
+"""A node's variable level and its low and high children."""
 
-    dd's nodes are signed: a negative reference is the complement, whose children are
-    the complements of the node's.
+
+def _forks(succ: Any, roots: list[int]) -> dict[int, Fork]:  # noqa: ANN401 - dd's method
+    """Every node under ``roots``, complemented or not, with its children, once.
+
+    dd's nodes are signed: a negative reference is the complement, whose children are the
+    complements of the node's. Reading them from one dict with the sign already applied
+    saves most of a walk's cost (the walks run per intake; this runs once).
     """
+    forks: dict[int, Fork] = {}
+    todo = [u for root in roots for u in (root, -root)]
+    while todo:
+        u = todo.pop()
+        if u in (1, -1) or u in forks:
+            continue
+        level, low, high = succ(u)
+        fork = (level, -low, -high) if u < 0 else (level, low, high)
+        forks[u] = fork
+        todo += (fork[1], fork[2], -fork[1], -fork[2])
+    return forks
 
-    def __init__(self, succ: Any, fixed: Assignment) -> None:  # noqa: ANN401 - dd's method
-        self._succ = succ
+
+class _Walk:
+    """Whether a diagram has a path to true under fixed answers (memoised per intake)."""
+
+    def __init__(self, forks: dict[int, Fork], fixed: Assignment) -> None:
+        self._forks = forks
         self._fixed = fixed
         self._memo: dict[int, bool] = {1: True, -1: False}
-
-    def _children(self, u: int) -> tuple[int, int, int]:
-        level, low, high = self._succ(u)
-        return (level, -low, -high) if u < 0 else (level, low, high)
 
     def __call__(self, u: int) -> bool:
         """Some path from ``u`` to true agrees with the fixed answers."""
         found = self._memo.get(u)
         if found is None:
-            level, low, high = self._children(u)
+            level, low, high = self._forks[u]
             value = self._fixed.get(level)
             found = (self(low) or self(high)) if value is None else self(high if value else low)
             self._memo[u] = found
@@ -159,13 +175,14 @@ class _Walk:
         return self._agrees(u, extra, max(extra, default=-1), set())
 
     def _agrees(self, u: int, extra: Assignment, last: int, dead: set[int]) -> bool:
-        if u in (1, -1):
-            return u == 1
-        if u in dead:  # reached before along another path, and led nowhere
+        if u == 1:
+            return True
+        if u == -1 or u in dead:  # dead: reached before along another path, led nowhere
             return False
-        level, low, high = self._children(u)
+        level, low, high = self._forks[u]
         if level > last:  # below every variable of extra: the memoised answer
-            return self(u)
+            found = self._memo.get(u)
+            return self(u) if found is None else found
         value = extra.get(level)
         if value is None:
             value = self._fixed.get(level)
