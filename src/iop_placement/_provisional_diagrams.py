@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iop_placement._diagrams import SPACE_LOCK, Outcomes, shared_space
+from iop_placement._diagrams import SPACE_LOCK, Function, Outcomes, shared_space
 from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
 from iop_placement._provisional import Answer, Bounds, answers_of
@@ -77,8 +77,8 @@ class DiagramSearch:
             self._raised = {flag: f.node for flag, f in raised.items()}
             self._lowered = {flag: f.node for flag, f in lowered.items()}
             self._rated = {d: [f.node for f in fs] for d, fs in rated.items()}
-            self._forks = _forks(space.bdd._bdd.succ, [f.node for f in everything])
-            level_of = space.bdd._bdd.vars
+            self._forks = _forks(everything)
+            level_of = space.bdd.vars
             self._pieces: dict[str, dict[Answer, list[Assignment]]] = {
                 name: {
                     answer: [
@@ -132,23 +132,25 @@ Fork = tuple[int, int, int]
 """A node's variable level and its low and high children."""
 
 
-def _forks(succ: Any, roots: list[int]) -> dict[int, Fork]:  # noqa: ANN401 - dd's method
+def _forks(roots: list[Function]) -> dict[int, Fork]:
     """Every node under ``roots``, complemented or not, with its children, once.
 
     dd's nodes are signed: a negative reference is the complement, whose children are the
     complements of the node's. Reading them from one dict with the sign already applied
-    saves most of a walk's cost (the walks run per intake; this runs once).
+    saves most of a walk's cost (the walks run per intake; this runs once, through dd's
+    public API).
     """
     forks: dict[int, Fork] = {}
-    todo = [u for root in roots for u in (root, -root)]
+    todo = list(roots)
     while todo:
-        u = todo.pop()
-        if u in (1, -1) or u in forks:
+        f = todo.pop()
+        low, high = f.low, f.high
+        if low is None or high is None or abs(f.node) in forks:  # a leaf, or seen
             continue
-        level, low, high = succ(u)
-        fork = (level, -low, -high) if u < 0 else (level, low, high)
-        forks[u] = fork
-        todo += (fork[1], fork[2], -fork[1], -fork[2])
+        level, u = f.level, abs(f.node)
+        forks[u] = (level, low.node, high.node)
+        forks[-u] = (level, -low.node, -high.node)
+        todo += (low, high)
     return forks
 
 
