@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from helpers import copy_rules, run
 from iop_placement import DEFAULT_RULES, Assessment, Flag, LevelOfCare, PlacementEngine
-from iop_placement._diagrams import Outcomes, Space, shared_space
+from iop_placement._algebras.diagrams import Outcomes, Space, shared_space
 from iop_placement._model.fields import field_specs
 from iop_placement._rules.ruleset import load_rule_set
 from iop_placement.comparison import FAIL_ON, Change, compare_rules, render_comparison

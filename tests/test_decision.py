@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from iop_placement import DEFAULT_RULES
+from iop_placement._decision.policy import DecisionProgram, Derived, count, decide, one_of
 from iop_placement._model.fields import field_specs
 from iop_placement._model.validation import parse_assessment
-from iop_placement._rules.decision import DecisionProgram, Derived, count, decide, one_of
 from iop_placement.populations import POPULATIONS, population
 from iop_placement.reference import ReferenceEvaluator, holds
 from iop_placement.reference import stage as reference_stage

@@ -20,7 +20,7 @@ from iop_placement import (
     explain,
     recommend,
 )
-from iop_placement._explain.modifiable import goal_options, modifiable_goals
+from iop_placement._analysis.explain.modifiable import goal_options, modifiable_goals
 from iop_placement._model.assessment import MODIFIABLE_TO
 from iop_placement._model.labels import in_sentence
 
@@ -265,7 +265,7 @@ def test_near_miss_takes_the_nearest_way(tmp_path: Path) -> None:
 
 
 def test_ways_of_a_number_condition_are_ranges() -> None:
-    from iop_placement._explain.near_miss import ways_to_hold
+    from iop_placement._analysis.explain.near_miss import ways_to_hold
     from iop_placement._model.explanation import _answers
     from iop_placement._model.fields import field_specs
     from iop_placement._rules.conditions import Comparison

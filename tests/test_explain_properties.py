@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from helpers import copy_rules, random_assessments
 from iop_placement import Assessment, LevelOfCare, PlacementEngine, recommend
-from iop_placement._explain.counterfactuals import counterfactuals
-from iop_placement._explain.modifiable import goal_options, modifiable_goals
-from iop_placement._explain.support import answers_behind
+from iop_placement._analysis.explain.counterfactuals import counterfactuals
+from iop_placement._analysis.explain.modifiable import goal_options, modifiable_goals
+from iop_placement._analysis.explain.support import answers_behind
 from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.fields import derive, field_specs, rating_field
 from iop_placement._model.levels import Dimension

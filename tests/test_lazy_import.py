@@ -27,9 +27,9 @@ HEAVY = (
     "iop_placement.cli",
     "iop_placement.comparison",
     "iop_placement.verification",
-    "iop_placement._explain",
+    "iop_placement._analysis.explain",
     "iop_placement._model.explanation",
-    "iop_placement._provisional_diagrams",  # and dd, networkx under it: provisional() only
+    "iop_placement._analysis.provisional_diagrams",  # and dd, networkx under it: provisional() only
     "dd",
     "multiprocessing",
     "concurrent.futures.process",
@@ -88,4 +88,4 @@ def test_explain_loads_the_explanation_when_called() -> None:
         "e = iop_placement.explain(next(population('community_intake', 1)))\n"
         "assert type(e).__name__ == 'Explanation' and e.to_markdown()"
     )
-    assert "iop_placement._explain.explainer" in loaded
+    assert "iop_placement._analysis.explain.explainer" in loaded

@@ -16,11 +16,11 @@ import pytest
 
 from helpers import copy_rules
 from iop_placement import DEFAULT_RULES, PlacementEngine, Provisional
-from iop_placement import _provisional_diagrams as diagrams
+from iop_placement._analysis import provisional_diagrams as diagrams
+from iop_placement._analysis.provisional import ProvisionalSearch, build_provisional
+from iop_placement._analysis.provisional_diagrams import DiagramSearch
 from iop_placement._model.fields import field_specs
 from iop_placement._model.validation import parse_partial
-from iop_placement._provisional import ProvisionalSearch, build_provisional
-from iop_placement._provisional_diagrams import DiagramSearch
 from iop_placement.populations import POPULATIONS, population
 
 # The case-split search takes up to seconds with many answers open: compare it on

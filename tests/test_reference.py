@@ -112,7 +112,7 @@ def test_reference_is_independent_of_the_engine() -> None:
         "iop_placement._backends",
         "iop_placement._engine",
         "iop_placement._rules",
-        "iop_placement._explain.explainer",
+        "iop_placement._analysis.explain.explainer",
         "durable_rules_engine",
     ):
         assert private not in source

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from iop_placement import DEFAULT_RULES, Flag, LevelOfCare, OverrideReason
-from iop_placement._explain.modifiable import modifiable_goals
+from iop_placement._analysis.explain.modifiable import modifiable_goals
 from iop_placement._model.fields import field_specs
 from iop_placement._rules.catalogue import GENERATED_BY, render_catalogue_markdown
 from iop_placement._rules.ruleset import load_rule_set

@@ -15,7 +15,7 @@ The engine knows nothing clinical. Its policy, the same for any rule set:
    ``alternative_blocked_by_flags`` is raised, or while the manifest's safety override is
    in force (one of its flags raised or one of its rules fired). Under the override the
    recommendation keeps only the reasons for the decided level, the rating reasons and
-   the rules that only raise flags (``Rule.survives_override``): nothing that suggests
+   the rules that only raise flags (``_decision/override.py``): nothing that suggests
    weighing a lower level.
 
 Recommendations are immutable, so their parts are shared (bounded, thread-safe): the
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
+from iop_placement._analysis.provisional import ProvisionalSearch, build_provisional
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import (
     check_fact_keys,
@@ -46,6 +47,7 @@ from iop_placement._backends.facts import (
     fact_name,
 )
 from iop_placement._backends.selection import matcher, resolve
+from iop_placement._decision.override import kept_under_override
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
@@ -60,15 +62,14 @@ from iop_placement._model.provisional import Provisional
 from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
-from iop_placement._provisional import ProvisionalSearch, build_provisional
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
 if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
+    from iop_placement._analysis.provisional_diagrams import DiagramSearch
     from iop_placement._model.explanation import Explanation
-    from iop_placement._provisional_diagrams import DiagramSearch
 
 __all__ = ["PlacementEngine", "default_engine"]
 
@@ -143,7 +144,12 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            kept=rule.kept_under_override,
+            kept=kept_under_override(
+                rule.stage,
+                then.level.value if then.level is not None else None,
+                rates=then.rating is not None,
+                offers=then.alternative is not None,
+            ),
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=_answers_of(names) if names else None,
             lists=lists,
@@ -834,7 +840,7 @@ class PlacementEngine:
             with self._search_lock:
                 if self._search is None:
                     # dd (and networkx under it) cost ~100 ms of import: only on first use.
-                    from iop_placement._provisional_diagrams import (  # noqa: PLC0415
+                    from iop_placement._analysis.provisional_diagrams import (  # noqa: PLC0415
                         DiagramSearch,
                         DiagramsTooLarge,
                     )
@@ -858,7 +864,7 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
-        from iop_placement._explain.explainer import explain_with  # noqa: PLC0415 - lazy
+        from iop_placement._analysis.explain.explainer import explain_with  # noqa: PLC0415 - lazy
 
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 

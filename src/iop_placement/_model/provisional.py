@@ -1,6 +1,6 @@
 """A provisional recommendation for a partial intake: the exact range, flags and what to ask.
 
-The engine works the numbers out (``iop_placement._provisional``); this module holds the
+The engine works the numbers out (``iop_placement._analysis.provisional``); this module holds the
 result and what it says in words, for the same three renderers as a recommendation.
 """
 

@@ -21,7 +21,6 @@ from iop_placement._rules.asam import ASAM_FILE, AsamCrosswalk
 from iop_placement._rules.conditions import Condition
 from iop_placement._rules.limits import MAX_NESTING, check_phase
 from iop_placement._rules.normal_form import TRUE, Constant, Node, normal_form
-from iop_placement._rules.policy import kept_under_override
 
 __all__ = [
     "MANIFEST",
@@ -140,29 +139,6 @@ class Rule(Frozen):
     def stage(self) -> int:
         """1: reads only answers; 2: reads ratings; 3: reads the decided level."""
         return 3 if self.reads_decided_level else 2 if self.reads_ratings else 1
-
-    @property
-    def survives_override(self) -> bool:
-        """Whether its reason may stand while the safety override is in force.
-
-        Not a rule that only offers an alternative, nor a rule reading the decided level
-        that offers one: under the override nothing suggests weighing a lower level. A rule
-        reading the decided level that only raises flags stands (a bed out of reach must be
-        shown exactly when there is a danger to life). A rule that sets a level stands only
-        when it sets the decided level; that part depends on the assessment.
-        """
-        return self.kept_under_override is not False
-
-    @property
-    def kept_under_override(self) -> bool | str:
-        """When its reason stays under the safety override (``_rules/policy.py``)."""
-        then = self.then
-        return kept_under_override(
-            self.stage,
-            then.level.value if then.level is not None else None,
-            rates=then.rating is not None,
-            offers=then.alternative is not None,
-        )
 
 
 class RuleFile(Frozen):

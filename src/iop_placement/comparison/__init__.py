@@ -1,12 +1,13 @@
 """Compare two rule sets: whom a change moves, to which level, and why.
 
 :func:`compare_rules` counts, over the whole assessment space (every answer of every
-field, absence included: exact counts from decision diagrams, see ``iop_placement._diagrams``) and
-optionally over a population of assessments (one JSON object per line), every change
-of level (from -> to), every flag gained or lost and every change of a dimension's
-rating. Each kind of change over the space comes with its least risky example and the
-rules that decide it under each rule set. The two rule sets may differ in version and
-in rules, not in the assessment model: both are read with this library's model.
+field, absence included: exact counts from decision diagrams, see
+``iop_placement._algebras.diagrams``) and optionally over a population of assessments
+(one JSON object per line), every change of level (from -> to), every flag gained or
+lost and every change of a dimension's rating. Each kind of change over the space comes
+with its least risky example and the rules that decide it under each rule set. The two
+rule sets may differ in version and in rules, not in the assessment model: both are read
+with this library's model.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from iop_placement.comparison._results import (
 )
 
 if TYPE_CHECKING:
-    from iop_placement._diagrams import Function, Space
+    from iop_placement._algebras.diagrams import Function, Space
 
 __all__ = [
     "FAIL_ON",
@@ -97,14 +98,14 @@ class _Deciders:
 
 def _space_tally(old: RuleSet, new: RuleSet, fixed: Mapping[str, Any]) -> Tally:
     # dd (the verify extra) is needed here only: the policies and reports import without it.
-    from iop_placement._diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
+    from iop_placement._algebras.diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
 
     with SPACE_LOCK:
         return _count_space(shared_space(), old, new, fixed)
 
 
 def _count_space(space: Space, old: RuleSet, new: RuleSet, fixed: Mapping[str, Any]) -> Tally:
-    from iop_placement._diagrams import Outcomes  # noqa: PLC0415 - needs dd
+    from iop_placement._algebras.diagrams import Outcomes  # noqa: PLC0415 - needs dd
 
     held = space.holding(fixed)
     before, after = Outcomes(space, old), Outcomes(space, new)

@@ -22,7 +22,7 @@ Two methods, two independent encodings:
 * ``"symbolic"`` (the default): Z3 proves each invariant over the rule files as the
   independent reference evaluator reads them (``_symbolic.py``);
 * ``"diagrams"``: the invariants checked on the decision diagrams of the *shipped* policy
-  (``iop_placement._diagrams``: what the engine shows, tested against it), by
+  (``iop_placement._algebras.diagrams``: what the engine shows, tested against it), by
   ``_on_diagrams.py``.
 
 ``"both"`` in the CLI runs the two: agreement of two encodings written apart. The NumPy
@@ -331,7 +331,7 @@ def _check_diagrams(
     rule_set: RuleSet, report: VerificationReport, progress: Progress | None
 ) -> None:
     # dd's managers are not thread-safe: the process's one space is held while checking.
-    from iop_placement._diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
+    from iop_placement._algebras.diagrams import SPACE_LOCK, shared_space  # noqa: PLC0415
     from iop_placement.verification._on_diagrams import DiagramChecks  # noqa: PLC0415
 
     edges = _edges()

@@ -1,6 +1,6 @@
 """The contract's invariants checked on the decision diagrams of the shipped policy.
 
-``iop_placement._diagrams.Outcomes`` holds, over every assessment of the space (absence
+``iop_placement._algebras.diagrams.Outcomes`` holds, over every assessment of the space (absence
 included), what the engine shows: the level, each dimension's rating, the flags the
 safety override keeps and the alternative offered. ``tests/test_comparison.py`` checks
 those diagrams against the engine on drawn assessments. Each invariant is a diagram of
@@ -16,7 +16,7 @@ non-empty one gives the least risky counterexample (``Space.example``).
 
 The findings and their messages are those of the symbolic method (``_symbolic.py``),
 which proves the same invariants over the rule files as the independent reference reads
-them: the two encodings share only the override's filter (``_rules/policy.py``).
+them: the two encodings share only the override's filter (``_decision/override.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from iop_placement._diagrams import Function, Outcomes, Space
+from iop_placement._algebras.diagrams import Function, Outcomes, Space
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
 from iop_placement._rules.ruleset import Rule, RuleSet
 from iop_placement.verification._findings import (

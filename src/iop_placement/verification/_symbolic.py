@@ -6,7 +6,7 @@ are encoded as they are written: every answer is a variable over its allowed val
 (absent included, for optional fields), and each rule's condition is read from its JSON
 as the reference evaluator reads it. The policy over those conditions (ratings, counts,
 level, the safety override's filter, flags, alternative) is not restated here: it is
-``_rules/decision.decide``, the one statement the engine's decision diagrams also use, in
+``_decision/policy.decide``, the one statement the engine's decision diagrams also use, in
 a Z3 algebra (:class:`Z3Algebra`), so the proof is about the flags the engine shows. An
 "unsatisfiable" answer is a proof over the whole space; a "satisfiable" one comes with a
 model, which is turned into a minimal counterexample (closest to the lowest risk) by
@@ -34,14 +34,14 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     msg = "the symbolic verifier needs z3-solver: pip install 'iop-placement[verify]'"
     raise ImportError(msg) from error
 
-from iop_placement._model.fields import FieldSpec
-from iop_placement._rules.decision import (
+from iop_placement._decision.policy import (
     DecisionProgram,
     Derived,
     count,
     decide,
     ladder_value,
 )
+from iop_placement._model.fields import FieldSpec
 from iop_placement._rules.risk import risk_depths
 from iop_placement.reference import stage as rule_stage
 from iop_placement.verification._findings import (
@@ -220,8 +220,8 @@ def _number(ladder: Sequence[Any], start: int = 0) -> Any:
 class Encoding:
     """A rule set's decision policy over symbolic answers.
 
-    The policy is ``_rules/decision.decide``, the statement the engine's diagrams use,
-    over a :class:`~iop_placement._rules.decision.DecisionProgram` built from the rule
+    The policy is ``_decision/policy.decide``, the statement the engine's diagrams use,
+    over a :class:`~iop_placement._decision.policy.DecisionProgram` built from the rule
     data as written (stages by the reference's reading).
     """
 

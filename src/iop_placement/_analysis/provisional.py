@@ -16,7 +16,7 @@ a node is skipped only when none of its completions can beat a value some comple
 reaches, so every minimum and maximum is exact. No monotonicity is assumed: it holds for
 any rule set, monotone or not. The policy (rating = highest fired rating, level = most
 intensive fired level, flags filtered by the safety override) is not restated here: each
-node's ranges are ``_rules/decision.decide`` in Kleene's three-valued logic
+node's ranges are ``_decision/policy.decide`` in Kleene's three-valued logic
 (:class:`_Kleene`); property tests compare the result with the engine on random partial
 intakes by brute force.
 """
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
 from iop_placement._backends.facts import fact_key, fact_keys, fact_name, fact_value
+from iop_placement._decision.policy import DecisionProgram, Derived, decide
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     FieldSpec,
@@ -47,7 +48,6 @@ from iop_placement._model.provisional import (
 )
 from iop_placement._model.recommendation import Recommendation
 from iop_placement._model.record import RulesetInfo
-from iop_placement._rules.decision import DecisionProgram, Derived, decide
 from iop_placement._rules.normal_form import Compare, Equals, Includes, Node, cut_points, fold
 from iop_placement._rules.normal_form import normal_form as to_normal_form
 from iop_placement._rules.operators import ORDERS
@@ -436,7 +436,7 @@ class ProvisionalSearch:
         return best * sign
 
     def _state(self, dom: dict[str, Domain], status: list[int], stages: int) -> _State:
-        """The decision policy (``_rules/decision.decide``) in three-valued form."""
+        """The decision policy (``_decision/policy.decide``) in three-valued form."""
         outcome = decide(self._program, _Kleene(self, dom, status, stages))
         ratings = {d: _interval(outcome.ratings[d.value]) for d in Dimension}
         level_low, level_high = _interval(outcome.level)

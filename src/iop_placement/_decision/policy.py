@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
+from iop_placement._decision.override import kept_under_override, kept_under_override_of
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
-from iop_placement._rules.policy import kept_under_override_of
 
 if TYPE_CHECKING:
     from iop_placement._rules.ruleset import RuleSet
@@ -131,7 +131,12 @@ class DecisionProgram:
                     else None,
                     tuple(flag.value for flag in then.flags),
                     then.alternative.level.rank if then.alternative is not None else None,
-                    rule.kept_under_override,
+                    kept_under_override(
+                        rule.stage,
+                        then.level.value if then.level is not None else None,
+                        rates=then.rating is not None,
+                        offers=then.alternative is not None,
+                    ),
                 )
             )
         manifest = rule_set.manifest

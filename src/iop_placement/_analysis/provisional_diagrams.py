@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iop_placement._diagrams import SPACE_LOCK, Function, Outcomes, shared_space
+from iop_placement._algebras.diagrams import SPACE_LOCK, Function, Outcomes, shared_space
+from iop_placement._analysis.provisional import Answer, Bounds, answers_of
 from iop_placement._model.fields import field_specs
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
-from iop_placement._provisional import Answer, Bounds, answers_of
 from iop_placement._rules.ruleset import RuleSet
 
 __all__ = ["MAX_DIAGRAM_NODES", "DiagramSearch", "DiagramsTooLarge"]

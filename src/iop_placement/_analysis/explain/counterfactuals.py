@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from iop_placement._explain.modifiable import goal_options, lowest_goals
+from iop_placement._analysis.explain.modifiable import goal_options, lowest_goals
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.explanation import Counterfactual
 from iop_placement._model.levels import LevelOfCare

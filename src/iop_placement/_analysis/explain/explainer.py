@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from iop_placement._explain.counterfactuals import DEFAULT_LIMIT, counterfactuals
-from iop_placement._explain.modifiable import goal_options
-from iop_placement._explain.near_miss import near_misses
-from iop_placement._explain.support import answers_behind
+from iop_placement._analysis.explain.counterfactuals import DEFAULT_LIMIT, counterfactuals
+from iop_placement._analysis.explain.modifiable import goal_options
+from iop_placement._analysis.explain.near_miss import near_misses
+from iop_placement._analysis.explain.support import answers_behind
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.errors import PlacementError
 from iop_placement._model.explanation import Explanation

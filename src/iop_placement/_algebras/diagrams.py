@@ -5,7 +5,7 @@ binary with its domain bounded, the list field one variable per item, the number
 hours in binary), so the whole space, about 1.4 x 10^12 assessments for the v2 model,
 is one diagram of a few hundred nodes. A rule set's level, flags, dimension ratings and
 alternative become diagrams by the one statement of the policy
-(``_rules/decision.decide`` in :class:`BddAlgebra`), and counting the assessments
+(``_decision/policy.decide`` in :class:`BddAlgebra`), and counting the assessments
 where two rule sets differ is counting the satisfying assignments of a diagram: exact,
 whatever the size of the space (``diff``). ``verify --method diagrams`` checks the
 contract's invariants on them, and ``provisional()`` restricts them to the answers given.
@@ -23,6 +23,14 @@ from typing import Any, Final
 
 from dd.autoref import BDD, Function
 
+from iop_placement._decision.policy import (
+    TOP_RATING,
+    DecisionProgram,
+    Derived,
+    count,
+    decide,
+    one_of,
+)
 from iop_placement._model.assessment import RISK_ORDERS
 from iop_placement._model.fields import (
     COUNT_PREFIX,
@@ -32,14 +40,6 @@ from iop_placement._model.fields import (
     field_specs,
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare
-from iop_placement._rules.decision import (
-    TOP_RATING,
-    DecisionProgram,
-    Derived,
-    count,
-    decide,
-    one_of,
-)
 from iop_placement._rules.normal_form import (
     Compare,
     Equals,
@@ -387,7 +387,7 @@ SPACE_LOCK: Final = threading.Lock()
 class Outcomes:
     """One rule set's level, flags and ratings over the whole space, by the engine's policy.
 
-    The policy is ``_rules/decision.decide`` in the algebra of decision diagrams
+    The policy is ``_decision/policy.decide`` in the algebra of decision diagrams
     (:class:`BddAlgebra`); this class names its parts for ``diff``, ``verify`` and
     ``provisional()``.
     """

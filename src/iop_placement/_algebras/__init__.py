@@ -1,0 +1,5 @@
+"""The representations the decision policy is computed in, beyond plain booleans.
+
+Each is an algebra ``_decision.policy.decide`` runs over: decision diagrams over the whole
+assessment space (``diagrams``), used by ``diff``, ``verify`` and ``provisional()``.
+"""
