@@ -514,6 +514,8 @@ class _Endpoints:
         return Response(written, media_type=JSONResponse.media_type)
 
     async def recommendation(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return _error(403, "the intake API answers only the service's own page")
         language = _language(request)
         if isinstance(language, Response):
             return language
@@ -533,6 +535,8 @@ class _Endpoints:
 
     async def explanation(self, request: Request) -> Response:
         """The explanation rendered as ``?format=`` (html, markdown, text) in ``?lang=``."""
+        if not _same_origin(request):
+            return _error(403, "the intake API answers only the service's own page")
         language = _language(request)
         if isinstance(language, Response):
             return language
