@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.testclient import TestClient
 
+from iop_placement import LANGUAGES
 from iop_placement.audit import AuditStore
 from iop_placement.service import create_app, openapi
 
@@ -106,3 +107,18 @@ def test_a_request_from_another_origin_is_described(app: Any) -> None:
         "/api/recommendation",
         "/api/summary.pdf",
     ]
+
+
+def test_every_lang_parameter_offers_the_packages_languages() -> None:
+    # The shipped description names the languages by hand: a new catalogue fails here
+    # until openapi.json offers it.
+    found = [
+        parameter["schema"]
+        for operations in openapi()["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+        if parameter.get("name") == "lang"
+    ]
+    assert len(found) >= 6  # the page's schema, ui-schema, texts, questionnaire, the API
+    assert all(schema["enum"] == list(LANGUAGES) for schema in found)
+    assert all(schema["default"] == "en" for schema in found)
