@@ -56,18 +56,18 @@ from iop_placement._model.fields import (
     rating_field,
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
-from iop_placement._model.provisional import Provisional
 from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
-from iop_placement._provisional import ProvisionalSearch, build_provisional
 from iop_placement._rules.asam import correspondence
 from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
-if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
+if TYPE_CHECKING:  # explain() and provisional() load theirs on first call, not every import
     from iop_placement._model.explanation import Explanation
+    from iop_placement._model.provisional import Provisional
+    from iop_placement._provisional import ProvisionalSearch
     from iop_placement._provisional_diagrams import DiagramSearch
 
 __all__ = ["PlacementEngine", "default_engine"]
@@ -823,6 +823,8 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
+        from iop_placement._provisional import build_provisional  # noqa: PLC0415
+
         given = parse_partial(answers)
         complete = len(given) == len(field_specs())
         recommendation = self.recommend(given) if complete else None
@@ -834,6 +836,7 @@ class PlacementEngine:
             with self._search_lock:
                 if self._search is None:
                     # dd (and networkx under it) cost ~100 ms of import: only on first use.
+                    from iop_placement._provisional import ProvisionalSearch  # noqa: PLC0415
                     from iop_placement._provisional_diagrams import (  # noqa: PLC0415
                         DiagramSearch,
                         DiagramsTooLarge,
