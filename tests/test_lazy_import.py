@@ -119,3 +119,60 @@ def test_explain_loads_the_explanation_when_called() -> None:
         "assert type(e).__name__ == 'Explanation' and e.to_markdown()"
     )
     assert "iop_placement._explain.explainer" in loaded
+
+
+def test_models_build_on_first_use_and_every_one_builds() -> None:
+    # defer_build: importing builds no validator; each model builds when first used, also
+    # after the package face has renamed its class's module (Pydantic resolves names there).
+    loaded = _loaded_after(
+        "import importlib, pkgutil\n"
+        "import iop_placement\n"
+        "from iop_placement._model.base import Frozen\n"
+        "assert not iop_placement.Assessment.__pydantic_complete__\n"
+        "assert not iop_placement.Recommendation.__pydantic_complete__\n"
+        "model = importlib.import_module('iop_placement._model')\n"
+        "for info in pkgutil.iter_modules(model.__path__, 'iop_placement._model.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "todo, seen = [Frozen], []\n"
+        "while todo:\n"
+        "    cls = todo.pop()\n"
+        "    seen.append(cls)\n"
+        "    todo += cls.__subclasses__()\n"
+        "for cls in seen:\n"
+        "    assert cls.model_rebuild() is not False, cls\n"
+        "    assert cls.__pydantic_complete__ and cls.model_json_schema(), cls\n"
+        "assert len(seen) > 20, len(seen)"
+    )
+    assert "iop_placement._model.assessment" in loaded
+
+
+def test_first_uses_in_threads_at_once_build_each_model_once() -> None:
+    # A server's first requests: threads validating and dumping at the same moment, each
+    # model still unbuilt. Every thread gets the same answer (no half-built validator).
+    _loaded_after(
+        "import sys, threading\n"
+        "sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show\n"
+        "import iop_placement\n"
+        "from iop_placement.populations import population\n"
+        "from iop_placement._model.recommendation import Recommendation\n"
+        "from iop_placement._model.record import RulesetInfo\n"
+        "intakes = list(population('community_intake', 16))\n"
+        "start, results, errors = threading.Barrier(16), {}, []\n"
+        "def first_use(i):\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        a = iop_placement.Assessment.model_validate(intakes[i])\n"
+        "        info = RulesetInfo.model_validate({'name': 'n', 'version': '1', 'sha256': 'x'})\n"
+        "        results[i] = (a.model_dump_json(), info.model_dump_json())\n"
+        "    except Exception as error:\n"
+        "        errors.append(repr(error))\n"
+        "threads = [threading.Thread(target=first_use, args=(i,)) for i in range(16)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "assert errors == [], errors\n"
+        "for i, (dumped, info) in results.items():\n"
+        "    again = iop_placement.Assessment.model_validate(intakes[i])\n"
+        "    assert dumped == again.model_dump_json()\n"
+        "    assert info == results[0][1]\n"
+        "assert len(results) == 16"
+    )
