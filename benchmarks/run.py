@@ -1037,8 +1037,7 @@ def import_section(report: Report, given: Mapping[str, Any]) -> None:
         "",
         f"Median of {IMPORT_RUNS} fresh interpreters each, the programs taken in turn, bytecode"
         " cached. The package loads the engine, the rule set and the integrations on first"
-        " use, and each model builds its validator when first used (`defer_build`): the last"
-        " row is what a program that imports and recommends once waits.",
+        " use: the last row is what a program that imports and recommends once waits.",
         "",
     ]
     report.table(

@@ -34,7 +34,9 @@ HEAVY = (
     "iop_placement._provisional_diagrams",  # and dd, networkx under it
     "iop_placement._model.provisional",
     "iop_placement._rules.decision",
-    "iop_placement._render.html",  # renderers recommend() does not use
+    "iop_placement._render.document",  # the document and its renderers: render() only
+    "iop_placement._render.plain",
+    "iop_placement._render.html",
     "iop_placement._render.markdown",
     "dd",
     "multiprocessing",
