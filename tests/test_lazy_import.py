@@ -8,6 +8,7 @@ classes reporting the package as their module (tests/test_public_api.py checks a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -121,3 +122,9 @@ def test_explain_loads_the_explanation_when_called() -> None:
         "assert type(e).__name__ == 'Explanation' and e.to_markdown()"
     )
     assert "iop_placement._explain.explainer" in loaded
+
+
+def test_every_listed_module_of_the_package_exists() -> None:
+    # A module renamed or moved would otherwise pass the tests above without being checked.
+    listed = [n for n in (*HEAVY, *ON_FIRST_RECOMMEND) if n.startswith("iop_placement.")]
+    assert [n for n in listed if importlib.util.find_spec(n) is None] == []
