@@ -1,4 +1,5 @@
-"""`import iop_placement` loads the core only: integrations, explanation and batch on first use.
+"""`import iop_placement` loads the models only: the engine on the first recommend(), the
+integrations, explanation, provisional search and batch on first use.
 
 Checked in a fresh interpreter (``sys.modules``), never by timing. The lazy names are
 still public: listed in ``__all__``, found by ``getattr`` and by ``from ... import``, their
@@ -7,6 +8,7 @@ classes reporting the package as their module (tests/test_public_api.py checks a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,7 +31,14 @@ HEAVY = (
     "iop_placement.verification",
     "iop_placement._analysis.explain",
     "iop_placement._model.explanation",
-    "iop_placement._analysis.provisional_diagrams",  # and dd, networkx under it: provisional() only
+    "iop_placement._analysis.provisional",  # the search and its models: provisional() only
+    "iop_placement._analysis.provisional_diagrams",  # and dd, networkx under it
+    "iop_placement._model.provisional",
+    "iop_placement._decision.policy",
+    "iop_placement._render.document",  # the document and its renderers: render() only
+    "iop_placement._render.plain",
+    "iop_placement._render.html",
+    "iop_placement._render.markdown",
     "dd",
     "multiprocessing",
     "concurrent.futures.process",
@@ -38,6 +47,17 @@ HEAVY = (
     "uvicorn",
     "jwt",
     "httpx",
+)
+
+# What the first recommend() loads, and `import iop_placement` does not: the engine, its
+# backends and the rule set (read from the package on first use). (The version, from
+# importlib.metadata, loads on first read of __version__.)
+ON_FIRST_RECOMMEND = (
+    "iop_placement._engine",
+    "iop_placement._backends.facts",
+    "iop_placement._backends.selection",
+    "iop_placement._rules.ruleset",
+    "iop_placement._rules.normal_form",
 )
 
 
@@ -55,8 +75,8 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_importing_the_package_loads_no_heavy_module() -> None:
     loaded = _loaded_after("import iop_placement")
-    assert "iop_placement._engine" in loaded  # the core is there
-    assert sorted(loaded & set(HEAVY)) == []
+    assert "iop_placement._model.assessment" in loaded  # the models are there
+    assert sorted(loaded & {*HEAVY, *ON_FIRST_RECOMMEND, "iop_placement._version"}) == []
 
 
 def test_recommending_loads_no_heavy_module() -> None:
@@ -65,7 +85,20 @@ def test_recommending_loads_no_heavy_module() -> None:
         "from iop_placement.populations import population\n"
         "iop_placement.recommend(next(population('community_intake', 1)))"
     )
+    assert set(ON_FIRST_RECOMMEND) <= loaded
     assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_the_engine_names_load_the_engine_on_first_use() -> None:
+    loaded = _loaded_after(
+        "import iop_placement\n"
+        "from iop_placement import DEFAULT_RULES, PlacementEngine, __version__, default_engine\n"
+        "assert PlacementEngine.__module__ == 'iop_placement', PlacementEngine.__module__\n"
+        "assert default_engine() is default_engine() and default_engine().rule_set\n"
+        "assert DEFAULT_RULES is iop_placement.DEFAULT_RULES and DEFAULT_RULES.is_dir()\n"
+        "assert __version__ and __version__ == iop_placement.__version__"
+    )
+    assert "iop_placement._engine" in loaded
 
 
 def test_lazy_names_load_on_first_use() -> None:
@@ -89,3 +122,9 @@ def test_explain_loads_the_explanation_when_called() -> None:
         "assert type(e).__name__ == 'Explanation' and e.to_markdown()"
     )
     assert "iop_placement._analysis.explain.explainer" in loaded
+
+
+def test_every_listed_module_of_the_package_exists() -> None:
+    # A module renamed or moved would otherwise pass the tests above without being checked.
+    listed = [n for n in (*HEAVY, *ON_FIRST_RECOMMEND) if n.startswith("iop_placement.")]
+    assert [n for n in listed if importlib.util.find_spec(n) is None] == []

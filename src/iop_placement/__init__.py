@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from iop_placement._engine import PlacementEngine, default_engine
 from iop_placement._i18n import LANGUAGES, UnsupportedLanguage
 from iop_placement._model.asam import AsamCorrespondence, AsamLevel
 from iop_placement._model.assessment import (
@@ -39,12 +38,6 @@ from iop_placement._model.errors import (
     RuleSetError,
 )
 from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
-from iop_placement._model.provisional import (
-    AnswerOutcome,
-    DimensionRange,
-    OpenQuestion,
-    Provisional,
-)
 from iop_placement._model.recommendation import Alternative, Reason, Recommendation
 from iop_placement._model.record import (
     InvalidOverride,
@@ -54,15 +47,26 @@ from iop_placement._model.record import (
 )
 from iop_placement._model.schema import json_schema, ui_schema
 from iop_placement._model.validation import parse_assessment
-from iop_placement._rules.bundled import bundled_rules
-from iop_placement._version import __version__
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
+    from importlib.resources.abc import Traversable
+
     from iop_placement import adaptive, audit, cds_hooks, fhir, reassessment
+    from iop_placement._engine import PlacementEngine, default_engine
     from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
     from iop_placement._model.printable import printable_summary
+    from iop_placement._model.provisional import (
+        AnswerOutcome,
+        DimensionRange,
+        OpenQuestion,
+        Provisional,
+    )
     from iop_placement.batch import recommend_many
     from iop_placement.reassessment import Reassessment, Transition, reassess
+
+    DEFAULT_RULES: Traversable
+    """The bundled rule set directory (an importlib.resources Traversable)."""
+    __version__: str
 
 __all__ = [
     "DEFAULT_RULES",
@@ -125,9 +129,6 @@ __all__ = [
     "ui_schema",
 ]
 
-DEFAULT_RULES = bundled_rules()
-"""The bundled rule set directory (an importlib.resources Traversable)."""
-
 
 def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
     """Recommend a level of care with the bundled rule set.
@@ -136,7 +137,7 @@ def recommend(assessment: Assessment | Mapping[str, Any]) -> Recommendation:
         InvalidAssessment: listing every bad field; no other input error escapes.
 
     """
-    return default_engine().recommend(assessment)
+    return _default_engine().recommend(assessment)
 
 
 def provisional(answers: Assessment | Mapping[str, Any]) -> Provisional:
@@ -149,7 +150,7 @@ def provisional(answers: Assessment | Mapping[str, Any]) -> Provisional:
         InvalidAssessment: naming every bad or unknown field.
 
     """
-    return default_engine().provisional(answers)
+    return _default_engine().provisional(answers)
 
 
 def explain(assessment: Assessment | Mapping[str, Any]) -> Explanation:
@@ -161,7 +162,19 @@ def explain(assessment: Assessment | Mapping[str, Any]) -> Explanation:
         InvalidAssessment: listing every bad field; no other input error escapes.
 
     """
-    return default_engine().explain(assessment)
+    return _default_engine().explain(assessment)
+
+
+def _default_engine() -> PlacementEngine:
+    """The bundled rule set's engine, the engine module loaded on the first call.
+
+    The first call puts the engine module's ``default_engine`` in this function's place, so
+    later calls cost one global lookup (an import statement per call would cost ~0.8 µs).
+    """
+    from iop_placement._engine import default_engine  # noqa: PLC0415
+
+    globals()["_default_engine"] = default_engine
+    return default_engine()
 
 
 # Public objects say they come from the package, not from its private modules.
@@ -176,16 +189,27 @@ for _name in __all__:
 
 # What most programs never use loads on first use (PEP 562), measured with -X importtime:
 # the integrations (cds_hooks alone would add about 100 ms to every `import iop_placement`),
-# the explanation (its models and the counterfactual search) and the batch API
-# (multiprocessing). tests/test_lazy_import.py checks that importing the package loads none.
+# the explanation (its models and the counterfactual search), the batch API
+# (multiprocessing), and the engine itself: the rule set, its backends and the provisional
+# search load on the first recommend() (or the first use of these names), the version on
+# first read (importlib.metadata). tests/test_lazy_import.py checks that importing the
+# package loads none of them; benchmarks/run.py times the import and the first recommend().
 _LAZY: dict[str, str] = {
     "adaptive": "iop_placement.adaptive",
     "audit": "iop_placement.audit",
     "cds_hooks": "iop_placement.cds_hooks",
     "fhir": "iop_placement.fhir",
+    "AnswerOutcome": "iop_placement._model.provisional",
     "Counterfactual": "iop_placement._model.explanation",
+    "DEFAULT_RULES": "iop_placement._rules.bundled",
+    "DimensionRange": "iop_placement._model.provisional",
     "Explanation": "iop_placement._model.explanation",
     "NearMiss": "iop_placement._model.explanation",
+    "OpenQuestion": "iop_placement._model.provisional",
+    "PlacementEngine": "iop_placement._engine",
+    "Provisional": "iop_placement._model.provisional",
+    "__version__": "iop_placement._version",
+    "default_engine": "iop_placement._engine",
     "printable_summary": "iop_placement._model.printable",
     "recommend_many": "iop_placement.batch",
     "reassessment": "iop_placement.reassessment",
@@ -203,7 +227,12 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule, class or funct
     import importlib  # noqa: PLC0415
 
     module = importlib.import_module(module_name)
-    value = module if module_name == f"{__name__}.{name}" else getattr(module, name)
+    if name == "DEFAULT_RULES":  # the bundled rule set directory, an importlib Traversable
+        value = module.bundled_rules()
+    elif module_name == f"{__name__}.{name}":
+        value = module
+    else:
+        value = getattr(module, name)
     globals()[name] = _public(value)  # once: later lookups find it without __getattr__
     return value
 

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from iop_placement._analysis.provisional import ProvisionalSearch, build_provisional
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import (
     check_fact_keys,
@@ -58,7 +57,6 @@ from iop_placement._model.fields import (
     rating_field,
 )
 from iop_placement._model.levels import Dimension, Flag, LevelOfCare, RiskRating
-from iop_placement._model.provisional import Provisional
 from iop_placement._model.recommendation import Alternative, DimensionRating, Reason, Recommendation
 from iop_placement._model.record import RulesetInfo
 from iop_placement._model.validation import parse_assessment, parse_partial
@@ -67,9 +65,11 @@ from iop_placement._rules.bundled import bundled_rules
 from iop_placement._rules.normal_form import normal_form
 from iop_placement._rules.ruleset import Rule, RuleSet, load_rule_set
 
-if TYPE_CHECKING:  # explain() loads the explanation on first call, not every import
+if TYPE_CHECKING:  # explain() and provisional() load theirs on first call, not every import
+    from iop_placement._analysis.provisional import ProvisionalSearch
     from iop_placement._analysis.provisional_diagrams import DiagramSearch
     from iop_placement._model.explanation import Explanation
+    from iop_placement._model.provisional import Provisional
 
 __all__ = ["PlacementEngine", "default_engine"]
 
@@ -829,6 +829,8 @@ class PlacementEngine:
             PlacementError: when the rule engine itself fails.
 
         """
+        from iop_placement._analysis.provisional import build_provisional  # noqa: PLC0415
+
         given = parse_partial(answers)
         complete = len(given) == len(field_specs())
         recommendation = self.recommend(given) if complete else None
@@ -840,6 +842,7 @@ class PlacementEngine:
             with self._search_lock:
                 if self._search is None:
                     # dd (and networkx under it) cost ~100 ms of import: only on first use.
+                    from iop_placement._analysis.provisional import ProvisionalSearch  # noqa: PLC0415
                     from iop_placement._analysis.provisional_diagrams import (  # noqa: PLC0415
                         DiagramSearch,
                         DiagramsTooLarge,

@@ -7,7 +7,7 @@ Also what it says in words (the document the renderers format), so that
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
@@ -23,8 +23,11 @@ from iop_placement._model.record import (
     record_override,
 )
 from iop_placement._model.wording import NOTICE, describe_facts
-from iop_placement._render.document import Detail, Document, Item, Section, Table, cleaned
-from iop_placement._render.plain import render_plain
+
+# The document and its renderers load when something renders, not at import: recommend()
+# never renders (each function below imports what it builds).
+if TYPE_CHECKING:
+    from iop_placement._render.document import Document, Item, Section
 
 __all__ = [
     "OVERRIDE_NOTICE",
@@ -126,6 +129,8 @@ class Recommendation(Frozen):
             UnsupportedLanguage: when ``language`` has no catalogue.
 
         """
+        from iop_placement._render.plain import render_plain  # noqa: PLC0415
+
         with use_language(language):
             return render_plain(recommendation_document(self))
 
@@ -164,6 +169,8 @@ class Recommendation(Frozen):
 
 def reason_item(reason: Reason) -> Item:
     """One reason: title, rule id and the level it supports; text, facts, flags, source."""
+    from iop_placement._render.document import Detail, Item  # noqa: PLC0415
+
     details = [
         Detail(rule_text(reason.rule_id, reason.text)),
         Detail(describe_facts(reason.facts), _("Facts")),
@@ -191,6 +198,8 @@ DIMENSIONS_INTRO: Final = N_(
 
 def dimensions_section(rec: Recommendation) -> list[Section]:
     """The six-row table of dimension ratings and the reasons behind each (none before v2)."""
+    from iop_placement._render.document import Section, Table  # noqa: PLC0415
+
     if not rec.dimensions:
         return []
     rows = []
@@ -221,6 +230,8 @@ def dimensions_section(rec: Recommendation) -> list[Section]:
 
 def why_sections(rec: Recommendation) -> list[Section]:
     """Flags, the deciding reasons, the dimension table, supporting reasons, the alternative."""
+    from iop_placement._render.document import Detail, Item, Section  # noqa: PLC0415
+
     sections = []
     if rec.flags:
         flags = tuple(
@@ -269,6 +280,8 @@ OVERRIDE_NOTICE: Final = N_(
 
 def framed(rec: Recommendation, sections: list[Section]) -> Document:
     """``sections`` between the summary (level, intensity) and the footer (rule set, notice)."""
+    from iop_placement._render.document import Detail, Document, cleaned  # noqa: PLC0415
+
     lead = (Detail(_(OVERRIDE_NOTICE), _("Safety first")),) if rec.safety_override else ()
     summary = (
         *lead,
