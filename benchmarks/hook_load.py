@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import functools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from run import free_port, server
@@ -78,10 +80,21 @@ def hook_bodies(count: int) -> list[bytes]:
 
 @dataclass
 class Served:
-    """Requests per second of each round and every request's latency in seconds."""
+    """Requests per second of each round, every request's latency in seconds, and the
+    server process's CPU seconds per request in each round (where /proc tells)."""
 
     rates: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _connection(
@@ -153,6 +166,7 @@ def measure(
     bodies = hook_bodies(500)
     names = ["serve", "compiled", *(["baseline"] if baseline else []), "minimal"]
     ports = {name: free_port() for name in names}
+    pids: dict[str, int] = {}
     results: dict[int, dict[str, Served]] = {}
     with tempfile.TemporaryDirectory(dir=audit_dir) as tmp, ExitStack() as stack:
         for name in names[:-1]:
@@ -164,18 +178,22 @@ def measure(
             env = {"IOP_PLACEMENT_BACKEND": "compiled"} if name == "compiled" else {}
             if name == "baseline" and baseline:
                 env["PYTHONPATH"] = baseline
-            stack.enter_context(server(command, ports[name], **env))
+            pids[name] = stack.enter_context(server(command, ports[name], **env)).pid
         minimal = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports["minimal"])]
-        stack.enter_context(server(minimal, ports["minimal"]))
+        pids["minimal"] = stack.enter_context(server(minimal, ports["minimal"])).pid
         for count in connections:
             for port in ports.values():
                 load(port, bodies, seconds / 2, count)  # warm up
             served = {name: Served() for name in ports}
             for _ in range(rounds):
                 for name, port in ports.items():
+                    before = cpu_seconds(pids[name])
                     rate, latencies = load(port, bodies, seconds, count)
+                    after = cpu_seconds(pids[name])
                     served[name].rates.append(rate)
                     served[name].latencies += latencies
+                    if before is not None and after is not None:
+                        served[name].cpu.append((after - before) / len(latencies))
             results[count] = served
     return results
 
@@ -187,8 +205,8 @@ def ratio(served: dict[str, Served], name: str, other: str = "minimal") -> list[
 def report(results: dict[int, dict[str, Served]]) -> str:
     lines = [
         "| connections | server | requests/s (median) | / minimal (median, min-max) |"
-        " p50 ms | p99 ms | max ms |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        " p50 ms | p99 ms | max ms | server CPU µs per request |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for count, served in results.items():
         for name, s in served.items():
@@ -198,6 +216,7 @@ def report(results: dict[int, dict[str, Served]]) -> str:
                 f"| {count} | {name} | {statistics.median(s.rates):.0f} |"
                 f" {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |"
                 f" {quantile(lat, 0.5):.2f} | {quantile(lat, 0.99):.2f} | {max(lat):.1f} |"
+                f" {f'{statistics.median(s.cpu) * 1e6:,.0f}' if s.cpu else 'n/a'} |"
             )
     return "\n".join(lines)
 

@@ -678,7 +678,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], port: int, **env: str) -> Iterator[None]:
+def server(command: list[str], port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         command, env=child_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -692,7 +692,7 @@ def server(command: list[str], port: int, **env: str) -> Iterator[None]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"server did not start: {command}") from None
                 time.sleep(0.1)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=10)
