@@ -178,6 +178,8 @@ def test_discovery_lists_the_service() -> None:
     assert service["description"]
     assert "{{context.patientId}}" in service["prefetch"]["intake"]
     assert fhir.QUESTIONNAIRE_URL in service["prefetch"]["intake"]
+    # The latest usable intake, amended or still being filled in (a provisional card).
+    assert "&status=completed,amended,in-progress&" in service["prefetch"]["intake"]
 
 
 class TestHookCall:

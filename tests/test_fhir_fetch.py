@@ -154,6 +154,8 @@ def test_the_query_is_on_the_fixed_path() -> None:
     (head,) = server.heads
     line = head.split(b"\r\n", 1)[0].decode()
     assert line.startswith("GET /fhir/QuestionnaireResponse?subject=Patient%2Fexample&")
+    # The latest usable intake: an amended or in-progress one is not passed over.
+    assert "&status=completed,amended,in-progress&_sort=-authored&_count=1 " in line
     assert b"Authorization: Bearer ehr-token" in head
 
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 from iop_placement._limits import JsonLimitError, loads_bounded
 from iop_placement._model.errors import IopPlacementError
 from iop_placement.fhir._canonical import QUESTIONNAIRE_URL
+from iop_placement.fhir._response import USABLE_STATUSES
 
 __all__ = [
     "FETCH_TIMEOUT_SECONDS",
@@ -212,7 +213,11 @@ def fetch_intake(
     *,
     allowed: Collection[str] | None = None,
 ) -> Mapping[str, Any]:
-    """The search Bundle of the patient's latest completed intake, from ``server``.
+    """The search Bundle of the patient's latest usable intake, from ``server``.
+
+    Latest by ``authored`` among completed, amended and in-progress responses (FHIR's
+    comma is "or"): an amended intake is the one to use, and an in-progress one gives a
+    provisional card rather than an older intake's level.
 
     ``allowed``, when given, are the normalised bases (:func:`fhir_server_base`) this
     call may ask; any other ``server`` is refused before anything is sent.
@@ -231,10 +236,11 @@ def fetch_intake(
         {
             "subject": f"Patient/{patient_id}",
             "questionnaire": QUESTIONNAIRE_URL,
-            "status": "completed",
+            "status": ",".join(USABLE_STATUSES),
             "_sort": "-authored",
             "_count": "1",
-        }
+        },
+        safe=",",  # FHIR's "or" between values, sent as written
     )
     headers = {"Accept": "application/fhir+json"}
     if token is not None:

@@ -48,6 +48,7 @@ from iop_placement.cds_hooks._models import Discovery, HookRequest, ServiceDefin
 from iop_placement.fhir._canonical import QUESTIONNAIRE_URL
 from iop_placement.fhir._response import (
     IN_PROGRESS,
+    USABLE_STATUSES,
     choose_response,
     from_questionnaire_response,
     partial_answers,
@@ -72,7 +73,8 @@ SERVICE_HOOK: Final = "patient-view"
 PREFETCH_KEY: Final = "intake"
 _PREFETCH_QUERY: Final = (
     "QuestionnaireResponse?subject=Patient/{{context.patientId}}"
-    f"&questionnaire={QUESTIONNAIRE_URL}&status=completed&_sort=-authored&_count=1"
+    f"&questionnaire={QUESTIONNAIRE_URL}&status={','.join(USABLE_STATUSES)}"
+    "&_sort=-authored&_count=1"
 )
 _REQUEST: Final = "(request)"
 _CONTEXT_PATIENT: Final = "context.patientId"

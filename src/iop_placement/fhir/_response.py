@@ -31,6 +31,7 @@ __all__ = [
     "FINAL_STATUSES",
     "IN_PROGRESS",
     "REFUSED_STATUSES",
+    "USABLE_STATUSES",
     "WHOLE_RESPONSE",
     "ChosenResponse",
     "ResponseStatusError",
@@ -44,6 +45,9 @@ STATUS: Final = "status"
 # QuestionnaireResponse.status (FHIR R4, required binding): which ones say what.
 FINAL_STATUSES: Final = ("completed", "amended")
 IN_PROGRESS: Final = "in-progress"
+USABLE_STATUSES: Final = (*FINAL_STATUSES, IN_PROGRESS)
+"""The statuses a response may be used with: a recommendation, or an in-progress one's
+provisional range. The CDS Hooks service asks a FHIR server for the latest of these."""
 REFUSED_STATUSES: Final = ("entered-in-error", "stopped")
 _STATUS_WORDS: Final = {
     "entered-in-error": "was entered in error",
@@ -82,7 +86,7 @@ def response_status(response: Mapping[str, Any], *, final: bool) -> str:
 
     """
     status = response.get(STATUS)
-    usable = FINAL_STATUSES if final else (*FINAL_STATUSES, IN_PROGRESS)
+    usable = FINAL_STATUSES if final else USABLE_STATUSES
     allowed = "status " + " or ".join(usable)
     if status in REFUSED_STATUSES:
         words = _STATUS_WORDS[str(status)]
