@@ -28,6 +28,7 @@ from iop_placement.audit import (
     AuditError,
     AuditStore,
     AuditUnavailable,
+    AuditUnguarded,
     entry_hash,
     verify,
 )
@@ -107,21 +108,32 @@ def _raw(url: str, *, restore: bool = True) -> Iterator[Any]:
             conn.execute("DROP TRIGGER iop_placement_audit_no_update")
             conn.execute("DROP TRIGGER iop_placement_audit_no_delete")
             yield conn
-            if restore:
-                for statement in _SQLITE_TRIGGERS.values():
-                    conn.execute(statement)
+        if restore:
+            _restore_triggers(url)
         return
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as pg:
         pg.execute("DROP TRIGGER iop_placement_audit_append_only ON iop_placement_audit")
         yield pg
-        if restore:
-            pg.execute(_PG_TRIGGER)
-            pg.execute(
-                "ALTER TABLE iop_placement_audit"
-                " ENABLE ALWAYS TRIGGER iop_placement_audit_append_only"
-            )
+    if restore:
+        _restore_triggers(url)
+
+
+def _restore_triggers(url: str) -> None:
+    """Put the append-only triggers back, as an operator would after a review."""
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)) as conn:
+            for statement in _SQLITE_TRIGGERS.values():
+                conn.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        pg.execute(_PG_TRIGGER)
+        pg.execute(
+            "ALTER TABLE iop_placement_audit ENABLE ALWAYS TRIGGER iop_placement_audit_append_only"
+        )
 
 
 def _q(url: str, sql: str) -> str:
@@ -439,6 +451,26 @@ def test_verify_reports_dropped_triggers_and_does_not_recreate_them(url: str) ->
     assert first.problems == second.problems
     assert first.problems
     assert all("append-only trigger" in p and "missing" in p for p in first.problems)
+
+
+def test_opening_a_trail_whose_triggers_were_dropped_refuses_and_keeps_the_evidence(
+    url: str,
+) -> None:
+    # Re-creating them on open (as before) erased what verify would report.
+    _three(url)
+    with _raw(url, restore=False):
+        pass
+    with pytest.raises(AuditUnguarded, match=r"append-only trigger .* is missing") as refused:
+        AuditStore.open(url)
+    assert "audit verify" in str(refused.value)
+    problems = verify(url).problems
+    assert problems
+    assert all("append-only trigger" in p and "missing" in p for p in problems)
+    # Put back by the operator, the trail opens again and the chain is whole.
+    _restore_triggers(url)
+    with AuditStore.open(url) as store:
+        store.append("card", {"n": 4}, card_uuid="card-4")
+    assert verify(url).problems == ()
 
 
 def test_verify_reports_a_trigger_replaced_by_one_that_refuses_nothing(sqlite_url: str) -> None:

@@ -572,6 +572,11 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
+        ).fetchone()
+        if exists:
+            _refuse_if_unguarded(_trigger_problems(conn, postgres=False))
         conn.executescript(_SQLITE_SCHEMA)
     except BaseException:
         conn.close()
@@ -596,6 +601,9 @@ def _postgres_pool(url: str) -> Any:  # noqa: ANN401 - a psycopg_pool.Connection
     # at once, as before (the pool would retry in the background).
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(4207331)")  # one schema creator at a time
+        exists = conn.execute(f"SELECT to_regclass('public.{TABLE}')").fetchone()
+        if exists is not None and exists[0] is not None:
+            _refuse_if_unguarded(_trigger_problems(conn, postgres=True))
         for statement in _POSTGRES_SCHEMA:
             conn.execute(statement)
     pool = ConnectionPool(
@@ -653,6 +661,26 @@ class AuditUnavailable(AuditError):  # noqa: N818 - reads as the others
     """The audit database cannot be checked: missing, unreadable, or holding no audit trail."""
 
 
+class AuditUnguarded(AuditError):  # noqa: N818 - reads as the others
+    """An existing audit trail whose append-only triggers are missing, changed or disabled.
+
+    :meth:`AuditStore.open` refuses it rather than re-create the triggers: their absence is
+    evidence that entries may have been changed, and putting them back would erase it.
+    """
+
+
+def _refuse_if_unguarded(problems: list[str]) -> None:
+    if problems:
+        msg = (
+            "the audit trail is not opened: "
+            + "; ".join(problems)
+            + " (entries may have been changed; check the chain with `iop-placement audit"
+            " verify` and a head kept elsewhere, then restore the trigger as docs/cds-hooks.md"
+            " shows)"
+        )
+        raise AuditUnguarded(msg)
+
+
 def _words(sql: str) -> str:
     return " ".join(sql.split()).rstrip(";").strip()
 
@@ -681,7 +709,7 @@ def _postgres_read_only(url: str) -> Any:  # noqa: ANN401 - a psycopg connection
     )
 
 
-def _trigger_problems(conn: Any, postgres: bool) -> list[str]:  # noqa: ANN401 - a connection
+def _trigger_problems(conn: Any, *, postgres: bool) -> list[str]:  # noqa: ANN401 - a connection
     """The append-only triggers as they are (never re-created: a missing one is evidence)."""
     problems = []
     if postgres:
@@ -797,7 +825,7 @@ def verify(url: str, *, expected_head: str | None = None) -> Verification:
                 f"the audit table cannot be read ({type(error).__name__}); is it an audit database?"
             )
             raise AuditUnavailable(msg) from None
-        problems = _trigger_problems(conn, postgres)
+        problems = _trigger_problems(conn, postgres=postgres)
     finally:
         conn.close()
     prev, expected_seq, count, hashes = GENESIS, 1, 0, {}
