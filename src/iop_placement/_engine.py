@@ -70,8 +70,8 @@ from iop_placement._rules.fired_sets import (
     PolicyShapeError,
     Some,
     as_mask,
-    evaluate,
     restrict,
+    restrict_all,
     support,
 )
 from iop_placement._rules.normal_form import normal_form
@@ -350,7 +350,15 @@ class _Bits:
         )
         # Per dimension: its fired rating rules (bits) -> its rating, filled on first sight.
         self._ratings = tuple(zip(map(_RatingOf, ladders), self.rating_rules, strict=True))
-        self._counts = tuple(outcome.derived.counts.items())  # (k, ladder over the ratings)
+        # How many dimensions are rated at least k: a ladder over each dimension's rung k.
+        self._counts = {
+            k: (
+                ladder,
+                [(i, rungs[k - 1]) for i, rungs in enumerate(ladders)],
+            )
+            for k, ladder in outcome.derived.counts.items()
+        }
+        self._count_of: dict[tuple[int, int], int] = {}  # at most 2**dimensions per k
         self._derived: dict[tuple[int, ...], tuple[int, ...]] = {}
         # The level's ladder: [k-1] the rules of stages 1-2 that support rank k or more.
         self.level_ladder = tuple(
@@ -379,21 +387,31 @@ class _Bits:
         """Each dimension's rating: the highest any of its fired rating rules gives."""
         return tuple([rating_of[mask & rules] for rating_of, rules in self._ratings])
 
-    def derived(self, mask: int, ratings: tuple[int, ...]) -> tuple[int, ...]:
-        """:data:`DERIVED_NAMES`' values for the fired rules ``mask`` (shared by ``ratings``).
-
-        The counts are the policy's count ladders read at ``mask``.
-        """
+    def derived(self, ratings: tuple[int, ...]) -> tuple[int, ...]:
+        """:data:`DERIVED_NAMES`' values for ``ratings`` (shared, bounded)."""
         found = self._derived.get(ratings)
         if found is None:
             values = {rating_field(d.value): r for d, r in zip(_DIMENSIONS, ratings, strict=True)}
-            for k, ladder in self._counts:
-                values[count_field(k)] = int(
-                    ladder_value(ladder, lambda rung: evaluate(rung, mask), 0)
-                )
+            for k in self._counts:
+                rated = sum(1 << i for i, rating in enumerate(ratings) if rating >= k)
+                values[count_field(k)] = self._count(k, rated)
             found = tuple(values[name] for name in DERIVED_NAMES)
             if len(self._derived) < _SHARED_LIMIT:
                 self._derived[ratings] = found
+        return found
+
+    def _count(self, k: int, rated: int) -> int:
+        """The policy's count of dimensions rated at least ``k``; ``rated``: those (bits)."""
+        found = self._count_of.get((k, rated))
+        if found is None:
+            ladder, rungs = self._counts[k]
+            given = [(rung, rated >> i & 1 == 1) for i, rung in rungs]
+            held = restrict_all(ladder, 0, 0, given)
+            if not all(isinstance(rung, bool) for rung in held):
+                msg = f"the count of dimensions rated at least {k} reads more than their ratings"
+                raise PolicyShapeError(msg)
+            found = int(ladder_value(held, operator.truth, 0))
+            self._count_of[k, rated] = found
         return found
 
 
@@ -414,7 +432,7 @@ class _Stages:
         mask = self.answers.mask(fact)
         bits = self.bits
         ratings = bits.ratings(mask)
-        derived = bits.derived(mask, ratings)
+        derived = bits.derived(ratings)
         fact.update(zip(self.derived_keys, derived, strict=True))
         return mask | self.placement.mask(fact), ratings, derived
 
@@ -444,7 +462,7 @@ class _LevelSearch:
         key = (*ratings, *map(fact.__getitem__, self._answer_keys))
         placed = self._ranks.get(key)
         if placed is None:
-            fact.update(zip(stages.derived_keys, bits.derived(mask, ratings), strict=True))
+            fact.update(zip(stages.derived_keys, bits.derived(ratings), strict=True))
             placed = bits.rank(stages.placement.mask(fact))
             if len(self._ranks) < _SHARED_LIMIT:
                 self._ranks[key] = placed
@@ -473,65 +491,80 @@ class _Policy:
     """
 
     def __init__(self, prepared: list[_Prepared], outcome: Outcome[Expr], ranks: int) -> None:
-        self._outcome = outcome
-        self._shown = [(p.bit, outcome.shown[p.rule.id]) for p in prepared]
+        self._bits = [p.bit for p in prepared]
         flag_of = {flag.value: flag for flag in _FLAGS}
-        self._flags = [(flag_of[flag], part) for flag, part in outcome.flags.items()]
+        self._flags = [flag_of[flag] for flag in outcome.flags]
+        # The parts, in this order: the override, the alternative's ladder, each rule
+        # shown, each flag shown.
+        parts = [
+            outcome.override,
+            *outcome.alternative,
+            *(outcome.shown[p.rule.id] for p in prepared),
+            *outcome.flags.values(),
+        ]
+        self._offers = slice(1, 1 + len(outcome.alternative))
+        self._shown = slice(self._offers.stop, self._offers.stop + len(prepared))
+        self._flagged = slice(self._shown.stop, None)
         ladder = [as_mask(rung, "the level") for rung in outcome.level[1:]]
-        # Once the level is decided, so is each rung of its ladder.
-        self._assume = {
-            rank: {Some(rung): k <= rank for k, rung in enumerate(ladder, 1) if rung}
+        # Once the level is decided, so is each rung of its ladder: the parts at each.
+        self._parts = {
+            rank: restrict_all(parts, 0, 0, [(rung, k <= rank) for k, rung in enumerate(ladder, 1)])
             for rank in range(ranks)
         }
-        # The rules each decided level's head is kept by: those its parts read, and (for
-        # the ASAM basis) the rules supporting that level.
+        # The rules each decided level's head is kept by: those its parts read (a rule
+        # shown, beyond itself), and (for the ASAM basis) the rules supporting that level.
         self.reads = {
             rank: self._read(rank) | sum(p.bit for p in prepared if p.rank == rank)
             for rank in range(ranks)
         }
+        self._part_reads = {
+            rank: [(part, support(part) & self.reads[rank]) for part in self._parts[rank]]
+            for rank in range(ranks)
+        }
+        self._places = len(parts).bit_length()
+        self._left: dict[int, dict[int, Expr]] = {rank: {} for rank in range(ranks)}
 
     def _read(self, rank: int) -> int:
-        """The rules the head's parts read at level ``rank`` (a shown rule: beyond itself)."""
-        outcome, assume = self._outcome, self._assume[rank]
+        parts = self._parts[rank]
         found = 0
-        for part in (outcome.override, outcome.blocked, *outcome.alternative):
-            found |= support(restrict(part, 0, 0, assume))
-        for bit, shown in self._shown:
-            found |= support(restrict(shown, 0, 0, assume)) & ~bit
+        for part in parts[: self._shown.start]:
+            found |= support(part)
+        for bit, part in zip(self._bits, parts[self._shown], strict=True):
+            found |= support(part) & ~bit
         return found
 
     def head(self, rank: int, fired: int) -> _Decided:
         """The parts at level ``rank`` when of the rules :attr:`reads` those of ``fired`` fired."""
-        known, assume = self.reads[rank], self._assume[rank]
-
-        def part(expr: Expr) -> Expr:
-            return restrict(expr, known, fired, assume)
-
-        outcome = self._outcome
-        override = part(outcome.override)
-        offered = [part(rung) for rung in outcome.alternative]
+        known, cache = self.reads[rank], self._left[rank]
+        left = []
+        # A part's restriction follows from the known rules it reads: each kept by those.
+        for place, (part, reads) in enumerate(self._part_reads[rank]):
+            key = (fired & reads) << self._places | place
+            found = cache.get(key)
+            if found is None:
+                found = restrict(part, known, fired)
+                if len(cache) < _SHARED_LIMIT:
+                    cache[key] = found
+            left.append(found)
+        override, offered = left[0], left[self._offers]
         if not isinstance(override, bool) or not all(isinstance(o, bool) for o in offered):
             msg = "the override or the alternative reads more than the head's rules"
             raise PolicyShapeError(msg)
         shown = 0
-        for bit, rule in self._shown:
-            left = part(rule)
-            if left is True or left == Some(bit):
+        for bit, part in zip(self._bits, left[self._shown], strict=True):
+            if part is True or part == Some(bit):
                 shown |= bit
-            elif left is not False:
+            elif part is not False:
                 msg = "a rule's being shown reads more than the head's rules and itself"
                 raise PolicyShapeError(msg)
-        flags = []
-        for flag, raised in self._flags:
-            left = part(raised)
-            always = left is True
-            flags.append((flag, always, 0 if always else as_mask(left, f"the flag {flag.value}")))
-        alternative = (
-            int(ladder_value(offered, lambda rung: rung is True, 0))
-            if offered and offered[0]
-            else None
+        flags = tuple(
+            (flag, part is True, 0 if part is True else as_mask(part, f"the flag {flag.value}"))
+            for flag, part in zip(self._flags, left[self._flagged], strict=True)
         )
-        return _Decided(override, alternative, shown, tuple(flags))
+        alternative = (
+            int(ladder_value(offered, lambda rung: rung is True, 0)) if offered[0] else None
+        )
+        return _Decided(override, alternative, shown, flags)
 
 
 class PlacementEngine:
@@ -791,7 +824,7 @@ class PlacementEngine:
         ratings = bits.ratings(rated_key)
         rated = self._by_ratings.get(ratings)
         if rated is None:
-            derived = bits.derived(rated_key, ratings)
+            derived = bits.derived(ratings)
             code = 0
             for rating in reversed(ratings):
                 code = code * _RATINGS + rating

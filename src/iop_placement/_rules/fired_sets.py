@@ -35,7 +35,9 @@ __all__ = [
     "Some",
     "as_mask",
     "evaluate",
+    "evaluate_all",
     "restrict",
+    "restrict_all",
     "support",
 ]
 
@@ -169,32 +171,78 @@ def _walk(expr: Expr, leaf: Callable[[Some], Expr], memo: dict[int, Expr]) -> Ex
     return result
 
 
-def evaluate(expr: Expr, fired: int) -> bool:
-    """Whether ``expr`` holds when the rules of ``fired`` fired (and no other)."""
-    result = _walk(expr, lambda some: bool(some.mask & fired), {})
-    assert isinstance(result, bool)  # every leaf is a constant
+def _truth(expr: Expr, fired: int, memo: dict[int, bool]) -> bool:
+    """Whether ``expr`` holds at ``fired`` (memo: the DAG's shared parts once)."""
+    if isinstance(expr, bool):
+        return expr
+    if isinstance(expr, Some):
+        return expr.mask & fired != 0
+    found = memo.get(id(expr))
+    if found is not None:
+        return found
+    result: bool
+    if isinstance(expr, All):
+        result = True
+        for part in expr.parts:
+            if not _truth(part, fired, memo):
+                result = False
+                break
+    elif isinstance(expr, Either):
+        result = False
+        for part in expr.parts:
+            if _truth(part, fired, memo):
+                result = True
+                break
+    else:
+        result = not _truth(expr.part, fired, memo)
+    memo[id(expr)] = result
     return result
 
 
-def restrict(expr: Expr, known: int, fired: int, assume: Mapping[Some, bool] | None = None) -> Expr:
+def evaluate(expr: Expr, fired: int) -> bool:
+    """Whether ``expr`` holds when the rules of ``fired`` fired (and no other)."""
+    return _truth(expr, fired, {})
+
+
+def evaluate_all(exprs: Iterable[Expr], fired: int) -> list[bool]:
+    """:func:`evaluate` of each of ``exprs``, their shared parts evaluated once."""
+    memo: dict[int, bool] = {}
+    return [_truth(expr, fired, memo) for expr in exprs]
+
+
+def restrict(expr: Expr, known: int, fired: int, given: Iterable[tuple[int, bool]] = ()) -> Expr:
     """What is left of ``expr`` when the rules of ``known`` are known, those of ``fired`` fired.
 
-    ``assume``: parts whose value is known otherwise (``Some`` of a mask that something
-    else decides, e.g. the level's ladder once the level is known). The result is a
-    constant or an expression over the rules not in ``known``.
+    ``given``: what is known otherwise, as (mask, whether some rule of it fired), e.g. the
+    rungs of the level's ladder once the level is known. The result is a constant or an
+    expression over the rules neither known nor given as not fired.
     """
-    given = assume or {}
+    return restrict_all((expr,), known, fired, given)[0]
+
+
+def restrict_all(
+    exprs: Iterable[Expr], known: int, fired: int, given: Iterable[tuple[int, bool]] = ()
+) -> list[Expr]:
+    """:func:`restrict` of each of ``exprs``; their shared parts once, and shared still."""
+    sure = []  # masks of which some rule fired
+    gone = known & ~fired  # rules that did not fire
+    for mask, held in given:
+        if not mask:  # no rule: nothing to know (and never fired)
+            continue
+        if held:
+            sure.append(mask)
+        else:
+            gone |= mask
 
     def leaf(some: Some) -> Expr:
-        value = given.get(some)
-        if value is not None:
-            return value
-        if some.mask & known & fired:
+        mask = some.mask
+        if mask & known & fired or any(not part & ~mask for part in sure):
             return True
-        rest = some.mask & ~known
+        rest = mask & ~gone
         return Some(rest) if rest else False
 
-    return _walk(expr, leaf, {})
+    memo: dict[int, Expr] = {}
+    return [_walk(expr, leaf, memo) for expr in exprs]
 
 
 def support(expr: Expr) -> int:
