@@ -70,7 +70,8 @@ from iop_placement._rules.fired_sets import (
     PolicyShapeError,
     Some,
     as_mask,
-    restrict,
+    evaluate_all,
+    masks,
     restrict_all,
     support,
 )
@@ -352,13 +353,25 @@ class _Bits:
         self._ratings = tuple(zip(map(_RatingOf, ladders), self.rating_rules, strict=True))
         # How many dimensions are rated at least k: a ladder over each dimension's rung k.
         self._counts = {
-            k: (
-                ladder,
-                [(i, rungs[k - 1]) for i, rungs in enumerate(ladders)],
-            )
+            k: (ladder, [rungs[k - 1] for rungs in ladders])
             for k, ladder in outcome.derived.counts.items()
         }
-        self._count_of: dict[tuple[int, int], int] = {}  # at most 2**dimensions per k
+        for k, (ladder, rungs) in self._counts.items():
+            # Read at rules that make exactly the counted dimensions' rungs k hold: exact
+            # when each part of the ladder is about whole rungs k, checked once here.
+            whole = functools.reduce(operator.or_, rungs, 0)
+            for mask in set().union(*map(masks, ladder)):
+                if mask & ~whole or any(mask & rung not in (0, rung) for rung in rungs):
+                    msg = (
+                        f"the count of dimensions rated at least {k} reads more than their ratings"
+                    )
+                    raise PolicyShapeError(msg)
+        # Per k: the dimensions rated at least k (bits) -> how many, on first sight.
+        self._count_of: dict[int, dict[int, int]] = {k: {} for k in self._counts}
+        # DERIVED_NAMES' order, of the ratings then the counts.
+        names = [rating_field(d.value) for d in _DIMENSIONS]
+        names += [count_field(k) for k in self._counts]
+        self._order = tuple(map(names.index, DERIVED_NAMES))
         self._derived: dict[tuple[int, ...], tuple[int, ...]] = {}
         # The level's ladder: [k-1] the rules of stages 1-2 that support rank k or more.
         self.level_ladder = tuple(
@@ -391,27 +404,31 @@ class _Bits:
         """:data:`DERIVED_NAMES`' values for ``ratings`` (shared, bounded)."""
         found = self._derived.get(ratings)
         if found is None:
-            values = {rating_field(d.value): r for d, r in zip(_DIMENSIONS, ratings, strict=True)}
-            for k in self._counts:
-                rated = sum(1 << i for i, rating in enumerate(ratings) if rating >= k)
-                values[count_field(k)] = self._count(k, rated)
-            found = tuple(values[name] for name in DERIVED_NAMES)
+            values = list(ratings)
+            for k, counted in self._count_of.items():
+                rated = 0
+                for i, rating in enumerate(ratings):
+                    if rating >= k:  # the dimension's rung k holds
+                        rated |= 1 << i
+                count = counted.get(rated)
+                values.append(self._count(k, rated) if count is None else count)
+            found = tuple(map(values.__getitem__, self._order))
             if len(self._derived) < _SHARED_LIMIT:
                 self._derived[ratings] = found
         return found
 
     def _count(self, k: int, rated: int) -> int:
-        """The policy's count of dimensions rated at least ``k``; ``rated``: those (bits)."""
-        found = self._count_of.get((k, rated))
-        if found is None:
-            ladder, rungs = self._counts[k]
-            given = [(rung, rated >> i & 1 == 1) for i, rung in rungs]
-            held = restrict_all(ladder, 0, 0, given)
-            if not all(isinstance(rung, bool) for rung in held):
-                msg = f"the count of dimensions rated at least {k} reads more than their ratings"
-                raise PolicyShapeError(msg)
-            found = int(ladder_value(held, operator.truth, 0))
-            self._count_of[k, rated] = found
+        """The policy's count of dimensions rated at least ``k``; ``rated``: those (bits).
+
+        The count ladder read where exactly those dimensions' rungs ``k`` hold.
+        """
+        ladder, rungs = self._counts[k]
+        fired = 0
+        for i, rung in enumerate(rungs):
+            if rated >> i & 1:
+                fired |= rung
+        held = evaluate_all(ladder, fired)
+        found = self._count_of[k][rated] = int(ladder_value(held, operator.truth, 0))
         return found
 
 
@@ -517,12 +534,38 @@ class _Policy:
             rank: self._read(rank) | sum(p.bit for p in prepared if p.rank == rank)
             for rank in range(ranks)
         }
-        self._part_reads = {
-            rank: [(part, support(part) & self.reads[rank]) for part in self._parts[rank]]
-            for rank in range(ranks)
-        }
+        # A part's restriction follows from the known rules it reads: the parts grouped
+        # by those, each group's restrictions kept by the ones of them that fired.
+        self._groups = {rank: self._group(rank) for rank in range(ranks)}
         self._places = len(parts).bit_length()
-        self._left: dict[int, dict[int, Expr]] = {rank: {} for rank in range(ranks)}
+        self._left: dict[int, dict[int, tuple[int, list[tuple[int, Expr]]]]] = {
+            rank: {} for rank in range(ranks)
+        }
+        self._size = len(parts)
+
+    def _group(self, rank: int) -> list[tuple[int, list[int], list[Expr]]]:
+        by_reads: dict[int, tuple[list[int], list[Expr]]] = {}
+        for place, part in enumerate(self._parts[rank]):
+            places, parts = by_reads.setdefault(support(part) & self.reads[rank], ([], []))
+            places.append(place)
+            parts.append(part)
+        return [(reads, places, parts) for reads, (places, parts) in by_reads.items()]
+
+    def _restrict(
+        self, places: list[int], parts: list[Expr], known: int, fired: int
+    ) -> tuple[int, list[tuple[int, Expr]]]:
+        """A group of parts restricted: the rules shown (bits), and the other parts left."""
+        shown, others = 0, []
+        first = self._shown.start
+        for place, part in zip(places, restrict_all(parts, known, fired), strict=True):
+            if not first <= place < self._shown.stop:
+                others.append((place, part))
+            elif part is True or part == Some(self._bits[place - first]):
+                shown |= self._bits[place - first]
+            elif part is not False:
+                msg = "a rule's being shown reads more than the head's rules and itself"
+                raise PolicyShapeError(msg)
+        return shown, others
 
     def _read(self, rank: int) -> int:
         parts = self._parts[rank]
@@ -536,27 +579,22 @@ class _Policy:
     def head(self, rank: int, fired: int) -> _Decided:
         """The parts at level ``rank`` when of the rules :attr:`reads` those of ``fired`` fired."""
         known, cache = self.reads[rank], self._left[rank]
-        left = []
-        # A part's restriction follows from the known rules it reads: each kept by those.
-        for place, (part, reads) in enumerate(self._part_reads[rank]):
-            key = (fired & reads) << self._places | place
+        left: list[Expr] = [False] * self._size
+        shown = 0
+        for group, (reads, places, parts) in enumerate(self._groups[rank]):
+            key = (fired & reads) << self._places | group
             found = cache.get(key)
             if found is None:
-                found = restrict(part, known, fired)
+                found = self._restrict(places, parts, known, fired)
                 if len(cache) < _SHARED_LIMIT:
                     cache[key] = found
-            left.append(found)
+            shown |= found[0]
+            for place, part in found[1]:
+                left[place] = part
         override, offered = left[0], left[self._offers]
         if not isinstance(override, bool) or not all(isinstance(o, bool) for o in offered):
             msg = "the override or the alternative reads more than the head's rules"
             raise PolicyShapeError(msg)
-        shown = 0
-        for bit, part in zip(self._bits, left[self._shown], strict=True):
-            if part is True or part == Some(bit):
-                shown |= bit
-            elif part is not False:
-                msg = "a rule's being shown reads more than the head's rules and itself"
-                raise PolicyShapeError(msg)
         flags = tuple(
             (flag, part is True, 0 if part is True else as_mask(part, f"the flag {flag.value}"))
             for flag, part in zip(self._flags, left[self._flagged], strict=True)

@@ -36,6 +36,7 @@ __all__ = [
     "as_mask",
     "evaluate",
     "evaluate_all",
+    "masks",
     "restrict",
     "restrict_all",
     "support",
@@ -243,6 +244,18 @@ def restrict_all(
 
     memo: dict[int, Expr] = {}
     return [_walk(expr, leaf, memo) for expr in exprs]
+
+
+def masks(expr: Expr) -> set[int]:
+    """The masks of the :class:`Some` parts of ``expr``."""
+    found: set[int] = set()
+
+    def leaf(some: Some) -> Expr:
+        found.add(some.mask)
+        return some
+
+    _walk(expr, leaf, {})
+    return found
 
 
 def support(expr: Expr) -> int:
