@@ -1,6 +1,9 @@
 """PlacementEngine: runs a rule set on a backend and assembles the recommendation.
 
-The engine knows nothing clinical. Its policy, the same for any rule set:
+The engine knows nothing clinical, and does not state the policy either: that is
+``decide()`` (``_rules/decision.py``), run once per rule set over fired-rule sets
+(``_rules/fired_sets.py``); every table below is read off its result. The policy, the
+same for any rule set:
 
 1. Rules that read only answers run first. Rating rules among them give dimensions a risk
    rating: each dimension's rating is the highest any fired rating rule gives it, else 0.
