@@ -25,7 +25,15 @@ from helpers import copy_rules, random_assessments
 from iop_placement import DEFAULT_RULES, PlacementEngine
 from iop_placement._model.fields import field_specs
 from iop_placement._model.validation import parse_assessment
-from iop_placement._rules.decision import DecisionProgram, Derived, count, decide, one_of
+from iop_placement._rules.decision import (
+    DecisionProgram,
+    Derived,
+    Outcome,
+    count,
+    decide,
+    one_of,
+)
+from iop_placement._rules.fired_sets import Expr, FiredSets, PolicyShapeError
 from iop_placement.populations import POPULATIONS, population
 from iop_placement.reference import ReferenceEvaluator, holds
 from iop_placement.reference import stage as reference_stage
@@ -163,3 +171,21 @@ def test_engine_is_decide_over_booleans(name: str, planted_rules: Path) -> None:
         assert overrides > 0  # its filter was exercised
     if name == PLANTED:  # the planted edit matters on these assessments
         assert dropped > 0
+
+
+def test_the_engine_refuses_a_policy_it_cannot_read_as_masks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Were the policy changed so that the level is more than "some rule of a set fired",
+    # the engine's lowest-bit table would be wrong: it says so when built, by name.
+    import iop_placement._engine as engine_module
+
+    def changed(program: DecisionProgram, algebra: FiredSets) -> Outcome[Expr]:
+        outcome = decide(program, algebra)
+        rung = outcome.level[1]
+        outcome.derived.level[1] = algebra.all_of((rung, algebra.not_(outcome.override)))
+        return outcome
+
+    monkeypatch.setattr(engine_module, "decide", changed)
+    with pytest.raises(PolicyShapeError, match="the level being at least 1"):
+        PlacementEngine.from_directory(DEFAULT_RULES)
