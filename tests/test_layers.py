@@ -36,6 +36,7 @@ ALLOWED: Mapping[str, Set[str]] = {
         "_rules",
         "_backends",
         "_decision",
+        "_algebras",
         "_analysis",
     },
     "reference": {"_model"},

@@ -34,7 +34,6 @@ HEAVY = (
     "iop_placement._analysis.provisional",  # the search and its models: provisional() only
     "iop_placement._analysis.provisional_diagrams",  # and dd, networkx under it
     "iop_placement._model.provisional",
-    "iop_placement._decision.policy",
     "iop_placement._render.document",  # the document and its renderers: render() only
     "iop_placement._render.plain",
     "iop_placement._render.html",
@@ -50,10 +49,13 @@ HEAVY = (
 )
 
 # What the first recommend() loads, and `import iop_placement` does not: the engine, its
-# backends and the rule set (read from the package on first use). (The version, from
-# importlib.metadata, loads on first read of __version__.)
+# backends, the rule set (read from the package on first use) and the decision policy the
+# engine reads its tables from. (The version, from importlib.metadata, loads on first read
+# of __version__.)
 ON_FIRST_RECOMMEND = (
     "iop_placement._engine",
+    "iop_placement._decision.policy",
+    "iop_placement._algebras.fired_sets",
     "iop_placement._backends.facts",
     "iop_placement._backends.selection",
     "iop_placement._rules.ruleset",

@@ -1,6 +1,9 @@
 """PlacementEngine: runs a rule set on a backend and assembles the recommendation.
 
-The engine knows nothing clinical. Its policy, the same for any rule set:
+The engine knows nothing clinical, and does not state the policy either: that is
+``decide()`` (``_decision/policy.py``), run once per rule set over fired-rule sets
+(``_algebras/fired_sets.py``); every table below is read off its result. The policy, the
+same for any rule set:
 
 1. Rules that read only answers run first. Rating rules among them give dimensions a risk
    rating: each dimension's rating is the highest any fired rating rule gives it, else 0.
@@ -36,6 +39,17 @@ from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
+from iop_placement._algebras.fired_sets import (
+    Expr,
+    FiredSets,
+    PolicyShapeError,
+    Some,
+    as_mask,
+    evaluate_all,
+    masks,
+    restrict_all,
+    support,
+)
 from iop_placement._backends.base import Backend, Matcher
 from iop_placement._backends.facts import (
     check_fact_keys,
@@ -46,13 +60,13 @@ from iop_placement._backends.facts import (
     fact_name,
 )
 from iop_placement._backends.selection import matcher, resolve
-from iop_placement._decision.override import kept_under_override
+from iop_placement._decision.policy import DecisionProgram, Outcome, decide, ladder_value
 from iop_placement._model.assessment import Assessment
 from iop_placement._model.fields import (
     DECIDED_LEVEL,
     DERIVED_NAMES,
     FactValue,
-    derive_values,
+    count_field,
     field_specs,
     rating_field,
 )
@@ -109,8 +123,6 @@ class _Prepared:
     position: int  # the dimension's position in Dimension, -1 for a rule that rates none
     rating: int
     flags: tuple[Flag, ...]
-    # Under the safety override: never kept (False), always (True), or at this level code.
-    kept: bool | str
     reads: frozenset[Dimension]  # the dimensions whose rating the condition reads
     # The answers of every field the condition reads, as one tuple (for a dynamic rule
     # they decide which fields triggered it); whether any of them is a list (unhashable).
@@ -144,12 +156,6 @@ class _Prepared:
             position=_DIMENSIONS.index(then.rating.dimension) if then.rating is not None else -1,
             rating=int(then.rating.value) if then.rating is not None else 0,
             flags=then.flags,
-            kept=kept_under_override(
-                rule.stage,
-                then.level.value if then.level is not None else None,
-                rates=then.rating is not None,
-                offers=then.alternative is not None,
-            ),
             reads=frozenset(d for d in Dimension if rating_field(d.value) in names),
             answers_of=_answers_of(names) if names else None,
             lists=lists,
@@ -207,15 +213,19 @@ class _Head:
     """What a recommendation takes from the fired rules that decide more than a reason.
 
     Everything but the reasons, the ratings and the flags (level, alternative, override,
-    which rules are the basis of the ASAM codes) follows from the decided level and, among
-    the fired rules, those that offer an alternative, raise a flag that blocks one or put
-    the safety override in force, and those of the decided level: any other rule adds only
-    its reason, and its flags (looked up apart, by the fired rules that raise flags). Far
-    fewer combinations than all fired rules together (random answers rarely repeat those).
+    which rules are shown, which are the basis of the ASAM codes) follows from the decided
+    level and, among the fired rules, those the policy's parts read at that level
+    (:attr:`_Policy.reads`: for the bundled rules those that offer an alternative below
+    it, raise a flag that blocks one or put the safety override in force) and those of
+    the decided level: any other rule adds only its reason, and its flags (looked up
+    apart, by the fired rules the head's flags read). Far fewer combinations than all
+    fired rules together (random answers rarely repeat those).
     """
 
-    override: bool
     level: LevelOfCare
+    shown: int  # the rules whose reasons (and flags) are shown when they fire (bits)
+    flag_rules: int  # the rules the flags shown read, beyond the head's (bits)
+    flag_code: int  # the head's kind of flags, above every rule's and marker's bit
     fields: dict[str, Any]  # every field in the model's order; the per-call ones as None
     # Each deciding rule's id and the dimensions whose rating it reads (positions).
     deciding: tuple[tuple[str, tuple[int, ...]], ...]
@@ -278,15 +288,20 @@ class _Phase:
         return 0 if self.matcher is None else self.matcher.mask(fact)
 
 
+def _value(ladder: tuple[int, ...], fired: int) -> int:
+    """The number a ladder of masks (rungs from 1) stands for when the rules ``fired`` fired."""
+    return int(ladder_value((-1, *ladder), lambda rung: fired & rung != 0, 0))
+
+
 class _RatingOf(dict[int, int]):
     """One dimension's fired rating rules (bits) -> its rating, worked out on first sight."""
 
-    def __init__(self, giving: tuple[int, ...]) -> None:
+    def __init__(self, ladder: tuple[int, ...]) -> None:
         super().__init__()
-        self._giving = giving  # by rating: the bits of the rules that give it
+        self._ladder = ladder  # [k-1]: the rules that make the rating at least k (nested)
 
     def __missing__(self, fired: int) -> int:
-        rating = max((r for r, bits in enumerate(self._giving) if fired & bits), default=0)
+        rating = _value(self._ladder, fired)
         if len(self) < _SHARED_LIMIT:  # at most one entry per subset of the dimension's rules
             self[fired] = rating
         return rating
@@ -311,33 +326,78 @@ class _Built(dict[int, _T]):
 
 
 class _Bits:
-    """What sets of fired rules (ints of rule bits) decide, looked up without a loop."""
+    """What sets of fired rules (ints of rule bits) decide, read off ``decide()`` once.
 
-    def __init__(self, prepared: list[_Prepared], levels: Mapping[int, LevelOfCare]) -> None:
-        self.levels = levels
-        # Higher levels sort first, so the lowest set bit among level-setting rules is one
-        # of the most intensive level's.
-        self.leveled = sum(p.bit for p in prepared if p.rank >= 0)
-        self.rank_of = {p.bit: p.rank for p in prepared if p.rank >= 0}
-        # Each dimension's rating rules, and for each rating the ones that give it.
-        self.rating_rules = tuple(
-            sum(p.bit for p in prepared if p.position == i) for i in _POSITIONS
-        )
-        self.giving = tuple(
+    Over :class:`FiredSets` the policy's ratings and level are ladders whose rungs are
+    "some rule of a mask fired": the masks are the tables, looked up without a loop.
+    """
+
+    def __init__(self, prepared: list[_Prepared], outcome: Outcome[Expr]) -> None:
+        self.levels = {level.rank: level for level in LevelOfCare}
+        # Each dimension's rating ladder: [k-1] the rating rules that give it k or more.
+        ladders = tuple(
             tuple(
-                sum(p.bit for p in prepared if p.position == i and p.rating == rating)
-                for rating in range(int(max(RiskRating)) + 1)
+                as_mask(rung, f"the rating of {d.value} being at least {k}")
+                for k, rung in enumerate(outcome.ratings[d.value][1:], 1)
             )
-            for i in _POSITIONS
+            for d in _DIMENSIONS
+        )
+        self.rating_rules = tuple(ladder[0] for ladder in ladders)
+        # For each rating, the rules behind it: those that make it that and no more; at
+        # 0 (which every dimension is at least, so no ladder names them) those giving 0.
+        self.giving = tuple(
+            (
+                sum(p.bit for p in prepared if p.position == i and p.rating == 0),
+                *(rung & ~above for rung, above in zip(ladder, (*ladder[1:], 0), strict=True)),
+            )
+            for i, ladder in enumerate(ladders)
         )
         # Per dimension: its fired rating rules (bits) -> its rating, filled on first sight.
-        self._ratings = tuple(zip(map(_RatingOf, self.giving), self.rating_rules, strict=True))
+        self._ratings = tuple(zip(map(_RatingOf, ladders), self.rating_rules, strict=True))
+        # How many dimensions are rated at least k: a ladder over each dimension's rung k.
+        self._counts = {
+            k: (ladder, [rungs[k - 1] for rungs in ladders])
+            for k, ladder in outcome.derived.counts.items()
+        }
+        for k, (ladder, rungs) in self._counts.items():
+            # Read at rules that make exactly the counted dimensions' rungs k hold: exact
+            # when each part of the ladder is about whole rungs k, checked once here.
+            whole = functools.reduce(operator.or_, rungs, 0)
+            for mask in set().union(*map(masks, ladder)):
+                if mask & ~whole or any(mask & rung not in (0, rung) for rung in rungs):
+                    msg = (
+                        f"the count of dimensions rated at least {k} reads more than their ratings"
+                    )
+                    raise PolicyShapeError(msg)
+        # Per k: the dimensions rated at least k (bits) -> how many, on first sight.
+        self._count_of: dict[int, dict[int, int]] = {k: {} for k in self._counts}
+        # DERIVED_NAMES' order, of the ratings then the counts.
+        names = [rating_field(d.value) for d in _DIMENSIONS]
+        names += [count_field(k) for k in self._counts]
+        self._order = tuple(map(names.index, DERIVED_NAMES))
         self._derived: dict[tuple[int, ...], tuple[int, ...]] = {}
+        # The level's ladder: [k-1] the rules of stages 1-2 that support rank k or more.
+        self.level_ladder = tuple(
+            as_mask(rung, f"the level being at least {k}")
+            for k, rung in enumerate(outcome.level[1:], 1)
+        )
+        self.leveled = self.level_ladder[0] if self.level_ladder else 0
+        self.rank_of: dict[int, int] = {}
+        low_rank = len(self.level_ladder)
+        bits = self.leveled
+        while bits:  # lowest bit first: the reasons' order, most intensive level first
+            low = bits & -bits
+            bits ^= low
+            rank = _value(self.level_ladder, low)
+            if rank > low_rank:  # the engine's bit order, checked once: never expected
+                msg = "the rules' bits are not in order of the level they support"
+                raise AssertionError(msg)
+            self.rank_of[low] = low_rank = rank
 
     def rank(self, mask: int) -> int:
-        """The rank of the most intensive level the rules in ``mask`` set, else -1."""
+        """The rank of the level the rules in ``mask`` decide (the lowest bit: the highest)."""
         low = mask & self.leveled
-        return self.rank_of[low & -low] if low else -1
+        return self.rank_of[low & -low] if low else 0
 
     def ratings(self, mask: int) -> tuple[int, ...]:
         """Each dimension's rating: the highest any of its fired rating rules gives."""
@@ -347,9 +407,31 @@ class _Bits:
         """:data:`DERIVED_NAMES`' values for ``ratings`` (shared, bounded)."""
         found = self._derived.get(ratings)
         if found is None:
-            found = tuple(derive_values(ratings))
+            values = list(ratings)
+            for k, counted in self._count_of.items():
+                rated = 0
+                for i, rating in enumerate(ratings):
+                    if rating >= k:  # the dimension's rung k holds
+                        rated |= 1 << i
+                count = counted.get(rated)
+                values.append(self._count(k, rated) if count is None else count)
+            found = tuple(map(values.__getitem__, self._order))
             if len(self._derived) < _SHARED_LIMIT:
                 self._derived[ratings] = found
+        return found
+
+    def _count(self, k: int, rated: int) -> int:
+        """The policy's count of dimensions rated at least ``k``; ``rated``: those (bits).
+
+        The count ladder read where exactly those dimensions' rungs ``k`` hold.
+        """
+        ladder, rungs = self._counts[k]
+        fired = 0
+        for i, rung in enumerate(rungs):
+            if rated >> i & 1:
+                fired |= rung
+        held = evaluate_all(ladder, fired)
+        found = self._count_of[k][rated] = int(ladder_value(held, operator.truth, 0))
         return found
 
 
@@ -407,6 +489,125 @@ class _LevelSearch:
         return bits.levels[max(bits.rank(mask), placed)]
 
 
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What the policy leaves decided by a head's rules (see :meth:`_Policy.head`)."""
+
+    override: bool
+    alternative: int | None  # the rank of the alternative offered, if one is
+    shown: int  # the rules kept (bits): known and shown, or unknown and shown when fired
+    # Each flag: whether it is shown whatever else fired, else the rules (bits) of which
+    # one firing shows it.
+    flags: tuple[tuple[Flag, bool, int], ...]
+
+
+class _Policy:
+    """The parts of the decision a head holds, read off ``decide()`` over fired-rule sets.
+
+    A head is kept by the decided level and the fired rules among those its parts read
+    (:attr:`reads`): each part, restricted to what the head knows, is a constant (the
+    override, the alternative), "this rule fired" (a rule shown) or "some rule of a mask
+    fired" (a flag). Nothing here states the policy: ``decide()`` does, once.
+    """
+
+    def __init__(self, prepared: list[_Prepared], outcome: Outcome[Expr], ranks: int) -> None:
+        self._bits = [p.bit for p in prepared]
+        flag_of = {flag.value: flag for flag in _FLAGS}
+        self._flags = [flag_of[flag] for flag in outcome.flags]
+        # The parts, in this order: the override, the alternative's ladder, each rule
+        # shown, each flag shown.
+        parts = [
+            outcome.override,
+            *outcome.alternative,
+            *(outcome.shown[p.rule.id] for p in prepared),
+            *outcome.flags.values(),
+        ]
+        self._offers = slice(1, 1 + len(outcome.alternative))
+        self._shown = slice(self._offers.stop, self._offers.stop + len(prepared))
+        self._flagged = slice(self._shown.stop, None)
+        ladder = [as_mask(rung, "the level") for rung in outcome.level[1:]]
+        # Once the level is decided, so is each rung of its ladder: the parts at each.
+        self._parts = {
+            rank: restrict_all(parts, 0, 0, [(rung, k <= rank) for k, rung in enumerate(ladder, 1)])
+            for rank in range(ranks)
+        }
+        # The rules each decided level's head is kept by: those its parts read (a rule
+        # shown, beyond itself), and (for the ASAM basis) the rules supporting that level.
+        self.reads = {
+            rank: self._read(rank) | sum(p.bit for p in prepared if p.rank == rank)
+            for rank in range(ranks)
+        }
+        # A part's restriction follows from the known rules it reads: the parts grouped
+        # by those, each group's restrictions kept by the ones of them that fired.
+        self._groups = {rank: self._group(rank) for rank in range(ranks)}
+        self._places = len(parts).bit_length()
+        self._left: dict[int, dict[int, tuple[int, list[tuple[int, Expr]]]]] = {
+            rank: {} for rank in range(ranks)
+        }
+        self._size = len(parts)
+
+    def _group(self, rank: int) -> list[tuple[int, list[int], list[Expr]]]:
+        by_reads: dict[int, tuple[list[int], list[Expr]]] = {}
+        for place, part in enumerate(self._parts[rank]):
+            places, parts = by_reads.setdefault(support(part) & self.reads[rank], ([], []))
+            places.append(place)
+            parts.append(part)
+        return [(reads, places, parts) for reads, (places, parts) in by_reads.items()]
+
+    def _restrict(
+        self, places: list[int], parts: list[Expr], known: int, fired: int
+    ) -> tuple[int, list[tuple[int, Expr]]]:
+        """A group of parts restricted: the rules shown (bits), and the other parts left."""
+        shown, others = 0, []
+        first = self._shown.start
+        for place, part in zip(places, restrict_all(parts, known, fired), strict=True):
+            if not first <= place < self._shown.stop:
+                others.append((place, part))
+            elif part is True or part == Some(self._bits[place - first]):
+                shown |= self._bits[place - first]
+            elif part is not False:
+                msg = "a rule's being shown reads more than the head's rules and itself"
+                raise PolicyShapeError(msg)
+        return shown, others
+
+    def _read(self, rank: int) -> int:
+        parts = self._parts[rank]
+        found = 0
+        for part in parts[: self._shown.start]:
+            found |= support(part)
+        for bit, part in zip(self._bits, parts[self._shown], strict=True):
+            found |= support(part) & ~bit
+        return found
+
+    def head(self, rank: int, fired: int) -> _Decided:
+        """The parts at level ``rank`` when of the rules :attr:`reads` those of ``fired`` fired."""
+        known, cache = self.reads[rank], self._left[rank]
+        left: list[Expr] = [False] * self._size
+        shown = 0
+        for group, (reads, places, parts) in enumerate(self._groups[rank]):
+            key = (fired & reads) << self._places | group
+            found = cache.get(key)
+            if found is None:
+                found = self._restrict(places, parts, known, fired)
+                if len(cache) < _SHARED_LIMIT:
+                    cache[key] = found
+            shown |= found[0]
+            for place, part in found[1]:
+                left[place] = part
+        override, offered = left[0], left[self._offers]
+        if not isinstance(override, bool) or not all(isinstance(o, bool) for o in offered):
+            msg = "the override or the alternative reads more than the head's rules"
+            raise PolicyShapeError(msg)
+        flags = tuple(
+            (flag, part is True, 0 if part is True else as_mask(part, f"the flag {flag.value}"))
+            for flag, part in zip(self._flags, left[self._flagged], strict=True)
+        )
+        alternative = (
+            int(ladder_value(offered, lambda rung: rung is True, 0)) if offered[0] else None
+        )
+        return _Decided(override, alternative, shown, flags)
+
+
 class PlacementEngine:
     """Recommends a level of care with one rule set; safe to share between threads.
 
@@ -424,52 +625,34 @@ class PlacementEngine:
         self._info = RulesetInfo(
             name=rule_set.name, version=rule_set.version, sha256=rule_set.sha256
         )
-        manifest = rule_set.manifest
-        self._blocking = frozenset(manifest.alternative_blocked_by_flags)
-        self._override_flags = frozenset(manifest.safety_override.flags)
-        self._override_rules = frozenset(manifest.safety_override.rules)
         self._asam_rules = frozenset(rule_set.asam.rules) if rule_set.asam else frozenset()
         prepared = [_Prepared.of(rule, order) for order, rule in enumerate(rule_set.rules)]
         for place, p in enumerate(sorted(prepared, key=_SORT_KEY)):
             p.bit = 1 << place
-        self._levels = {level.rank: level for level in LevelOfCare}
-        self._levels[-1] = LevelOfCare.least_intensive()
+        # The policy, over sets of fired rules: every table below is read off it.
+        outcome = decide(
+            DecisionProgram.of(rule_set), FiredSets({p.rule.id: p.bit for p in prepared})
+        )
+        bits = _Bits(prepared, outcome)
+        self._levels = bits.levels
+        self._policy = _Policy(prepared, outcome, len(self._levels))
         # Immutable parts of recommendations, shared (bounded): by the fired rules other
         # than plain rating rules, and by (dimension, rating, the rules behind it).
         self._heads: dict[int, _Head] = {}
         self._parts: dict[tuple[Any, ...], object] = {}
         derived_keys = tuple(map(fact_name, DERIVED_NAMES))
-        # The rules whose firing puts the safety override in force (by rule order).
-        self._overriding = frozenset(
-            p.order
-            for p in prepared
-            if p.rule.id in self._override_rules or self._override_flags & set(p.flags)
-        )
-        # What a head is kept by (see _Head): for each decided level, the rules that offer
-        # an alternative, raise a flag that blocks one or override, and the rules of that
-        # level; then the level's rank, above every rule's bit.
-        deciding = sum(
-            p.bit
-            for p in prepared
-            if p.rule.then.alternative is not None
-            or self._blocking & set(p.flags)
-            or p.order in self._overriding
-        )
-        self._flag_rules = sum(p.bit for p in prepared if p.flags)
-        self._flag_sets = _Built(self._flags)  # by the fired rules that raise them
-        self._head_masks = {
-            rank: deciding | sum(p.bit for p in prepared if p.rank == rank >= 0)
-            for rank in self._levels
-        }
+        # What a head is kept by (see _Head): for each decided level, the rules its parts
+        # read; then the level's rank, above every rule's bit.
+        self._head_masks = self._policy.reads
         self._head_ranks = {rank: (rank + 1) << (len(prepared) + 1) for rank in self._levels}
+        # The flags shown, by the fired rules a head's flags read and the head's kind of
+        # flags (a code above every rule's bit): see _Head.flag_code.
+        self._flag_kinds: dict[tuple[tuple[Flag, bool, int], ...], int] = {}
+        self._flag_kinds_lock = threading.Lock()
+        self._flag_of: list[tuple[tuple[Flag, bool, int], ...]] = []
+        self._flag_sets = _Built(self._flags)
         self._listed = sum(p.bit for p in prepared if p.rule.id in self._asam_rules)
         self._by_bit = {p.bit: p for p in prepared}
-        # Under the safety override, for each decided level: the rules whose reasons stay.
-        self._kept = {
-            rank: sum(p.bit for p in prepared if _kept_under_override(p, level))
-            for rank, level in self._levels.items()
-        }
-        bits = _Bits(prepared, self._levels)
         self._all_rules = (1 << len(prepared)) - 1
         # Each dimension's bits of rating rules start from a marker bit of its own (above
         # every rule's), so that the bits alone say which dimension and rating they give.
@@ -591,7 +774,7 @@ class PlacementEngine:
         mask |= self._placement_mask(fact)  # stage 2
         bits = self._stages.bits
         leveled = mask & bits.leveled
-        rank = bits.rank_of[leveled & -leveled] if leveled else -1
+        rank = bits.rank_of[leveled & -leveled] if leveled else 0
         level = self._levels[rank]
         values.update(rated.values)
         if self._context_mask is not None:  # stage 3: rules that read the decided level
@@ -599,15 +782,15 @@ class PlacementEngine:
             fact[DECIDED_LEVEL] = code
             mask |= self._context_mask(fact)
             values[DECIDED_LEVEL] = code
-        key = (mask & self._head_masks[rank]) | self._head_ranks[rank]
+        known = mask & self._head_masks[rank]
+        key = known | self._head_ranks[rank]
         head = self._heads.get(key)
         new = head is None
         if head is None:
-            head = self._head(self._rules_in(mask & self._head_masks[rank]), level)
-        if head.override:  # nothing that suggests weighing a lower level: the danger leads
-            mask &= self._kept[rank]
+            head = self._head(known, rank, level)
         fields = dict(head.fields)
-        fields["flags"] = self._flag_sets[mask & self._flag_rules]
+        fields["flags"] = self._flag_sets[(mask & head.flag_rules) | head.flag_code]
+        mask &= head.shown  # under the override: nothing that suggests a lower level
         reasons = []
         table = self._by_byte
         for place, byte in enumerate(mask.to_bytes(self._bytes, "little")):
@@ -720,36 +903,67 @@ class PlacementEngine:
             dimensions = tuple(map(self._dimension, _POSITIONS, ratings, behind))
         return _Behind(behind, dimensions)
 
-    def _flags(self, bits: int) -> tuple[Flag, ...]:
-        """The flags the rules in ``bits`` raise, in the order of Flag."""
-        raised = {flag for p in self._rules_in(bits) for flag in p.flags}
-        return tuple(flag for flag in _FLAGS if flag in raised)
+    def _flags(self, key: int) -> tuple[Flag, ...]:
+        """The flags shown, in the order of Flag.
 
-    def _head(self, fired: list[_Prepared], level: LevelOfCare) -> _Head:
-        """The parts of a recommendation that follow from its fired non-plain rules."""
-        override = any(p.order in self._overriding for p in fired)
-        if override:
-            fired = [p for p in fired if _kept_under_override(p, level)]
-        fired = sorted(fired, key=_SORT_KEY)
-        raised = {flag for p in fired for flag in p.flags}
+        ``key``: the fired rules a head's flags read, and above :attr:`_width` the head's
+        kind of flags (the index of what :meth:`_Policy.head` left of each flag).
+        """
+        fired = key & ((1 << self._width) - 1)
+        kind = self._flag_of[key >> self._width]
+        return tuple(flag for flag, always, rules in kind if always or fired & rules)
+
+    def _head(self, fired: int, rank: int, level: LevelOfCare) -> _Head:
+        """The parts of a recommendation that follow from the rules of a head that fired."""
+        decided = self._policy.head(rank, fired)
+        kept = self._rules_in(fired & decided.shown)  # in the reasons' order
         deciding = tuple(
             (p.rule.id, tuple(_DIMENSIONS.index(d) for d in _DIMENSIONS if d in p.reads))
-            for p in fired
+            for p in kept
             if p.level is level
         )
+        alternative = None
+        if decided.alternative is not None:
+            alternative = self._offered(decided.alternative, self._rules_in(fired))
         # In the model's order, with places for the parts of each call (Recommendation._trusted).
         fields = {
             "level": level,
             "flags": (),
             "reasons": (),
-            "alternative": None if override else self._alternative(level, fired, raised),
+            "alternative": alternative,
             "intensity": level.intensity,
             "ruleset": self._info,
-            "safety_override": override,
+            "safety_override": decided.override,
             "dimensions": (),
             "asam": None,
         }
-        return _Head(override, level, fields, deciding, tuple(r for _, r in deciding))
+        with self._flag_kinds_lock:  # a head's kind of flags: one code per kind, for good
+            code = self._flag_kinds.setdefault(decided.flags, len(self._flag_of))
+            if code == len(self._flag_of):
+                self._flag_of.append(decided.flags)
+        return _Head(
+            level,
+            decided.shown,
+            functools.reduce(operator.or_, (rules for _, _, rules in decided.flags), 0),
+            code << self._width,
+            fields,
+            deciding,
+            tuple(r for _, r in deciding),
+        )
+
+    def _offered(self, rank: int, fired: list[_Prepared]) -> Alternative:
+        """The alternative of ``rank`` the policy offers: the fired rules offering it."""
+        chosen = [
+            (p.rule.then.alternative, p.rule.id)
+            for p in fired
+            if p.rule.then.alternative is not None and p.rule.then.alternative.level.rank == rank
+        ]
+        conditions = dict.fromkeys(c for offer, _ in chosen for c in offer.conditions)
+        return Alternative(
+            level=self._levels[rank],
+            conditions=tuple(conditions),
+            rule_ids=tuple(rule_id for _, rule_id in chosen),
+        )
 
     def _dimension(self, position: int, rating: int, behind: int) -> DimensionRating:
         """A dimension's rating with the rules behind it (bits with the dimension's marker)."""
@@ -871,38 +1085,11 @@ class PlacementEngine:
 
         return explain_with(self, assessment, max_counterfactuals=max_counterfactuals)
 
-    def _alternative(
-        self, level: LevelOfCare, fired: list[_Prepared], raised: set[Flag]
-    ) -> Alternative | None:
-        if raised & self._blocking:
-            return None
-        offers = [
-            (p.rule.then.alternative, p.rule.id)
-            for p in fired
-            if p.rule.then.alternative is not None
-            and p.rule.then.alternative.level.rank < level.rank
-        ]
-        if not offers:
-            return None
-        best = max((offer.level for offer, _ in offers), key=lambda lvl: lvl.rank)
-        chosen = [(offer, rule_id) for offer, rule_id in offers if offer.level == best]
-        conditions = dict.fromkeys(c for offer, _ in chosen for c in offer.conditions)
-        return Alternative(
-            level=best,
-            conditions=tuple(conditions),
-            rule_ids=tuple(rule_id for _, rule_id in chosen),
-        )
-
 
 def _rating(dimension: Dimension, rating: int, rule_ids: tuple[str, ...]) -> DimensionRating:
     return DimensionRating(
         dimension=dimension, rating=rating, label=RiskRating.of(rating).label, rule_ids=rule_ids
     )
-
-
-def _kept_under_override(p: _Prepared, level: LevelOfCare) -> bool:
-    """Whether a fired rule's reason stays while the safety override is in force."""
-    return p.kept is True or p.kept == level.value
 
 
 @functools.cache
