@@ -1121,5 +1121,7 @@ def default_engine() -> PlacementEngine:
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = PlacementEngine.from_directory(bundled_rules())
+                # Bundled, so proved monotone: no second read of the rules to find that out.
+                rule_set = load_rule_set(bundled_rules())
+                _default = PlacementEngine(rule_set, monotone=True)
     return _default
