@@ -48,17 +48,33 @@ MINIMAL_HOOK_APP = """
 import sys
 import uvicorn
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.routing import Route
 from iop_placement.cds_hooks._models import HookRequest
 
+# argv: port, the answer's size in bytes (0: an empty card list), "thread" to validate in
+# the thread pool as serve runs its calls.
+SIZE, HANDOFF = int(sys.argv[2]), sys.argv[3] == "thread"
+ANSWER = b'{"cards": []}' if not SIZE else b'{"cards": [{"detail": "' + b"x" * SIZE + b'"}]}'
+
+def work(body):
+    HookRequest.model_validate_json(body)
+    return ANSWER
+
 async def hook(request):
-    HookRequest.model_validate_json(await request.body())
-    return JSONResponse({"cards": []})
+    body = await request.body()
+    answer = await run_in_threadpool(work, body) if HANDOFF else work(body)
+    return Response(answer, media_type="application/json")
 
 app = Starlette(routes=[Route("/cds-services/iop-placement", hook, methods=["POST"])])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
+SIZED = "minimal, card-sized answer"
+HANDED = "minimal, card-sized answer, thread hand-off"
+"""The minimal endpoint's two variants: what the size of the answer costs, and what the
+hand-off to a worker thread (which serve needs: a FHIR fetch or the audit commit must not
+block the event loop) costs on top."""
 
 
 def hook_bodies(count: int) -> list[bytes]:
@@ -164,12 +180,20 @@ def measure(
     as /dev/shm takes the disk's fsync out of the figures).
     """
     bodies = hook_bodies(500)
-    names = ["serve", "compiled", *(["baseline"] if baseline else []), "minimal"]
+    sizes = sorted(len(json.dumps(answer_hook(loads_bounded(b)).response)) for b in bodies)
+    card = sizes[len(sizes) // 2]  # the median answer's size
+    servers = ["serve", "compiled", *(["baseline"] if baseline else [])]
+    minimal = {
+        "minimal": ("0", "inline"),
+        SIZED: (str(card), "inline"),
+        HANDED: (str(card), "thread"),
+    }
+    names = [*servers, *minimal]
     ports = {name: free_port() for name in names}
     pids: dict[str, int] = {}
     results: dict[int, dict[str, Served]] = {}
     with tempfile.TemporaryDirectory(dir=audit_dir) as tmp, ExitStack() as stack:
-        for name in names[:-1]:
+        for name in servers:
             command = [
                 sys.executable, "-m", "iop_placement", "serve", "--port", str(ports[name]),
                 "--log-level", "warning", "--insecure-dev-no-auth",
@@ -179,8 +203,9 @@ def measure(
             if name == "baseline" and baseline:
                 env["PYTHONPATH"] = baseline
             pids[name] = stack.enter_context(server(command, ports[name], **env)).pid
-        minimal = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports["minimal"])]
-        pids["minimal"] = stack.enter_context(server(minimal, ports["minimal"])).pid
+        for name, (size, handoff) in minimal.items():
+            command = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports[name]), size, handoff]
+            pids[name] = stack.enter_context(server(command, ports[name])).pid
         for count in connections:
             for port in ports.values():
                 load(port, bodies, seconds / 2, count)  # warm up

@@ -858,7 +858,11 @@ def hook_section(report: Report) -> None:
         " endpoint on uvicorn that validates the same body as a hook request and answers"
         " constant JSON; in turn in each round, from an asyncio load generator in the"
         " benchmark's process (it shares the cores). Latencies pooled over the rounds"
-        " (`benchmarks/hook_load.py` runs this alone).",
+        " (`benchmarks/hook_load.py` runs this alone). Two variants of the minimal endpoint"
+        " show the server path `serve` cannot leave out: an answer the size of the median"
+        " card, and that answer with the body validated in the thread pool (serve runs each"
+        " call off the event loop: a FHIR fetch or the audit commit must not block the"
+        " others). The last column is the server process's CPU per request (`/proc`).",
         "",
         hook_load.report(results),
         "",
