@@ -14,7 +14,12 @@ import pytest
 
 from helpers import BASELINE
 from iop_placement import Assessment, InvalidAssessment
-from iop_placement._model.validation import MAX_FIELDS, MAX_ITEMS, parse_assessment
+from iop_placement._model.validation import (
+    MAX_FIELDS,
+    MAX_ITEMS,
+    parse_assessment,
+    parse_partial,
+)
 from iop_placement.populations import population
 
 LONG = ["work"] * (MAX_ITEMS + 1)
@@ -73,3 +78,27 @@ def test_an_assessment_is_validated_again() -> None:
         parse_assessment(forged)
     assert caught.value.fields == ("available_hours_per_week",)
     assert parse_assessment(valid) == valid
+
+
+def test_an_assessment_is_read_within_bounds_and_whole() -> None:
+    valid = Assessment.model_validate(BASELINE)
+    long = valid.model_copy(update={"obligations": ("work",) * (MAX_ITEMS + 1)})
+    with pytest.raises(InvalidAssessment) as caught:
+        parse_assessment(long)
+    assert [p.problem for p in caught.value.problems] == ["has too many items"]
+    fields = {name: getattr(valid, name) for name in Assessment.model_fields}
+    del fields["suicide_risk"]
+    with pytest.raises(InvalidAssessment):
+        parse_assessment(Assessment.model_construct(**fields))
+    for intake in population("community_intake", 200, seed=27):
+        model = Assessment.model_validate(intake)
+        assert parse_assessment(model) == model
+
+
+def test_a_partial_intake_given_as_an_assessment_is_validated_again() -> None:
+    forged = Assessment.model_validate(BASELINE).model_copy(update={"motivation": "eager"})
+    with pytest.raises(InvalidAssessment) as caught:
+        parse_partial(forged)
+    assert caught.value.fields == ("motivation",)
+    valid = Assessment.model_validate(BASELINE)
+    assert parse_partial(valid) == valid.values()

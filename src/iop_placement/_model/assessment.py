@@ -416,6 +416,8 @@ def _enums_in(annotation: Any) -> set[type[LabelledEnum]]:  # noqa: ANN401 - a t
 _ENUMS: Final = frozenset(
     kind for info in Assessment.model_fields.values() for kind in _enums_in(info.annotation)
 )
+ENUM_TYPES: Final = _ENUMS
+"""The enum classes of the assessment's fields (the types its validated answers hold)."""
 _PLAIN: Final = frozenset({bool, int, str, type(None)})
 
 

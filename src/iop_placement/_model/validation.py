@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from iop_placement._model.assessment import Assessment
+from iop_placement._model.assessment import ENUM_TYPES, Assessment
 from iop_placement._model.errors import FieldProblem, InvalidAssessment
 from iop_placement._model.fields import field_specs
 
@@ -139,18 +139,21 @@ def _bounded(name: str, value: object) -> object:
 
 
 _PLAIN: Final = _SCALARS | _SEQUENCES
+# What an Assessment's own field values are: the plain types and the fields' enums.
+_OF_A_MODEL: Final = _PLAIN | ENUM_TYPES
 # The fields whose answer is a list: validation reads each item of what they are given.
 _LISTS: Final = tuple(name for name, spec in field_specs().items() if spec.kind == "choices")
 
 
-def _plain_and_within_bounds(data: dict[Any, Any]) -> bool:
+def _plain_and_within_bounds(data: dict[Any, Any], plain: frozenset[type] = _PLAIN) -> bool:
     """Whether the dict ``data`` holds scalars and lists, safe to validate as it is.
 
     A list answer to a list field must be within :data:`MAX_ITEMS`; a list anywhere else
     fails validation unread (a scalar field refuses it by its type, an unknown key is
-    forbidden), and the careful reading then names it, long lists as too long.
+    forbidden), and the careful reading then names it, long lists as too long. ``plain``:
+    the types a value may have (an Assessment's own values also hold the fields' enums).
     """
-    if len(data) > MAX_FIELDS or not _PLAIN.issuperset(map(type, data.values())):
+    if len(data) > MAX_FIELDS or not plain.issuperset(map(type, data.values())):
         return False
     for name in _LISTS:
         value = data.get(name)
@@ -193,10 +196,18 @@ def parse_assessment(data: object) -> Assessment:
             the input does while it is read.
 
     """
-    if type(data) is dict and _plain_and_within_bounds(data):
+    given: object = data
+    if type(data) is Assessment:  # not isinstance: that reads a hostile object's __class__
+        # Validated again (model_copy(update=...) and model_construct skip validation),
+        # from its values as they are where they are of the model's own types.
+        given = data.__dict__
+        plain = type(given) is dict and _plain_and_within_bounds(given, _OF_A_MODEL)
+    else:
+        plain = type(data) is dict and _plain_and_within_bounds(data)
+    if plain:
         # What forms send: validated as it is; a problem is read again carefully below.
         try:
-            assessment: Assessment = Assessment.__pydantic_validator__.validate_python(data)
+            assessment: Assessment = Assessment.__pydantic_validator__.validate_python(given)
         except ValidationError:  # the careful path below names the problems
             pass
         except Exception:  # noqa: BLE001 - a form must never see anything but InvalidAssessment
@@ -262,8 +273,8 @@ def parse_partial(data: object) -> dict[str, object]:
         InvalidAssessment: listing every bad field; no other exception escapes.
 
     """
-    if isinstance(data, Assessment):
-        return data.values()
+    if isinstance(data, Assessment):  # validated again, as parse_assessment does
+        return parse_assessment(data).values()
     if not isinstance(data, Mapping):
         parse_assessment(data)  # raises the error a non-mapping gets
     assert isinstance(data, Mapping)
