@@ -49,32 +49,51 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route
 from iop_placement.cds_hooks._models import HookRequest
+from iop_placement.service._app import _Guard, _json_body
+from iop_placement.service._server import server_config
 
-# argv: port, the answer's size in bytes (0: an empty card list), "thread" to validate in
-# the thread pool as serve runs its calls.
-SIZE, HANDOFF = int(sys.argv[2]), sys.argv[3] == "thread"
+# argv: port, the answer's size in bytes (0: an empty card list), and how it works:
+# "inline"; "thread" validates in the thread pool as serve runs its calls; "stack" also
+# has serve's middleware, HTTP protocol (header timeout, limits) and bounded body reading.
+SIZE, MODE = int(sys.argv[2]), sys.argv[3]
 ANSWER = b'{"cards": []}' if not SIZE else b'{"cards": [{"detail": "' + b"x" * SIZE + b'"}]}'
 
 def work(body):
     HookRequest.model_validate_json(body)
     return ANSWER
 
+def work_parsed(document):
+    HookRequest.model_validate(document)
+    return ANSWER
+
 async def hook(request):
-    body = await request.body()
-    answer = await run_in_threadpool(work, body) if HANDOFF else work(body)
+    if MODE == "stack":
+        document, _ = await _json_body(request)
+        answer = await run_in_threadpool(work_parsed, document)
+    else:
+        body = await request.body()
+        answer = await run_in_threadpool(work, body) if MODE == "thread" else work(body)
     return Response(answer, media_type="application/json")
 
-app = Starlette(routes=[Route("/cds-services/iop-placement", hook, methods=["POST"])])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+routes = [Route("/cds-services/iop-placement", hook, methods=["POST"])]
+if MODE == "stack":
+    app = Starlette(routes=routes, middleware=[Middleware(_Guard)])
+    uvicorn.Server(server_config(app, "127.0.0.1", int(sys.argv[1]), "warning")).run()
+else:
+    app = Starlette(routes=routes)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 SIZED = "minimal, card-sized answer"
 HANDED = "minimal, card-sized answer, thread hand-off"
-"""The minimal endpoint's two variants: what the size of the answer costs, and what the
-hand-off to a worker thread (which serve needs: a FHIR fetch or the audit commit must not
-block the event loop) costs on top."""
+STACKED = "minimal, card-sized answer, thread hand-off, serve's middleware, protocol and body reading"
+"""The minimal endpoint's variants: what the size of the answer costs, what the hand-off
+to a worker thread (which serve needs: a FHIR fetch or the audit commit must not block the
+event loop) costs on top, and what serve's own server path (the guard middleware, the
+header-timeout protocol, the bounded body read and JSON parse) adds to that."""
 
 
 def hook_bodies(count: int) -> list[bytes]:
@@ -187,6 +206,7 @@ def measure(
         "minimal": ("0", "inline"),
         SIZED: (str(card), "inline"),
         HANDED: (str(card), "thread"),
+        STACKED: (str(card), "stack"),
     }
     names = [*servers, *minimal]
     ports = {name: free_port() for name in names}
@@ -203,8 +223,8 @@ def measure(
             if name == "baseline" and baseline:
                 env["PYTHONPATH"] = baseline
             pids[name] = stack.enter_context(server(command, ports[name], **env)).pid
-        for name, (size, handoff) in minimal.items():
-            command = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports[name]), size, handoff]
+        for name, (size, mode) in minimal.items():
+            command = [sys.executable, "-c", MINIMAL_HOOK_APP, str(ports[name]), size, mode]
             pids[name] = stack.enter_context(server(command, ports[name])).pid
         for count in connections:
             for port in ports.values():
@@ -294,6 +314,75 @@ def split(count: int = 300, audit_dir: str | None = None) -> list[tuple[str, flo
     return rows
 
 
+INSIDE_SERVE = """
+import json, signal, sys, time
+import iop_placement.audit._store as store
+import iop_placement.service._app as app
+from iop_placement.cli import main
+
+# argv: the file for the results, then serve's arguments. Each part's thread CPU time per
+# call, inside the served process (the parts as serve calls them, in its threads).
+OUT, times = sys.argv[1], {}
+
+def timed(owner, name, label):
+    function = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        started = time.thread_time_ns()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            times.setdefault(label, []).append(time.thread_time_ns() - started)
+    setattr(owner, name, wrapper)
+
+timed(app, "loads_bounded", "bounded JSON parse of the body (event loop)")
+timed(app, "answer_hook", "`answer_hook` (worker thread)")
+timed(store.AuditStore, "append", "the audit append (worker thread)")
+timed(app._Endpoints, "_hook", "all of the worker thread's part (`answer_hook`, append, response)")
+
+def report(*_):
+    with open(OUT, "w") as out:
+        json.dump(times, out)
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, report)
+main(["serve", *sys.argv[2:]])
+"""
+
+
+def inside(seconds: float, audit_dir: str | None = None) -> tuple[list[tuple[str, float]], float]:
+    """Each part's p50 thread CPU µs inside a served process at 1 connection, and the
+    process's CPU µs per request (/proc): the parts as serve runs them, in its threads."""
+    bodies = hook_bodies(500)
+    port = free_port()
+    with tempfile.TemporaryDirectory(dir=audit_dir) as tmp:
+        out = Path(tmp) / "parts.json"
+        command = [
+            sys.executable, "-c", INSIDE_SERVE, str(out), "--port", str(port),
+            "--log-level", "warning", "--insecure-dev-no-auth",
+            "--audit-db", f"sqlite:///{tmp}/audit.db",
+        ]  # fmt: skip
+        with server(command, port) as process:
+            load(port, bodies, seconds / 2, 1)  # warm up
+            before = cpu_seconds(process.pid)
+            _, latencies = load(port, bodies, seconds, 1)
+            after = cpu_seconds(process.pid)
+        times: dict[str, list[int]] = json.loads(out.read_text())
+    per_request = (after - before) / len(latencies) * 1e6 if before and after else float("nan")
+    # The parts over the measured calls only (the warm-up's calls came first).
+    rows = [
+        (label, statistics.median(values[-len(latencies):]) / 1000)
+        for label, values in times.items()
+    ]
+    return rows, per_request
+
+
+def inside_report(rows: list[tuple[str, float]], per_request: float) -> str:
+    lines = ["| part, inside the served process | p50 thread CPU µs |", "|---|---:|"]
+    lines += [f"| {what} | {us:.1f} |" for what, us in rows]
+    lines.append(f"| the whole process, per request (/proc) | {per_request:,.0f} |")
+    return "\n".join(lines)
+
+
 def split_report(rows: list[tuple[str, float]]) -> str:
     lines = ["| part of one served call | p50 µs |", "|---|---:|"]
     lines += [f"| {what} | {us:.1f} |" for what, us in rows]
@@ -311,6 +400,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.split:
         print(split_report(split(audit_dir=args.audit_dir)), end="\n\n")
+        print(inside_report(*inside(args.seconds, args.audit_dir)), end="\n\n")
     connections = tuple(args.connections)
     results = measure(args.seconds, args.rounds, connections, args.baseline, args.audit_dir)
     print(report(results))

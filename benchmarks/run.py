@@ -858,11 +858,13 @@ def hook_section(report: Report) -> None:
         " endpoint on uvicorn that validates the same body as a hook request and answers"
         " constant JSON; in turn in each round, from an asyncio load generator in the"
         " benchmark's process (it shares the cores). Latencies pooled over the rounds"
-        " (`benchmarks/hook_load.py` runs this alone). Two variants of the minimal endpoint"
+        " (`benchmarks/hook_load.py` runs this alone). Three variants of the minimal endpoint"
         " show the server path `serve` cannot leave out: an answer the size of the median"
-        " card, and that answer with the body validated in the thread pool (serve runs each"
+        " card; that answer with the body validated in the thread pool (serve runs each"
         " call off the event loop: a FHIR fetch or the audit commit must not block the"
-        " others). The last column is the server process's CPU per request (`/proc`).",
+        " others); and that with serve's own guard middleware, HTTP protocol (header"
+        " timeout, connection limits) and bounded body reading. The last column is the"
+        " server process's CPU per request (`/proc`).",
         "",
         hook_load.report(results),
         "",
@@ -871,6 +873,14 @@ def hook_section(report: Report) -> None:
         " the audit append here has no concurrent call to share its commit with).",
         "",
         hook_load.split_report(hook_load.split()),
+        "",
+        "The same parts inside a served process (`serve` on the durable backend, 1"
+        " connection, population intakes): each part's CPU time in the thread that runs it,"
+        " p50 over the calls of one load run. Timed alone, in a loop of the same call, a part"
+        " runs with warm processor caches; inside the server the event loop, h11 and SQLite"
+        " run between two calls.",
+        "",
+        hook_load.inside_report(*hook_load.inside(report.sizes.service_seconds)),
         "",
     ]
     worst = min(statistics.median(hook_load.ratio(served, "serve")) for served in results.values())
