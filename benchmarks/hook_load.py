@@ -89,7 +89,9 @@ else:
 """
 SIZED = "minimal, card-sized answer"
 HANDED = "minimal, card-sized answer, thread hand-off"
-STACKED = "minimal, card-sized answer, thread hand-off, serve's middleware, protocol and body reading"
+STACKED = (
+    "minimal, card-sized answer, thread hand-off, serve's middleware, protocol and body reading"
+)
 """The minimal endpoint's variants: what the size of the answer costs, what the hand-off
 to a worker thread (which serve needs: a FHIR fetch or the audit commit must not block the
 event loop) costs on top, and what serve's own server path (the guard middleware, the
