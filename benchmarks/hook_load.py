@@ -372,7 +372,7 @@ def inside(seconds: float, audit_dir: str | None = None) -> tuple[list[tuple[str
     per_request = (after - before) / len(latencies) * 1e6 if before and after else float("nan")
     # The parts over the measured calls only (the warm-up's calls came first).
     rows = [
-        (label, statistics.median(values[-len(latencies):]) / 1000)
+        (label, statistics.median(values[-len(latencies) :]) / 1000)
         for label, values in times.items()
     ]
     return rows, per_request
