@@ -600,7 +600,14 @@ with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding
 
 
 def child_env(**extra: str) -> dict[str, str]:
+    """The environment of every measured child process (servers, batch runs, imports).
+
+    Bytecode is cached, as for an installed package: with ``PYTHONDONTWRITEBYTECODE`` set
+    (this machine sets it) each child, and each worker it spawns, would compile the
+    package's source again on start-up.
+    """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra)
     return env
