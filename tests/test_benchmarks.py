@@ -106,6 +106,7 @@ def test_the_quick_benchmark_runs_end_to_end() -> None:
     assert "hand-written Python function (the floor)" in text
     for heading in ("Rules only", "End to end", "explain()", "Batch", "Service", "Profiles"):
         assert heading in text
+    assert "| assess --jsonl --compact, 2 workers |" in text
     # The CDS Hooks call: serve's own server path, and its parts timed inside the server.
     assert "serve's middleware, protocol and body reading |" in text
     assert "| `answer_hook` (worker thread) |" in text
