@@ -11,6 +11,7 @@ assessment, with the rules that fired, the facts that triggered them and their s
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
@@ -257,9 +258,11 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule, class, functio
     if module_name is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    import importlib  # noqa: PLC0415
-
-    module = importlib.import_module(module_name)  # thread-safe: the import system's locks
+    # The import statement's machinery (thread-safe under the import system's locks), not
+    # importlib.import_module: `python -X importtime` times only the former, and would not
+    # list the modules loaded here.
+    __import__(module_name)
+    module = sys.modules[module_name]
     if name == "DEFAULT_RULES":  # the bundled rule set directory, an importlib Traversable
         value = module.bundled_rules()
     elif module_name == f"{__name__}.{name}":
