@@ -1051,7 +1051,7 @@ def import_section(report: Report, given: Mapping[str, Any]) -> None:
     base = ms["pydantic"]
     report.target(
         "`import iop_placement` at most 2x `import pydantic`",
-        f"{ms['package'] / base:.1f}x ({ms['package']:.0f} against {base:.0f} ms)",
+        f"{ms['package'] / base:.2f}x ({ms['package']:.1f} against {base:.1f} ms)",
         ms["package"] <= 2 * base,
     )
     report.lines += [
@@ -1073,10 +1073,10 @@ def import_section(report: Report, given: Mapping[str, Any]) -> None:
         [":---", "---:", "---:"],
     )
     report.lines += [
-        "- Where the time goes (`python -X importtime`, one run each): `import iop_placement`"
-        " imports "
+        "- Where the time goes (`python -X importtime`, one run each): of the package,"
+        " `import iop_placement` loads "
         + ", ".join(f"`{name}` {cost:.1f} ms" for name, cost in package_own)
-        + " of the package (own time); the first `iop_placement.Assessment` after it: the"
+        + " (own time); the first `iop_placement.Assessment` after it: the"
         " heaviest third-party imports the package's own modules pull in (cumulative) "
         + (", ".join(f"`{name}` {cost:.0f} ms" for name, cost in third_party) or "none")
         + "; the package's own modules by own time "
