@@ -273,3 +273,33 @@ def test_importtime_sees_what_first_use_loads() -> None:
     done = _run("import iop_placement\niop_placement.Assessment", "-X", "importtime")
     timed = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert {"iop_placement", "iop_placement._model.assessment"} <= timed
+
+
+def test_pickles_load_whether_or_not_the_package_handed_the_class_out() -> None:
+    # A class reached only through its private module still says so in __module__; handed
+    # out by the package, it says `iop_placement`. A pickle made either way loads in a
+    # fresh interpreter (by the private path, or by the package's __getattr__).
+    make = (
+        "import pickle, sys\n"
+        "from iop_placement._model.levels import LevelOfCare\n"
+        "from iop_placement._model.errors import FieldProblem, InvalidAssessment\n"
+        "{touch}\n"
+        "error = InvalidAssessment((FieldProblem('motivation', 'unknown', 'a string', 'high'),))\n"
+        "sys.stdout.write(pickle.dumps((LevelOfCare.INPATIENT, error), protocol=0).decode())"
+    )
+    load = (
+        "import pickle\n"
+        "level, error = pickle.loads({pickled!r}.encode())\n"
+        "import iop_placement\n"
+        "assert level is iop_placement.LevelOfCare.INPATIENT\n"
+        "assert type(error) is iop_placement.InvalidAssessment and error.fields == ('motivation',)"
+    )
+    modules = []
+    for touch in (
+        "",
+        "import iop_placement; iop_placement.LevelOfCare, iop_placement.InvalidAssessment",
+    ):
+        pickled = _run(make.format(touch=touch)).stdout
+        modules.append("iop_placement._model.levels" in pickled)
+        _run(load.format(pickled=pickled))
+    assert modules == [True, False]
