@@ -11,49 +11,40 @@ assessment, with the rules that fired, the facts that triggered them and their s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
 from typing import TYPE_CHECKING, Any
 
-from iop_placement._i18n import LANGUAGES, UnsupportedLanguage
-from iop_placement._model.asam import AsamCorrespondence, AsamLevel
-from iop_placement._model.assessment import (
-    RISK_ORDERS,
-    Assessment,
-    CoOccurringMentalHealth,
-    DetoxStatus,
-    FunctionalImpairment,
-    HomeEnvironment,
-    Motivation,
-    Obligation,
-    RelapseHistory,
-    SubstanceUseSeverity,
-    SuicideRisk,
-    SupportSystem,
-)
-from iop_placement._model.errors import (
-    FieldProblem,
-    InvalidAssessment,
-    IopPlacementError,
-    PlacementError,
-    RuleSetError,
-)
-from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
-from iop_placement._model.recommendation import Alternative, Reason, Recommendation
-from iop_placement._model.record import (
-    InvalidOverride,
-    OverrideReason,
-    PlacementRecord,
-    RulesetInfo,
-)
-from iop_placement._model.schema import json_schema, ui_schema
-from iop_placement._model.validation import parse_assessment
-
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker sees them here
+    from collections.abc import Mapping
     from importlib.resources.abc import Traversable
 
     from iop_placement import adaptive, audit, cds_hooks, fhir, reassessment
     from iop_placement._engine import PlacementEngine, default_engine
+    from iop_placement._i18n import LANGUAGES, UnsupportedLanguage
+    from iop_placement._model.asam import AsamCorrespondence, AsamLevel
+    from iop_placement._model.assessment import (
+        RISK_ORDERS,
+        Assessment,
+        CoOccurringMentalHealth,
+        DetoxStatus,
+        FunctionalImpairment,
+        HomeEnvironment,
+        Motivation,
+        Obligation,
+        RelapseHistory,
+        SubstanceUseSeverity,
+        SuicideRisk,
+        SupportSystem,
+    )
+    from iop_placement._model.errors import (
+        FieldProblem,
+        InvalidAssessment,
+        IopPlacementError,
+        PlacementError,
+        RuleSetError,
+    )
     from iop_placement._model.explanation import Counterfactual, Explanation, NearMiss
+    from iop_placement._model.levels import Flag, FlagKind, LevelOfCare
     from iop_placement._model.printable import printable_summary
     from iop_placement._model.provisional import (
         AnswerOutcome,
@@ -61,6 +52,15 @@ if TYPE_CHECKING:  # loaded on first use by __getattr__ below; the type checker 
         OpenQuestion,
         Provisional,
     )
+    from iop_placement._model.recommendation import Alternative, Reason, Recommendation
+    from iop_placement._model.record import (
+        InvalidOverride,
+        OverrideReason,
+        PlacementRecord,
+        RulesetInfo,
+    )
+    from iop_placement._model.schema import json_schema, ui_schema
+    from iop_placement._model.validation import parse_assessment
     from iop_placement.batch import recommend_many
     from iop_placement.reassessment import Reassessment, Transition, reassess
 
@@ -177,64 +177,101 @@ def _default_engine() -> PlacementEngine:
     return default_engine()
 
 
-# Public objects say they come from the package, not from its private modules.
+# Every public name but the three functions above loads on first use (PEP 562), so that
+# `import iop_placement` loads neither Pydantic nor any module of the package: a program
+# pays for the models when it first touches one (iop_placement.Assessment, a first
+# recommend()), for the engine, rule set and backends on the first recommend(), and for the
+# integrations, explanation, provisional search, batch API (multiprocessing) and version
+# (importlib.metadata) only if it uses them. Nothing stays eager: even the languages
+# (_i18n) would bring gettext and importlib.resources (~13 ms in a bare interpreter), and
+# the errors live in the _model package. tests/test_lazy_import.py checks what the import
+# and each first use load; benchmarks/run.py times the import and the first uses.
+#
+# Module -> the public names it defines; a name equal to the module's last component is
+# the module itself. The imports under TYPE_CHECKING above say the same for the type
+# checker (tests/test_lazy_import.py checks that the two agree, and cover __all__).
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "iop_placement._i18n": ("LANGUAGES", "UnsupportedLanguage"),
+    "iop_placement._model.asam": ("AsamCorrespondence", "AsamLevel"),
+    "iop_placement._model.assessment": (
+        "RISK_ORDERS",
+        "Assessment",
+        "CoOccurringMentalHealth",
+        "DetoxStatus",
+        "FunctionalImpairment",
+        "HomeEnvironment",
+        "Motivation",
+        "Obligation",
+        "RelapseHistory",
+        "SubstanceUseSeverity",
+        "SuicideRisk",
+        "SupportSystem",
+    ),
+    "iop_placement._model.errors": (
+        "FieldProblem",
+        "InvalidAssessment",
+        "IopPlacementError",
+        "PlacementError",
+        "RuleSetError",
+    ),
+    "iop_placement._model.explanation": ("Counterfactual", "Explanation", "NearMiss"),
+    "iop_placement._model.levels": ("Flag", "FlagKind", "LevelOfCare"),
+    "iop_placement._model.printable": ("printable_summary",),
+    "iop_placement._model.provisional": (
+        "AnswerOutcome",
+        "DimensionRange",
+        "OpenQuestion",
+        "Provisional",
+    ),
+    "iop_placement._model.recommendation": ("Alternative", "Reason", "Recommendation"),
+    "iop_placement._model.record": (
+        "InvalidOverride",
+        "OverrideReason",
+        "PlacementRecord",
+        "RulesetInfo",
+    ),
+    "iop_placement._model.schema": ("json_schema", "ui_schema"),
+    "iop_placement._model.validation": ("parse_assessment",),
+    "iop_placement._engine": ("PlacementEngine", "default_engine"),
+    "iop_placement._rules.bundled": ("DEFAULT_RULES",),  # bundled_rules(), see __getattr__
+    "iop_placement._version": ("__version__",),
+    "iop_placement.adaptive": ("adaptive",),
+    "iop_placement.audit": ("audit",),
+    "iop_placement.batch": ("recommend_many",),
+    "iop_placement.cds_hooks": ("cds_hooks",),
+    "iop_placement.fhir": ("fhir",),
+    "iop_placement.reassessment": ("reassessment", "reassess", "Reassessment", "Transition"),
+}
+# Public name -> the module that defines it.
+_LAZY: dict[str, str] = {name: module for module, names in _SOURCES.items() for name in names}
+
+
+# Public classes say they come from the package, not from its private modules.
 def _public(obj: object) -> object:
     if isinstance(obj, type) and obj.__module__.startswith("iop_placement._"):
         obj.__module__ = __name__
     return obj
 
 
-for _name in __all__:
-    _public(globals().get(_name))  # the lazy names are not there yet
-
-# What most programs never use loads on first use (PEP 562), measured with -X importtime:
-# the integrations (cds_hooks alone would add about 100 ms to every `import iop_placement`),
-# the explanation (its models and the counterfactual search), the batch API
-# (multiprocessing), and the engine itself: the rule set, its backends and the provisional
-# search load on the first recommend() (or the first use of these names), the version on
-# first read (importlib.metadata). tests/test_lazy_import.py checks that importing the
-# package loads none of them; benchmarks/run.py times the import and the first recommend().
-_LAZY: dict[str, str] = {
-    "adaptive": "iop_placement.adaptive",
-    "audit": "iop_placement.audit",
-    "cds_hooks": "iop_placement.cds_hooks",
-    "fhir": "iop_placement.fhir",
-    "AnswerOutcome": "iop_placement._model.provisional",
-    "Counterfactual": "iop_placement._model.explanation",
-    "DEFAULT_RULES": "iop_placement._rules.bundled",
-    "DimensionRange": "iop_placement._model.provisional",
-    "Explanation": "iop_placement._model.explanation",
-    "NearMiss": "iop_placement._model.explanation",
-    "OpenQuestion": "iop_placement._model.provisional",
-    "PlacementEngine": "iop_placement._engine",
-    "Provisional": "iop_placement._model.provisional",
-    "__version__": "iop_placement._version",
-    "default_engine": "iop_placement._engine",
-    "printable_summary": "iop_placement._model.printable",
-    "recommend_many": "iop_placement.batch",
-    "reassessment": "iop_placement.reassessment",
-    "reassess": "iop_placement.reassessment",
-    "Reassessment": "iop_placement.reassessment",
-    "Transition": "iop_placement.reassessment",
-}
-
-
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule, class or function
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a submodule, class, function or constant
     module_name = _LAZY.get(name)
     if module_name is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    import importlib  # noqa: PLC0415
-
-    module = importlib.import_module(module_name)
+    # The import statement's machinery (thread-safe under the import system's locks), not
+    # importlib.import_module: `python -X importtime` times only the former, and would not
+    # list the modules loaded here.
+    __import__(module_name)
+    module = sys.modules[module_name]
     if name == "DEFAULT_RULES":  # the bundled rule set directory, an importlib Traversable
         value = module.bundled_rules()
     elif module_name == f"{__name__}.{name}":
         value = module
     else:
         value = getattr(module, name)
-    globals()[name] = _public(value)  # once: later lookups find it without __getattr__
-    return value
+    # Stored once: later lookups find it without __getattr__. setdefault is atomic, so
+    # threads racing on a first use all return the value the first of them stored.
+    return globals().setdefault(name, _public(value))
 
 
 def __dir__() -> list[str]:

@@ -61,7 +61,9 @@ def _enums() -> Iterator[type[LabelledEnum] | type[levels.RiskRating]]:
         if cls not in seen:
             seen.append(cls)
             todo += cls.__subclasses__()
-    yield from sorted(seen, key=lambda c: (c.__module__, c.__qualname__))
+    # By name, which is also the gettext context (option_context): the public enums'
+    # __module__ says "iop_placement" only once the package face has handed them out.
+    yield from sorted(seen, key=lambda c: c.__qualname__)
 
 
 def messages(rules: Traversable | None = None) -> Iterator[tuple[str, str | None, str]]:
