@@ -196,6 +196,21 @@ class _Prepared:
         return reason
 
 
+def _no_key(values: Mapping[str, Any]) -> object:  # noqa: ARG001 - key_of's signature
+    return _MISSING
+
+
+def _looked_up(
+    p: _Prepared,
+) -> tuple[Callable[[Mapping[str, Any]], Any], dict[Any, Reason], _Prepared]:
+    """How the engine looks up a rule's shared reason: its key, its reasons, the rule.
+
+    A rule without a scalar key (a list field, or no field) finds nothing and builds its
+    reason with :meth:`_Prepared.reason`, which keeps its own.
+    """
+    return (p.key_of or _no_key, p.reasons, p)
+
+
 def _answers_of(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """The answers to ``names``, always as a tuple (itemgetter gives a bare value for one)."""
     if len(names) == 1:
@@ -701,7 +716,7 @@ class PlacementEngine:
         self._by_byte = tuple(
             tuple(
                 tuple(
-                    self._by_bit[1 << (8 * place + i)]
+                    _looked_up(self._by_bit[1 << (8 * place + i)])
                     for i in range(8)
                     if byte >> i & 1 and 8 * place + i < len(prepared)
                 )
@@ -795,9 +810,8 @@ class PlacementEngine:
         table = self._by_byte
         for place, byte in enumerate(mask.to_bytes(self._bytes, "little")):
             if byte:  # lowest bit first: the reasons' order
-                for p in table[place][byte]:
-                    key_of = p.key_of
-                    reason = p.reasons.get(key_of(values)) if key_of is not None else None
+                for key_of, shared, p in table[place][byte]:
+                    reason = shared.get(key_of(values))
                     reasons.append(p.reason(values) if reason is None else reason)
         fields["reasons"] = tuple(reasons)
         # The ratings and the rules that give them (all stay, unless the override drops
